@@ -1,0 +1,35 @@
+# The two commands of the README: `make demo` and `make test`, from a fresh clone.
+PYTHON ?= python3
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: demo test lint env system-deps clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv==0.13.9"
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --quiet
+	touch $@
+
+env: $(VENV)/.synced
+
+system-deps:
+	bash scripts/system-deps.sh
+
+demo: env
+	$(VENV)/bin/conveyor run examples/hello.py:hello_pipeline -p name=Conveyor
+
+lint: env
+	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/ruff format --check src tests benchmarks examples
+	$(VENV)/bin/lint-imports
+
+test: env system-deps lint
+	$(VENV)/bin/pytest
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .conveyor

@@ -1,0 +1,5 @@
+"""The `conveyor` command."""
+
+
+def main() -> None:
+    raise SystemExit("conveyor: not built yet")
