@@ -32,6 +32,8 @@ class TaskRequest:
     """A private folder for the task's scratch files."""
     env: dict[str, str] = field(default_factory=dict)
     """Extra environment variables (`set_env_variable`, and `env` of the spec)."""
+    output_parameter_types: dict[str, str] = field(default_factory=dict)
+    """Declared type of each output parameter (`STRING`, `NUMBER_INTEGER`, ...)."""
 
 
 @dataclass
