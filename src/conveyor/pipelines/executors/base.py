@@ -66,5 +66,6 @@ class Executor(abc.ABC):
     def cancel(self, key: str) -> None:
         """Stop a running task; its `done` still gets called (as failed)."""
 
+    @abc.abstractmethod
     def close(self) -> None:
         """Stop everything and release processes; called once at the end of a run."""

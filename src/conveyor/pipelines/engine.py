@@ -1,0 +1,499 @@
+"""The run state machine: which task runs when, and what the run becomes.
+
+State (see `state.py` for the tree of scopes and nodes):
+
+- `ready`: container and importer nodes whose inputs are resolved, waiting for a
+  free slot (at most `parallelism` run at once);
+- `running`: node key -> node, submitted to an executor;
+- `retries`: a heap of (due time, node) for tasks waiting out a retry backoff;
+- `results`: a queue the executors put `TaskResult`s into, from any thread;
+- `failing`: set once a task has failed for good; from then on no new task
+  starts except exit handlers and `ignore_upstream_failure` tasks, running
+  tasks finish, and the run ends FAILED (Vertex AI semantics);
+- `cancelling`: set by `cancel()` (Ctrl-C); running tasks are stopped and the
+  run ends CANCELLED.
+
+Every change goes through a few named transitions: `_open` (a scope starts),
+`_consider` (a node's upstream is done: skip it, or start it), `_finish` (a
+node reaches a final state, which may release downstream nodes and close its
+scope) and `_close` (a scope is done, which finishes its owner node). The main
+loop in `run` only launches ready tasks and feeds results to `_finish`.
+
+The engine does not know how a task is executed: it hands `TaskRequest`s to
+the first executor that accepts the container spec.
+
+>>> from kfp import dsl
+>>> @dsl.component
+... def add(a: int, b: int) -> int:
+...     return a + b
+>>> @dsl.pipeline
+... def total(x: int = 1) -> int:
+...     return add(a=x, b=add(a=x, b=x).output).output
+>>> import conveyor
+>>> conveyor.run(total, {"x": 2}).outputs
+{'Output': 6}
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import queue
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from conveyor.pipelines import expressions, parameters, resolve
+from conveyor.pipelines.executors import importer
+from conveyor.pipelines.executors.base import Executor, TaskRequest, TaskResult
+from conveyor.pipelines.spec import PipelineSpec
+from conveyor.pipelines.state import (
+    CANCELLED,
+    COMPLETED_WELL,
+    FAILED,
+    NOT_TRIGGERED,
+    PENDING,
+    RUNNING,
+    SKIPPED,
+    SUCCEEDED,
+    Artifact,
+    Node,
+    Scope,
+)
+
+Listener = Callable[[Node], None]
+
+
+@dataclass
+class RunContext:
+    """What the engine needs to know about the run it drives."""
+
+    run_id: str
+    pipeline_name: str
+    run_dir: Path
+    """Per-task working folders and logs."""
+    artifact_root: Path
+    """Where output artifacts are written."""
+    parallelism: int
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+class Engine:
+    """Drives one run of a pipeline spec to a final state."""
+
+    def __init__(
+        self,
+        spec: PipelineSpec,
+        arguments: dict[str, Any],
+        context: RunContext,
+        executors: list[Executor],
+        listener: Listener | None = None,
+    ) -> None:
+        self.spec = spec
+        self.context = context
+        self.executors = executors
+        self.listener = listener or (lambda node: None)
+        self.components = spec.get("components", {})
+        self.root = Scope("", spec["root"], dict(arguments), {})
+        self.nodes: dict[str, Node] = {}
+        self.ready: list[Node] = []
+        self.running: dict[str, tuple[Node, Executor]] = {}
+        self.retries: list[tuple[float, int, Node]] = []
+        self.results: queue.Queue[TaskResult] = queue.Queue()
+        self.failing = False
+        self.cancelling = False
+        self.finished = False
+        self.first_failure: Node | None = None
+        self._sequence = itertools.count()
+
+    # -- the main loop ----------------------------------------------------------
+
+    def run(self) -> str:
+        """Run to the end; return the run's final state. Ctrl-C cancels cleanly."""
+        try:
+            self._open(self.root)
+            while not self.finished:
+                self._launch_ready()
+                self._wait_for_result()
+        except KeyboardInterrupt:
+            self.cancel()
+            while self.running:
+                self._wait_for_result(ignore_interrupts=True)
+        finally:
+            for executor in self.executors:
+                executor.close()
+        return self.status
+
+    @property
+    def status(self) -> str:
+        if self.cancelling:
+            return CANCELLED
+        if self.failing or any(n.status not in COMPLETED_WELL for n in self.root.nodes.values()):
+            return FAILED
+        return SUCCEEDED
+
+    def cancel(self) -> None:
+        """Stop running tasks and start nothing new; the run ends CANCELLED."""
+        self.cancelling = True
+        for node, executor in list(self.running.values()):
+            executor.cancel(node.key)
+        for node in self.ready:
+            self._finish(node, CANCELLED)
+        self.ready.clear()
+        for _, _, node in self.retries:
+            self._finish(node, CANCELLED)
+        self.retries.clear()
+        for node in list(self.nodes.values()):
+            if node.status == PENDING:
+                node.status = CANCELLED
+                self.listener(node)
+        if not self.running:
+            self.finished = True
+
+    def _wait_for_result(self, ignore_interrupts: bool = False) -> None:
+        timeout = None
+        if self.retries:
+            timeout = max(0.0, self.retries[0][0] - time.monotonic())
+        elif not self.running and not self.ready:
+            # Nothing can change any more: every remaining node waits on nothing.
+            self.finished = True
+            return
+        try:
+            result = self.results.get(timeout=timeout)
+        except queue.Empty:
+            self._due_retries()
+            return
+        except KeyboardInterrupt:
+            if not ignore_interrupts:
+                raise
+            return
+        self._on_result(result)
+
+    def _due_retries(self) -> None:
+        now = time.monotonic()
+        while self.retries and self.retries[0][0] <= now:
+            _, _, node = heapq.heappop(self.retries)
+            if self.failing and not node.runs_after_failures:
+                self._finish(node, NOT_TRIGGERED)
+            else:
+                self.ready.append(node)
+
+    def _launch_ready(self) -> None:
+        while self.ready and len(self.running) < self.context.parallelism:
+            node = self.ready.pop(0)
+            if self.failing and not node.runs_after_failures:
+                self._finish(node, NOT_TRIGGERED)
+                continue
+            self._submit(node)
+
+    # -- transitions ------------------------------------------------------------
+
+    def _open(self, scope: Scope) -> None:
+        """Create the nodes of a scope and consider those with no upstream."""
+        tasks = scope.component.get("dag", {}).get("tasks", {})
+        for name, task in tasks.items():
+            component = self.components[task["componentRef"]["name"]]
+            node = Node(name, scope.child_key(name), scope, task, component)
+            node.upstream = set(task.get("dependentTasks", []))
+            scope.nodes[name] = node
+            self.nodes[node.key] = node
+            self.listener(node)
+        scope.unfinished = len(scope.nodes)
+        if not scope.nodes:
+            self._close(scope)
+            return
+        for node in list(scope.nodes.values()):
+            if not node.upstream and node.status == PENDING:
+                self._consider(node)
+
+    def _consider(self, node: Node) -> None:
+        """All of a node's upstream tasks are done: decide whether and how it runs."""
+        if self.cancelling:
+            self._finish(node, CANCELLED)
+            return
+        upstream = [node.scope.nodes[n] for n in node.task.get("dependentTasks", [])]
+        if not node.runs_after_failures and (
+            self.failing or any(u.status not in COMPLETED_WELL for u in upstream)
+        ):
+            self._finish(node, NOT_TRIGGERED)
+            return
+        try:
+            node.parameters, node.artifacts = resolve.task_inputs(node, self._render)
+            condition = node.task.get("triggerPolicy", {}).get("condition")
+            if condition and not expressions.condition_holds(condition, node.parameters):
+                self._finish(node, SKIPPED)
+                return
+        except Exception as exc:
+            self._finish(node, FAILED, str(exc))
+            return
+        self._start(node)
+
+    def _start(self, node: Node) -> None:
+        node.status = RUNNING
+        node.started = datetime.now(UTC)
+        self.listener(node)
+        if node.is_loop:
+            self._start_loop(node)
+        elif node.is_dag:
+            child = Scope(node.key, node.component, node.parameters, node.artifacts, owner=node)
+            node.children.append(child)
+            node.open_children = 1
+            self._open(child)
+        else:
+            executor_spec = self._executor_spec(node)
+            if "importer" in executor_spec:
+                self._import(node, executor_spec["importer"])
+            else:
+                self.ready.append(node)
+
+    def _start_loop(self, node: Node) -> None:
+        try:
+            items = resolve.loop_items(node)
+        except Exception as exc:
+            self._finish(node, FAILED, str(exc))
+            return
+        iterator = node.task.get("parameterIterator") or node.task["artifactIterator"]
+        item_input = iterator["itemInput"]
+        for index, item in enumerate(items):
+            params, arts = dict(node.parameters), dict(node.artifacts)
+            if "parameterIterator" in node.task:
+                params[item_input] = item
+            else:
+                arts[item_input] = [item]
+            child = Scope(f"{node.key}[{index}]", node.component, params, arts, owner=node)
+            node.children.append(child)
+            node.waiting_iterations.append(child)
+        if not items:
+            self._finish_dag_node(node)
+            return
+        limit = node.task.get("iteratorPolicy", {}).get("parallelismLimit") or len(items)
+        for _ in range(min(limit, len(items))):
+            self._open_iteration(node)
+
+    def _open_iteration(self, node: Node) -> None:
+        child = node.waiting_iterations.popleft()
+        node.open_children += 1
+        self._open(child)
+
+    def _finish(self, node: Node, status: str, error: str | None = None) -> None:
+        """A node reached a final state: release its downstream, maybe close its scope."""
+        node.status = status
+        node.error = error
+        node.finished = datetime.now(UTC)
+        if status == FAILED:
+            self.failing = True
+            if not node.children and self.first_failure is None:
+                self.first_failure = node
+        self.listener(node)
+        scope = node.scope
+        for sibling in scope.nodes.values():
+            if node.name in sibling.upstream:
+                sibling.upstream.discard(node.name)
+                if not sibling.upstream and sibling.status == PENDING:
+                    self._consider(sibling)
+        scope.unfinished -= 1
+        if scope.unfinished == 0:
+            self._close(scope)
+
+    def _close(self, scope: Scope) -> None:
+        """Every node of a scope is final: finish the node that owns the scope."""
+        owner = scope.owner
+        if owner is None:
+            self.finished = not self.running
+            return
+        owner.open_children -= 1
+        if owner.waiting_iterations and not self.failing and not self.cancelling:
+            self._open_iteration(owner)
+            return
+        if owner.open_children == 0:
+            self._finish_dag_node(owner)
+
+    def _finish_dag_node(self, node: Node) -> None:
+        if node.is_loop:
+            node.outputs, node.output_artifacts = resolve.loop_outputs(node)
+        elif node.children:
+            node.outputs, node.output_artifacts = resolve.scope_outputs(node.children[0])
+        statuses = {n.status for child in node.children for n in child.nodes.values()}
+        if self.cancelling or CANCELLED in statuses:
+            self._finish(node, CANCELLED)
+        elif node.waiting_iterations or statuses & {FAILED, NOT_TRIGGERED}:
+            failed = next(
+                (n for child in node.children for n in child.nodes.values() if n.status == FAILED),
+                None,
+            )
+            reason = f"task {failed.key!r} failed" if failed else "not every task ran"
+            self._finish(node, FAILED, reason)
+        else:
+            self._finish(node, SUCCEEDED)
+
+    # -- container and importer tasks ------------------------------------------
+
+    def _executor_spec(self, node: Node) -> dict[str, Any]:
+        label = node.component["executorLabel"]
+        return self.spec["deploymentSpec"]["executors"][label]
+
+    def _submit(self, node: Node) -> None:
+        container = self._executor_spec(node)["container"]
+        executor = next((e for e in self.executors if e.accepts(container)), None)
+        if executor is None:
+            self._finish(node, FAILED, f"no executor can run the image {container.get('image')!r}")
+            return
+        node.attempts += 1
+        request = self._request(node, container)
+        self.running[node.key] = (node, executor)
+        executor.submit(request, self.results.put)
+
+    def _request(self, node: Node, container: dict[str, Any]) -> TaskRequest:
+        workdir = self.context.run_dir / "tasks" / _path_of(node.key)
+        workdir.mkdir(parents=True, exist_ok=True)
+        outputs_spec = node.component.get("outputDefinitions", {})
+        output_parameters = {
+            name: {"outputFile": str(workdir / "outputs" / name)}
+            for name in outputs_spec.get("parameters", {})
+        }
+        if output_parameters:
+            (workdir / "outputs").mkdir(exist_ok=True)
+        output_artifacts = {}
+        for name, definition in outputs_spec.get("artifacts", {}).items():
+            uri = self.context.artifact_root / _path_of(node.key) / name
+            uri.parent.mkdir(parents=True, exist_ok=True)
+            schema = definition.get("artifactType", {})
+            artifact = Artifact(
+                name,
+                str(uri),
+                schema.get("schemaTitle", "system.Artifact"),
+                schema.get("schemaVersion", "0.0.1"),
+            )
+            output_artifacts[name] = {"artifacts": [artifact.to_json()]}
+        output_file = workdir / "executor_output.json"
+        output_file.unlink(missing_ok=True)
+        executor_input = {
+            "inputs": {
+                "parameterValues": node.parameters,
+                "artifacts": {
+                    name: {"artifacts": [a.to_json() for a in arts]}
+                    for name, arts in node.artifacts.items()
+                },
+            },
+            "outputs": {
+                "parameters": output_parameters,
+                "artifacts": output_artifacts,
+                "outputFile": str(output_file),
+            },
+        }
+        env = {e["name"]: e.get("value", "") for e in container.get("env", [])}
+        types = {
+            name: d.get("parameterType", "STRING")
+            for name, d in outputs_spec.get("parameters", {}).items()
+        }
+        return TaskRequest(
+            key=node.key,
+            executor_input=executor_input,
+            container=container,
+            log_path=self.log_path(node),
+            workdir=workdir,
+            env=env,
+            output_parameter_types=types,
+        )
+
+    def log_path(self, node: Node) -> Path:
+        return self.context.run_dir / "tasks" / _path_of(node.key) / "log.txt"
+
+    def _on_result(self, result: TaskResult) -> None:
+        node, _ = self.running.pop(result.key)
+        if result.succeeded:
+            try:
+                self._take_outputs(node, result.executor_output)
+            except Exception as exc:
+                self._finish(node, FAILED, f"bad output: {exc}")
+                return
+            self._finish(node, SUCCEEDED)
+            return
+        if self.cancelling:
+            self._finish(node, CANCELLED, result.error)
+            return
+        retry = node.task.get("retryPolicy", {})
+        if node.attempts <= int(retry.get("maxRetryCount", 0)):
+            delay = _backoff(retry, node.attempts)
+            self._note_attempt(node, result.error, delay)
+            heapq.heappush(self.retries, (time.monotonic() + delay, next(self._sequence), node))
+            return
+        self._finish(node, FAILED, result.error)
+
+    def _note_attempt(self, node: Node, error: str | None, delay: float) -> None:
+        with open(self.log_path(node), "a") as log:
+            log.write(
+                f"\n[conveyor] attempt {node.attempts} failed ({error}); retrying in {delay:g}s\n"
+            )
+
+    def _take_outputs(self, node: Node, executor_output: dict[str, Any]) -> None:
+        definitions = node.component.get("outputDefinitions", {})
+        values = executor_output.get("parameterValues", {})
+        for name, definition in definitions.get("parameters", {}).items():
+            if name not in values:
+                raise ValueError(f"the task did not produce output parameter {name!r}")
+            node.outputs[name] = parameters.normalize(values[name], definition.get("parameterType"))
+        produced = executor_output.get("artifacts", {})
+        request_artifacts = self._planned_artifacts(node)
+        for name, planned in request_artifacts.items():
+            returned = produced.get(name, {}).get("artifacts", [])
+            if returned:
+                r = returned[0]
+                planned.uri = r.get("uri") or planned.uri
+                planned.metadata = dict(r.get("metadata", {}))
+            node.output_artifacts[name] = [planned]
+
+    def _planned_artifacts(self, node: Node) -> dict[str, Artifact]:
+        planned = {}
+        for name, definition in (
+            node.component.get("outputDefinitions", {}).get("artifacts", {}).items()
+        ):
+            schema = definition.get("artifactType", {})
+            planned[name] = Artifact(
+                name,
+                str(self.context.artifact_root / _path_of(node.key) / name),
+                schema.get("schemaTitle", "system.Artifact"),
+                schema.get("schemaVersion", "0.0.1"),
+            )
+        return planned
+
+    def _import(self, node: Node, spec: dict[str, Any]) -> None:
+        try:
+            node.output_artifacts["artifact"] = [importer.import_artifact(spec, node.parameters)]
+        except Exception as exc:
+            self._finish(node, FAILED, str(exc))
+            return
+        self._finish(node, SUCCEEDED)
+
+    # -- placeholders of runtime values ----------------------------------------
+
+    def _render(self, text: str) -> str:
+        values = {
+            "pipeline_job_name": self.context.run_id,
+            "pipeline_job_resource_name": self.context.run_id,
+            "pipeline_job_uuid": self.context.run_id,
+            "pipeline_root": str(self.context.artifact_root),
+            "pipeline_job_create_time_utc": self.context.created.isoformat(),
+            "pipeline_job_schedule_time_utc": self.context.created.isoformat(),
+        }
+        return re.sub(r"\{\{\$\.(\w+)\}\}", lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+def _backoff(retry: dict[str, Any], attempt: int) -> float:
+    """Seconds to wait before retry number `attempt`, as the IR's retry policy says."""
+    base = _seconds(retry.get("backoffDuration", "0s"))
+    factor = float(retry.get("backoffFactor", 2.0) or 2.0)
+    ceiling = _seconds(retry.get("backoffMaxDuration", "3600s"))
+    return min(base * factor ** (attempt - 1), ceiling)
+
+
+def _seconds(duration: str) -> float:
+    return float(str(duration).rstrip("s") or 0)
+
+
+def _path_of(key: str) -> Path:
+    return Path(*key.split("/"))

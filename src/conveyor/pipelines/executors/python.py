@@ -1,0 +1,176 @@
+"""Lightweight Python components, run in warm worker processes.
+
+Workers are forked from the engine process, which has kfp imported already, so
+a new worker costs a fork rather than an interpreter start; each worker then
+runs task after task. Components with `packages_to_install` that are not
+importable here get workers started from their cached virtual environment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import threading
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from conveyor.pipelines.executors import _worker, python_component, venvs
+from conveyor.pipelines.executors.base import Done, Executor, TaskRequest, TaskResult
+
+
+class WorkerDied(Exception):
+    """The worker process ended in the middle of a task."""
+
+
+class Worker:
+    """One worker process and the pipe to it."""
+
+    def __init__(self, python: Path | None) -> None:
+        self.python = python
+        ours, theirs = multiprocessing.Pipe()
+        if python is None:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            context = multiprocessing.get_context("fork")
+            self.process: Any = context.Process(target=_worker.serve, args=(theirs,), daemon=True)
+            self.process.start()
+        else:
+            self.process = subprocess.Popen(
+                [str(python), _worker.__file__, str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, "_KFP_RUNTIME": "true"},
+            )
+        theirs.close()
+        self.conn: Connection = ours
+
+    def call(self, job: dict[str, Any]) -> tuple[bool, str | None]:
+        try:
+            self.conn.send(job)
+            return self.conn.recv()
+        except (EOFError, OSError, BrokenPipeError):
+            raise WorkerDied(self._how_it_ended()) from None
+
+    def _how_it_ended(self) -> str:
+        if isinstance(self.process, subprocess.Popen):
+            code = self.process.wait()
+        else:
+            self.process.join()
+            code = self.process.exitcode
+        if code is not None and code < 0:
+            return f"the worker process was killed by signal {signal.Signals(-code).name}"
+        return f"the worker process exited with code {code}"
+
+    def kill(self) -> None:
+        self.process.kill()
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self.conn.send(None)
+        self.conn.close()
+
+
+class PythonExecutor(Executor):
+    """Runs `@dsl.component` functions; workers are reused across tasks of a run."""
+
+    def __init__(self, log=None) -> None:
+        self._log = log
+        self._lock = threading.Lock()
+        self._idle: dict[Path | None, list[Worker]] = {}
+        self._busy: dict[str, Worker] = {}
+        self._cancelled: set[str] = set()
+
+    def accepts(self, container: dict[str, Any]) -> bool:
+        return python_component.parse(container) is not None
+
+    def submit(self, request: TaskRequest, done: Done) -> None:
+        thread = threading.Thread(
+            target=self._run, args=(request, done), name=f"task {request.key}", daemon=True
+        )
+        thread.start()
+
+    def _run(self, request: TaskRequest, done: Done) -> None:
+        try:
+            result = self._execute(request)
+        except Exception as exc:  # a failure of ours must still end the task
+            result = TaskResult(request.key, False, error=f"{type(exc).__name__}: {exc}")
+        if request.key in self._cancelled:
+            result = TaskResult(request.key, False, error="cancelled")
+        done(result)
+
+    def _execute(self, request: TaskRequest) -> TaskResult:
+        component = python_component.parse(request.container)
+        assert component is not None
+        python = self._environment(component)
+        worker = self._acquire(python, request.key)
+        job = {
+            "source": component.source,
+            "function": component.function,
+            "executor_input": request.executor_input,
+            "env": request.env,
+            "log_path": str(request.log_path),
+            "module_path": str(request.workdir / "ephemeral_component.py"),
+        }
+        try:
+            succeeded, error = worker.call(job)
+        except WorkerDied as died:
+            self._forget(request.key)
+            return TaskResult(request.key, False, error=str(died))
+        self._release(request.key, worker)
+        if not succeeded:
+            return TaskResult(request.key, False, error=error)
+        return TaskResult(request.key, True, executor_output=_read_output(request))
+
+    def _environment(self, component: python_component.PythonComponent) -> Path | None:
+        if not component.packages or venvs.satisfied(component.packages):
+            return None
+        return venvs.ensure_env(component.packages, component.index_urls, log=self._log)
+
+    def _acquire(self, python: Path | None, key: str) -> Worker:
+        with self._lock:
+            idle = self._idle.get(python)
+            worker = idle.pop() if idle else None
+        if worker is None:
+            worker = Worker(python)
+        with self._lock:
+            self._busy[key] = worker
+        return worker
+
+    def _release(self, key: str, worker: Worker) -> None:
+        with self._lock:
+            self._busy.pop(key, None)
+            self._idle.setdefault(worker.python, []).append(worker)
+
+    def _forget(self, key: str) -> None:
+        with self._lock:
+            self._busy.pop(key, None)
+
+    def cancel(self, key: str) -> None:
+        with self._lock:
+            worker = self._busy.get(key)
+            self._cancelled.add(key)
+        if worker is not None:
+            worker.kill()
+
+    def close(self) -> None:
+        with self._lock:
+            busy = list(self._busy.values())
+            idle = [w for workers in self._idle.values() for w in workers]
+            self._idle.clear()
+        for worker in busy:
+            worker.kill()
+        for worker in idle:
+            worker.stop()
+
+
+def _read_output(request: TaskRequest) -> dict[str, Any]:
+    path = Path(request.executor_input["outputs"]["outputFile"])
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text())

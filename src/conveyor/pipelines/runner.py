@@ -1,0 +1,136 @@
+"""`conveyor.run`: load a pipeline, check it, run it, and say what happened."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from conveyor import config
+from conveyor.errors import UsageError
+from conveyor.pipelines import resolve, validate
+from conveyor.pipelines import spec as specs
+from conveyor.pipelines.engine import Engine, RunContext
+from conveyor.pipelines.executors.container import ContainerExecutor
+from conveyor.pipelines.executors.python import PythonExecutor
+from conveyor.pipelines.state import FAILED, Node
+
+LOG_TAIL_LINES = 20
+
+
+@dataclass
+class TaskInfo:
+    """One task of a run as the faces show it."""
+
+    name: str
+    status: str
+    started: datetime | None = None
+    finished: datetime | None = None
+    error: str | None = None
+    log_path: Path | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "status": self.status,
+            "started": self.started.isoformat() if self.started else None,
+            "finished": self.finished.isoformat() if self.finished else None,
+        }
+
+
+@dataclass
+class Run:
+    """The outcome of a run: its state, pipeline outputs and tasks."""
+
+    run_id: str
+    pipeline: str
+    status: str
+    outputs: dict[str, Any] = field(default_factory=dict)
+    tasks: list[TaskInfo] = field(default_factory=list)
+    error: str | None = None
+
+    def task(self, name: str) -> TaskInfo:
+        for info in self.tasks:
+            if info.name == name:
+                return info
+        raise KeyError(f"run {self.run_id} has no task {name!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "pipeline": self.pipeline,
+            "status": self.status,
+            "outputs": self.outputs,
+            "tasks": [t.to_json() for t in self.tasks],
+            "error": self.error,
+        }
+
+
+def run(
+    pipeline: Any,
+    arguments: dict[str, Any] | None = None,
+    *,
+    parallelism: int | None = None,
+    arguments_as_text: bool = False,
+    listener: Callable[[Node], None] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Run:
+    """Run a pipeline to its end and return what happened.
+
+    `pipeline` is a `@dsl.pipeline` function, a compiled `.yaml`/`.json` path,
+    or a `file.py:function` target. Bad pipelines and arguments raise
+    `InvalidPipeline` / `UsageError` before anything runs; a failing task does
+    not raise: the run ends FAILED and `Run.error` says why.
+    """
+    spec = specs.load(pipeline)
+    validate.check_spec(spec)
+    bound = validate.bind_arguments(spec, arguments or {}, as_text=arguments_as_text)
+    if parallelism is not None and parallelism < 1:
+        raise UsageError(f"parallelism must be at least 1, got {parallelism}")
+    name = spec.get("pipelineInfo", {}).get("name", "pipeline")
+    run_id = f"{name}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+    context = RunContext(
+        run_id=run_id,
+        pipeline_name=name,
+        run_dir=config.runs_dir() / run_id,
+        artifact_root=config.artifacts_dir() / name / run_id,
+        parallelism=parallelism or os.cpu_count() or 1,
+    )
+    executors = [PythonExecutor(log=log), ContainerExecutor()]
+    engine = Engine(spec, bound, context, executors, listener)
+    status = engine.run()
+    return _summarize(engine, status)
+
+
+def _summarize(engine: Engine, status: str) -> Run:
+    params, arts = resolve.scope_outputs(engine.root) if engine.root.nodes else ({}, {})
+    definitions = engine.spec["root"].get("outputDefinitions", {}).get("artifacts", {})
+    outputs: dict[str, Any] = dict(params)
+    for name, artifacts in arts.items():
+        uris = [a.uri for a in artifacts]
+        outputs[name] = uris if definitions.get(name, {}).get("isArtifactList") else uris[0]
+    tasks = [
+        TaskInfo(n.key, n.status, n.started, n.finished, n.error, engine.log_path(n))
+        for n in engine.nodes.values()
+    ]
+    error = None
+    if status == FAILED:
+        error = _failure_message(engine)
+    return Run(engine.context.run_id, engine.context.pipeline_name, status, outputs, tasks, error)
+
+
+def _failure_message(engine: Engine) -> str:
+    node = engine.first_failure
+    if node is None:
+        return "the run failed"
+    message = f"task {node.key!r} failed: {node.error}"
+    log = engine.log_path(node)
+    if log.exists():
+        lines = log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+        if lines:
+            message += "\n" + "\n".join(lines)
+    return message

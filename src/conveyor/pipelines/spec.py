@@ -1,0 +1,121 @@
+"""Turn what the user names into a PipelineSpec: a `@dsl.pipeline` function, a
+`file.py:function` target, or a compiled `file.yaml` / `file.json`.
+
+Every path goes through the proto parse of `kfp-pipeline-spec`, so a field the
+IR does not know is refused with its name, and the engine then works on the
+parsed spec as plain JSON (`camelCase` keys, as in the compiled YAML).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import yaml
+from google.protobuf import json_format
+from kfp.pipeline_spec import pipeline_spec_pb2
+
+from conveyor.errors import InvalidPipeline, UsageError
+
+PipelineSpec = dict[str, Any]
+
+
+def load(target: Any) -> PipelineSpec:
+    """Load and proto-check a pipeline from a function, a path or a `file.py:name` target."""
+    if isinstance(target, dict):
+        return _parse(target, "the given pipeline spec")
+    if isinstance(target, str | Path):
+        text = str(target)
+        if _is_python_target(text):
+            path, _, name = text.rpartition(":")
+            return from_function(_import_function(Path(path), name), f"{path}:{name}")
+        return from_file(Path(text))
+    return from_function(target, repr(target))
+
+
+def from_function(function: Any, label: str) -> PipelineSpec:
+    """The spec of a `@dsl.pipeline` function, compiled in memory by kfp."""
+    from kfp.dsl import graph_component
+
+    if not isinstance(function, graph_component.GraphComponent):
+        kind = "a component, not a pipeline" if hasattr(function, "component_spec") else None
+        raise UsageError(
+            f"{label} is {kind or 'not a pipeline'}: decorate it with @dsl.pipeline "
+            "(or give a compiled .yaml/.json file)"
+        )
+    message = function.pipeline_spec
+    return json_format.MessageToDict(message)
+
+
+def from_file(path: Path) -> PipelineSpec:
+    """Read a compiled pipeline (YAML or JSON, a PipelineSpec or a PipelineJob)."""
+    if not path.exists():
+        raise UsageError(f"no such file: {path}")
+    if path.suffix not in {".yaml", ".yml", ".json"}:
+        raise UsageError(
+            f"{path}: give a compiled pipeline (.yaml, .yml, .json) or a Python target "
+            "as file.py:pipeline_function"
+        )
+    text = path.read_text()
+    try:
+        documents = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError as exc:
+        raise InvalidPipeline(f"{path}: not valid YAML or JSON: {exc}") from None
+    if not documents or not isinstance(documents[0], dict):
+        raise InvalidPipeline(f"{path}: does not hold a pipeline spec (expected a mapping)")
+    document = documents[0]
+    if "pipelineSpec" in document:  # a PipelineJob as Vertex AI takes it
+        document = document["pipelineSpec"]
+    return _parse(document, str(path))
+
+
+def _parse(document: dict[str, Any], label: str) -> PipelineSpec:
+    try:
+        message = json_format.ParseDict(document, pipeline_spec_pb2.PipelineSpec())
+    except json_format.ParseError as exc:
+        raise InvalidPipeline(f"{label}: not a valid PipelineSpec: {exc}") from None
+    spec = json_format.MessageToDict(message)
+    if "root" not in spec:
+        raise InvalidPipeline(f"{label}: not a valid PipelineSpec: it has no 'root' component")
+    return spec
+
+
+def _is_python_target(text: str) -> bool:
+    path, sep, name = text.rpartition(":")
+    return bool(sep) and path.endswith(".py") and bool(name)
+
+
+def _import_function(path: Path, name: str) -> Any:
+    if not path.exists():
+        raise UsageError(f"no such file: {path}")
+    module_name = f"_conveyor_target_{abs(hash(path.resolve()))}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.resolve().parent))
+    try:
+        with warnings.catch_warnings():
+            # kfp warns at every decorator that its default base image will change;
+            # a local run does not use the image, so the warning would only be noise.
+            warnings.filterwarnings("ignore", message=".*default base_image.*")
+            spec.loader.exec_module(module)
+    except Exception as exc:
+        raise UsageError(f"importing {path} failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        sys.path.remove(str(path.resolve().parent))
+    try:
+        return getattr(module, name)
+    except AttributeError:
+        found = sorted(n for n, v in vars(module).items() if type(v).__name__ == "GraphComponent")
+        hint = f" (pipelines in it: {', '.join(found)})" if found else ""
+        raise UsageError(f"{path} has no function {name!r}{hint}") from None
+
+
+def dumps(spec: PipelineSpec) -> str:
+    """A stable JSON text of a spec, for hashing and for the run record."""
+    return json.dumps(spec, sort_keys=True, separators=(",", ":"))
