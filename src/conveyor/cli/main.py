@@ -1,5 +1,102 @@
-"""The `conveyor` command."""
+"""The `conveyor` command: thin wrappers that call the library and report."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from conveyor.errors import ConveyorError, UsageError
+
+app = typer.Typer(
+    name="conveyor",
+    help="Run Kubeflow Pipelines v2 locally, with the Vertex AI workflow around them.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+err = Console(stderr=True)
+
+
+@app.callback()
+def _group() -> None:
+    """Run Kubeflow Pipelines v2 locally, with the Vertex AI workflow around them."""
+
+
+def _parse_params(values: list[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"-p takes name=value, got {item!r}")
+        params[name.strip()] = value
+    return params
+
+
+@app.command()
+def run(
+    target: Annotated[
+        str, typer.Argument(help="file.py:pipeline_function, or a compiled file.yaml / file.json")
+    ],
+    param: Annotated[
+        list[str], typer.Option("--param", "-p", help="A pipeline parameter, as name=value.")
+    ] = [],  # noqa: B006 (typer reads the default)
+    parallelism: Annotated[
+        int | None, typer.Option(help="Tasks run at once (default: one per CPU).")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the outcome as one JSON object, nothing else.")
+    ] = False,
+) -> None:
+    """Run a pipeline and wait for it to end.
+
+    Exit code 0 when the run succeeded, 1 when it failed or was cancelled, 2 for
+    bad usage or an invalid pipeline.
+
+    Example: conveyor run examples/hello.py:hello_pipeline -p name=World
+    """
+    from conveyor.cli.live import LiveView
+    from conveyor.pipelines.runner import run as run_pipeline
+
+    arguments = _parse_params(param)
+    console = Console(stderr=as_json, quiet=as_json)
+    view = LiveView(console, f"{target}")
+    with view:
+        outcome = run_pipeline(
+            target,
+            arguments,
+            parallelism=parallelism,
+            arguments_as_text=True,
+            listener=view,
+            log=lambda line: console.print(f"[dim]{line}[/]"),
+        )
+    if as_json:
+        print(json.dumps(outcome.to_json(), default=str))
+    else:
+        _report(console, outcome)
+    raise typer.Exit(0 if outcome.status == "SUCCEEDED" else 1)
+
+
+def _report(console: Console, outcome) -> None:
+    style = {"SUCCEEDED": "green", "FAILED": "red"}.get(outcome.status, "yellow")
+    console.print(f"run [bold]{outcome.run_id}[/]: [{style}]{outcome.status}[/]", highlight=False)
+    for name, value in outcome.outputs.items():
+        console.print(
+            f"  {name} = {value!r}" if not isinstance(value, str) else f"  {name} = {value}",
+            highlight=False,
+            markup=False,
+        )
+    if outcome.error:
+        console.print(outcome.error, style="red", highlight=False, markup=False)
 
 
 def main() -> None:
-    raise SystemExit("conveyor: not built yet")
+    """Entry point: library errors become one clear line and their exit code."""
+    try:
+        app()
+    except ConveyorError as exc:
+        err.print(f"error: {exc}", style="red", highlight=False, markup=False)
+        sys.exit(exc.exit_code)

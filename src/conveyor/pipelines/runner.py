@@ -113,9 +113,10 @@ def _summarize(engine: Engine, status: str) -> Run:
     for name, artifacts in arts.items():
         uris = [a.uri for a in artifacts]
         outputs[name] = uris if definitions.get(name, {}).get("isArtifactList") else uris[0]
+    ordered = sorted(engine.nodes.values(), key=lambda n: (n.started is None, n.started, n.key))
     tasks = [
         TaskInfo(n.key, n.status, n.started, n.finished, n.error, engine.log_path(n))
-        for n in engine.nodes.values()
+        for n in ordered
     ]
     error = None
     if status == FAILED:
