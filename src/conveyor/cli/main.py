@@ -100,3 +100,7 @@ def main() -> None:
     except ConveyorError as exc:
         err.print(f"error: {exc}", style="red", highlight=False, markup=False)
         sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -81,6 +81,18 @@ def _parse(document: dict[str, Any], label: str) -> PipelineSpec:
     spec = json_format.MessageToDict(message)
     if "root" not in spec:
         raise InvalidPipeline(f"{label}: not a valid PipelineSpec: it has no 'root' component")
+    # deploymentSpec is a free-form Struct in PipelineSpec; its executors have a
+    # schema of their own, checked here so a typo fails before the run starts.
+    executors = spec.get("deploymentSpec", {}).get("executors", {})
+    for name, executor in executors.items():
+        try:
+            json_format.ParseDict(
+                executor, pipeline_spec_pb2.PipelineDeploymentConfig.ExecutorSpec()
+            )
+        except json_format.ParseError as exc:
+            raise InvalidPipeline(
+                f"{label}: deploymentSpec.executors.{name} is not a valid ExecutorSpec: {exc}"
+            ) from None
     return spec
 
 

@@ -29,6 +29,11 @@ def serve(conn: Connection) -> None:
     # Ctrl-C reaches the whole process group; the engine decides what to stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ["_KFP_RUNTIME"] = "true"
+    # A forked worker inherits whatever the engine's process had as sys.stdout (a
+    # test runner's capture, a notebook stream, a live display): write to the
+    # real file descriptors instead, which each task points at its log file.
+    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
     parent = os.getppid()
     while True:
         try:
