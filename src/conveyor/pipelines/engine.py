@@ -41,6 +41,7 @@ import itertools
 import queue
 import re
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -100,7 +101,7 @@ class Engine:
         self.components = spec.get("components", {})
         self.root = Scope("", spec["root"], dict(arguments), {})
         self.nodes: dict[str, Node] = {}
-        self.ready: list[Node] = []
+        self.ready: deque[Node] = deque()
         self.running: dict[str, tuple[Node, Executor]] = {}
         self.retries: list[tuple[float, int, Node]] = []
         self.results: queue.Queue[TaskResult] = queue.Queue()
@@ -184,7 +185,7 @@ class Engine:
 
     def _launch_ready(self) -> None:
         while self.ready and len(self.running) < self.context.parallelism:
-            node = self.ready.pop(0)
+            node = self.ready.popleft()
             if self.failing and not node.runs_after_failures:
                 self._finish(node, NOT_TRIGGERED)
                 continue

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import threading
+import warnings
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,14 @@ class Worker:
             sys.stderr.flush()
             context = multiprocessing.get_context("fork")
             self.process: Any = context.Process(target=_worker.serve, args=(theirs,), daemon=True)
-            self.process.start()
+            with warnings.catch_warnings():
+                # Python 3.12+ warns about forking a threaded process; the child
+                # only runs `_worker.serve`, whose locks (stdio, logging) are
+                # fresh or reinitialised after fork.
+                warnings.filterwarnings(
+                    "ignore", message=".*multi-threaded.*fork", category=DeprecationWarning
+                )
+                self.process.start()
         else:
             self.process = subprocess.Popen(
                 [str(python), _worker.__file__, str(theirs.fileno())],
@@ -90,25 +98,45 @@ class PythonExecutor(Executor):
         return python_component.parse(container) is not None
 
     def submit(self, request: TaskRequest, done: Done) -> None:
+        component = python_component.parse(request.container)
+        assert component is not None
+        # Workers for the main environment are forked here, on the engine's
+        # thread, so that forking never races with a task thread's bookkeeping.
+        needs_env = bool(component.packages) and not venvs.satisfied(component.packages)
+        worker = None if needs_env else self._acquire(None, request.key)
         thread = threading.Thread(
-            target=self._run, args=(request, done), name=f"task {request.key}", daemon=True
+            target=self._run,
+            args=(request, component, worker, done),
+            name=f"task {request.key}",
+            daemon=True,
         )
         thread.start()
 
-    def _run(self, request: TaskRequest, done: Done) -> None:
+    def _run(
+        self,
+        request: TaskRequest,
+        component: python_component.PythonComponent,
+        worker: Worker | None,
+        done: Done,
+    ) -> None:
         try:
-            result = self._execute(request)
+            if worker is None:
+                python = venvs.ensure_env(component.packages, component.index_urls, log=self._log)
+                worker = self._acquire(python, request.key)
+            result = self._execute(request, component, worker)
         except Exception as exc:  # a failure of ours must still end the task
+            self._forget(request.key)
             result = TaskResult(request.key, False, error=f"{type(exc).__name__}: {exc}")
         if request.key in self._cancelled:
             result = TaskResult(request.key, False, error="cancelled")
         done(result)
 
-    def _execute(self, request: TaskRequest) -> TaskResult:
-        component = python_component.parse(request.container)
-        assert component is not None
-        python = self._environment(component)
-        worker = self._acquire(python, request.key)
+    def _execute(
+        self, request: TaskRequest, component: python_component.PythonComponent, worker: Worker
+    ) -> TaskResult:
+        if request.key in self._cancelled:
+            self._release(request.key, worker)
+            return TaskResult(request.key, False, error="cancelled")
         job = {
             "source": component.source,
             "function": component.function,
@@ -126,11 +154,6 @@ class PythonExecutor(Executor):
         if not succeeded:
             return TaskResult(request.key, False, error=error)
         return TaskResult(request.key, True, executor_output=_read_output(request))
-
-    def _environment(self, component: python_component.PythonComponent) -> Path | None:
-        if not component.packages or venvs.satisfied(component.packages):
-            return None
-        return venvs.ensure_env(component.packages, component.index_urls, log=self._log)
 
     def _acquire(self, python: Path | None, key: str) -> Worker:
         with self._lock:
