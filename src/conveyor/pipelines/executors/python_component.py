@@ -82,8 +82,8 @@ def parse(container: dict[str, Any]) -> PythonComponent | None:
     packages, index_urls = (), ()
     if installs:
         index_urls = installs[0].index_urls
-        user = installs[0] if len(installs) == 2 or not installs[0].is_kfp_injected() else None
-        packages = user.requirements if user else ()
+        if len(installs) == 2 or not installs[0].is_kfp_injected():
+            packages = installs[0].requirements
     return PythonComponent(
         source=command[runner + 3], function=function, packages=packages, index_urls=index_urls
     )

@@ -80,7 +80,8 @@ def ensure_env(
     try:
         lock.acquire(timeout=0)
     except filelock.Timeout:
-        _say(log, f"waiting for another build of the environment for {_describe(packages)}")
+        described = _describe(manifest["packages"])
+        _say(log, f"waiting for another build of the environment for {described}")
         lock.acquire()
     try:
         if not (final / MANIFEST).is_file():
