@@ -39,7 +39,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import queue
-import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -48,7 +47,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from conveyor.pipelines import expressions, parameters, resolve
+from conveyor.pipelines import expressions, parameters, placeholders, resolve
 from conveyor.pipelines.executors import importer
 from conveyor.pipelines.executors.base import Executor, TaskRequest, TaskResult
 from conveyor.pipelines.spec import PipelineSpec
@@ -81,6 +80,19 @@ class RunContext:
     """Where output artifacts are written."""
     parallelism: int
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def job(self) -> placeholders.Job:
+        """The run as `{{$.pipeline_job_*}}` placeholders see it."""
+        created = self.created.isoformat()
+        return placeholders.Job(
+            name=self.run_id,
+            resource_name=self.run_id,
+            uuid=self.run_id,
+            pipeline_root=str(self.artifact_root),
+            create_time_utc=created,
+            schedule_time_utc=created,
+        )
 
 
 class Engine:
@@ -223,7 +235,9 @@ class Engine:
             self._finish(node, NOT_TRIGGERED)
             return
         try:
-            node.parameters, node.artifacts = resolve.task_inputs(node, self._render)
+            node.parameters, node.artifacts = resolve.task_inputs(
+                node, lambda text, inputs: self._render(node, text, inputs)
+            )
             condition = node.task.get("triggerPolicy", {}).get("condition")
             if condition and not expressions.condition_holds(condition, node.parameters):
                 self._finish(node, SKIPPED)
@@ -472,16 +486,9 @@ class Engine:
 
     # -- placeholders of runtime values ----------------------------------------
 
-    def _render(self, text: str) -> str:
-        values = {
-            "pipeline_job_name": self.context.run_id,
-            "pipeline_job_resource_name": self.context.run_id,
-            "pipeline_job_uuid": self.context.run_id,
-            "pipeline_root": str(self.context.artifact_root),
-            "pipeline_job_create_time_utc": self.context.created.isoformat(),
-            "pipeline_job_schedule_time_utc": self.context.created.isoformat(),
-        }
-        return re.sub(r"\{\{\$\.(\w+)\}\}", lambda m: values.get(m.group(1), m.group(0)), text)
+    def _render(self, node: Node, text: str, inputs: dict[str, Any]) -> str:
+        context = placeholders.Context.for_task(self.context.job, node.key)
+        return placeholders.resolve_text(text, {"inputs": {"parameterValues": inputs}}, context)
 
 
 def _backoff(retry: dict[str, Any], attempt: int) -> float:

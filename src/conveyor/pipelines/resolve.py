@@ -24,19 +24,34 @@ class InputError(ConveyorError):
 
 
 def task_inputs(
-    node: Node, render: Callable[[str], str]
+    node: Node, render: Callable[[str, dict[str, Any]], str]
 ) -> tuple[dict[str, Any], dict[str, list[Artifact]]]:
-    """The parameters and artifacts a node receives; `render` fills runtime placeholders."""
+    """The parameters and artifacts a node receives.
+
+    `render(text, parameters)` fills the placeholders of a constant: run values
+    like `{{$.pipeline_job_name}}`, and the task's other inputs, which is how an
+    f-string argument (`f"{x}-suffix"`) reaches the component.
+    """
     scope = node.scope
     given = node.task.get("inputs", {})
     definitions = node.component.get("inputDefinitions", {})
+    sources = given.get("parameters", {})
     params: dict[str, Any] = {}
-    for name, source in given.get("parameters", {}).items():
-        found, value = _parameter(scope, source, render)
+    constants = [name for name, source in sources.items() if "runtimeValue" in source]
+    for name, source in sources.items():
+        if name in constants:
+            continue
+        found, value = _parameter(scope, source)
         if found:
             selector = source.get("parameterExpressionSelector")
             params[name] = expressions.select(selector, value) if selector else value
-    for name, definition in definitions.get("parameters", {}).items():
+    for name in constants:
+        value = sources[name]["runtimeValue"].get("constant")
+        params[name] = render(value, params) if isinstance(value, str) else value
+    declared = definitions.get("parameters", {})
+    # Channels that only fed an f-string are not inputs of the component.
+    params = {name: value for name, value in params.items() if name in declared}
+    for name, definition in declared.items():
         ptype = definition.get("parameterType")
         if name in params:
             params[name] = parameters.normalize(params[name], ptype)
@@ -60,7 +75,7 @@ def _is_loop_item(node: Node, name: str) -> bool:
     return iterator.get("itemInput") == name
 
 
-def _parameter(scope: Scope, source: dict[str, Any], render: Callable[[str], str]):
+def _parameter(scope: Scope, source: dict[str, Any]) -> tuple[bool, Any]:
     if "componentInputParameter" in source:
         name = source["componentInputParameter"]
         return (name in scope.parameters, scope.parameters.get(name))
@@ -69,9 +84,6 @@ def _parameter(scope: Scope, source: dict[str, Any], render: Callable[[str], str
         producer = scope.nodes[ref["producerTask"]]
         key = ref["outputParameterKey"]
         return (key in producer.outputs, producer.outputs.get(key))
-    if "runtimeValue" in source:
-        value = source["runtimeValue"].get("constant")
-        return (True, render(value) if isinstance(value, str) else value)
     if "taskFinalStatus" in source:
         producer = scope.nodes[source["taskFinalStatus"]["producerTask"]]
         return (True, final_status(producer))

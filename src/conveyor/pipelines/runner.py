@@ -100,7 +100,7 @@ def run(
         artifact_root=config.artifacts_dir() / name / run_id,
         parallelism=parallelism or os.cpu_count() or 1,
     )
-    executors = [PythonExecutor(log=log), ContainerExecutor()]
+    executors = [PythonExecutor(log=log), ContainerExecutor(job=context.job)]
     engine = Engine(spec, bound, context, executors, listener)
     status = engine.run()
     return _summarize(engine, status)

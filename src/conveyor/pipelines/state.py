@@ -39,6 +39,9 @@ class Artifact:
     schema_title: str
     schema_version: str = "0.0.1"
     metadata: dict[str, Any] = field(default_factory=dict)
+    id: int | None = None
+    """The artifact's id in the metadata store, once recorded."""
+    sha256: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -1,0 +1,91 @@
+"""Cache keys of tasks, with Vertex AI semantics, and why two keys differ.
+
+A task's key covers what determines its outputs: the container spec (image,
+command, args, env), the input parameter values, the identities of the input
+artifacts, and the output definitions. Entries are shared only within one
+pipeline name (the lookup enforces that). Artifacts are identified by their
+store id by default, as on Vertex AI; with `content` identity (opt-in) by
+their sha256, so a re-produced identical input still hits.
+
+The key's parts are kept beside it so `conveyor runs explain-cache` can say
+which part differs from the nearest earlier execution.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from conveyor.pipelines.state import Artifact
+
+BY_ID = "id"
+BY_CONTENT = "content"
+
+
+def key_parts(
+    container: dict[str, Any],
+    parameters: dict[str, Any],
+    artifacts: dict[str, list[Artifact]],
+    output_definitions: dict[str, Any],
+    identity: str = BY_ID,
+) -> dict[str, Any]:
+    """The parts of a task's cache key, as plain JSON."""
+    return {
+        "container": {
+            "image": container.get("image", ""),
+            "command": container.get("command", []),
+            "args": container.get("args", []),
+            "env": {e["name"]: e.get("value", "") for e in container.get("env", [])},
+        },
+        "parameters": parameters,
+        "artifacts": {
+            name: [_identity(a, identity) for a in arts] for name, arts in artifacts.items()
+        },
+        "outputs": {
+            "parameters": {
+                name: d.get("parameterType")
+                for name, d in output_definitions.get("parameters", {}).items()
+            },
+            "artifacts": {
+                name: d.get("artifactType", {}).get("schemaTitle")
+                for name, d in output_definitions.get("artifacts", {}).items()
+            },
+        },
+    }
+
+
+def key_of(parts: dict[str, Any]) -> str:
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _identity(artifact: Artifact, identity: str) -> str:
+    if identity == BY_CONTENT and artifact.sha256:
+        return f"sha256:{artifact.sha256}"
+    if artifact.id is not None:
+        return f"id:{artifact.id}"
+    return f"uri:{artifact.uri}"
+
+
+def differences(before: dict[str, Any], after: dict[str, Any], path: str = "") -> list[str]:
+    """Human-readable lines for each leaf that differs between two key parts."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        lines: list[str] = []
+        for name in sorted(set(before) | set(after)):
+            where = f"{path}.{name}" if path else name
+            if name not in before:
+                lines.append(f"{where}: added ({_show(after[name])})")
+            elif name not in after:
+                lines.append(f"{where}: removed (was {_show(before[name])})")
+            else:
+                lines.extend(differences(before[name], after[name], where))
+        return lines
+    if before != after:
+        return [f"{path}: {_show(before)} -> {_show(after)}"]
+    return []
+
+
+def _show(value: Any, limit: int = 80) -> str:
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
