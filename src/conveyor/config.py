@@ -22,6 +22,12 @@ def artifacts_dir() -> Path:
     return home() / "artifacts"
 
 
+def artifact_root() -> str:
+    """Where artifacts are published: `CONVEYOR_ARTIFACT_ROOT` (a folder or an fsspec URL
+    such as `s3://bucket/prefix`), else the local folder."""
+    return os.environ.get("CONVEYOR_ARTIFACT_ROOT") or str(artifacts_dir())
+
+
 def envs_dir() -> Path:
     """Cached virtual environments for `packages_to_install`."""
     return home() / "envs"

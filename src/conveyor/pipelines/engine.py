@@ -39,10 +39,11 @@ from __future__ import annotations
 import heapq
 import itertools
 import queue
+import shutil
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,7 @@ from conveyor.pipelines.state import (
     Node,
     Scope,
 )
+from conveyor.store.artifacts import ArtifactStore
 
 Listener = Callable[[Node], None]
 
@@ -76,8 +78,8 @@ class RunContext:
     pipeline_name: str
     run_dir: Path
     """Per-task working folders and logs."""
-    artifact_root: Path
-    """Where output artifacts are written."""
+    artifacts: ArtifactStore
+    """Where output artifacts are staged and published."""
     parallelism: int
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
 
@@ -89,7 +91,7 @@ class RunContext:
             name=self.run_id,
             resource_name=self.run_id,
             uuid=self.run_id,
-            pipeline_root=str(self.artifact_root),
+            pipeline_root=self.artifacts.root,
             create_time_utc=created,
             schedule_time_utc=created,
         )
@@ -121,6 +123,9 @@ class Engine:
         self.cancelling = False
         self.finished = False
         self.first_failure: Node | None = None
+        self.staged: dict[str, dict[str, tuple[Artifact, str]]] = {}
+        """Output artifacts of running tasks, at their staging paths, with the URI each
+        is published at, by node key."""
         self._sequence = itertools.count()
 
     # -- the main loop ----------------------------------------------------------
@@ -373,16 +378,7 @@ class Engine:
         if output_parameters:
             (workdir / "outputs").mkdir(exist_ok=True)
         output_artifacts = {}
-        for name, definition in outputs_spec.get("artifacts", {}).items():
-            uri = self.context.artifact_root / _path_of(node.key) / name
-            uri.parent.mkdir(parents=True, exist_ok=True)
-            schema = definition.get("artifactType", {})
-            artifact = Artifact(
-                name,
-                str(uri),
-                schema.get("schemaTitle", "system.Artifact"),
-                schema.get("schemaVersion", "0.0.1"),
-            )
+        for name, artifact in self._stage_outputs(node).items():
             output_artifacts[name] = {"artifacts": [artifact.to_json()]}
         output_file = workdir / "executor_output.json"
         output_file.unlink(missing_ok=True)
@@ -390,7 +386,7 @@ class Engine:
             "inputs": {
                 "parameterValues": node.parameters,
                 "artifacts": {
-                    name: {"artifacts": [a.to_json() for a in arts]}
+                    name: {"artifacts": [self._readable(a).to_json() for a in arts]}
                     for name, arts in node.artifacts.items()
                 },
             },
@@ -420,10 +416,13 @@ class Engine:
 
     def _on_result(self, result: TaskResult) -> None:
         node, _ = self.running.pop(result.key)
+        if not result.succeeded:
+            self._discard_outputs(node)
         if result.succeeded:
             try:
                 self._take_outputs(node, result.executor_output)
             except Exception as exc:
+                self._discard_outputs(node)
                 self._finish(node, FAILED, f"bad output: {exc}")
                 return
             self._finish(node, SUCCEEDED)
@@ -445,7 +444,34 @@ class Engine:
                 f"\n[conveyor] attempt {node.attempts} failed ({error}); retrying in {delay:g}s\n"
             )
 
+    def _stage_outputs(self, node: Node) -> dict[str, Artifact]:
+        """Fresh staging paths for a task's output artifacts: the task writes there and
+        nothing reaches the final URI until the task succeeded."""
+        store = self.context.artifacts
+        staged = {}
+        definitions = node.component.get("outputDefinitions", {}).get("artifacts", {})
+        for name, definition in definitions.items():
+            final = store.uri_for(self.context.pipeline_name, self.context.run_id, node.key, name)
+            schema = definition.get("artifactType", {})
+            artifact = Artifact(
+                name,
+                str(store.staging_path(final)),
+                schema.get("schemaTitle", "system.Artifact"),
+                schema.get("schemaVersion", "0.0.1"),
+            )
+            staged[name] = (artifact, final)
+        self.staged[node.key] = staged
+        return {name: artifact for name, (artifact, _) in staged.items()}
+
+    def _readable(self, artifact: Artifact) -> Artifact:
+        """The artifact as a task reads it: at a local path, fetched first if it is remote."""
+        path = str(self.context.artifacts.local_path(artifact.uri))
+        if path == artifact.uri:
+            return artifact
+        return replace(artifact, uri=path)
+
     def _take_outputs(self, node: Node, executor_output: dict[str, Any]) -> None:
+        """Read a succeeded task's outputs and publish its artifacts."""
         definitions = node.component.get("outputDefinitions", {})
         values = executor_output.get("parameterValues", {})
         for name, definition in definitions.get("parameters", {}).items():
@@ -453,28 +479,28 @@ class Engine:
                 raise ValueError(f"the task did not produce output parameter {name!r}")
             node.outputs[name] = parameters.normalize(values[name], definition.get("parameterType"))
         produced = executor_output.get("artifacts", {})
-        request_artifacts = self._planned_artifacts(node)
-        for name, planned in request_artifacts.items():
-            returned = produced.get(name, {}).get("artifacts", [])
-            if returned:
-                r = returned[0]
-                planned.uri = r.get("uri") or planned.uri
-                planned.metadata = dict(r.get("metadata", {}))
-            node.output_artifacts[name] = [planned]
+        for name, (staged, final) in self.staged.pop(node.key, {}).items():
+            returned = (produced.get(name, {}).get("artifacts") or [{}])[0]
+            artifact = replace(staged, metadata=dict(returned.get("metadata", {})))
+            if returned.get("uri", staged.uri) != staged.uri:
+                artifact.uri = returned["uri"]  # the component pointed it elsewhere itself
+            else:
+                staging = Path(staged.uri)
+                if not staging.exists():
+                    # Metadata-only outputs (Metrics...) write no bytes: publish an empty file.
+                    staging.touch()
+                published = self.context.artifacts.publish(staging, final)
+                artifact.uri, artifact.sha256 = published.uri, published.sha256
+            node.output_artifacts[name] = [artifact]
 
-    def _planned_artifacts(self, node: Node) -> dict[str, Artifact]:
-        planned = {}
-        for name, definition in (
-            node.component.get("outputDefinitions", {}).get("artifacts", {}).items()
-        ):
-            schema = definition.get("artifactType", {})
-            planned[name] = Artifact(
-                name,
-                str(self.context.artifact_root / _path_of(node.key) / name),
-                schema.get("schemaTitle", "system.Artifact"),
-                schema.get("schemaVersion", "0.0.1"),
-            )
-        return planned
+    def _discard_outputs(self, node: Node) -> None:
+        """A failed attempt's staged outputs never become artifacts."""
+        for staged, _ in self.staged.pop(node.key, {}).values():
+            path = Path(staged.uri)
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
     def _import(self, node: Node, spec: dict[str, Any]) -> None:
         try:

@@ -18,6 +18,7 @@ from conveyor.pipelines.engine import Engine, RunContext
 from conveyor.pipelines.executors.container import ContainerExecutor
 from conveyor.pipelines.executors.python import PythonExecutor
 from conveyor.pipelines.state import FAILED, Node
+from conveyor.store.artifacts import ArtifactStore
 
 LOG_TAIL_LINES = 20
 
@@ -97,7 +98,7 @@ def run(
         run_id=run_id,
         pipeline_name=name,
         run_dir=config.runs_dir() / run_id,
-        artifact_root=config.artifacts_dir() / name / run_id,
+        artifacts=ArtifactStore.open(config.artifact_root()),
         parallelism=parallelism or os.cpu_count() or 1,
     )
     executors = [PythonExecutor(log=log), ContainerExecutor(job=context.job)]
