@@ -18,7 +18,7 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 env: $(VENV)/.synced
 
 system-deps:
-	bash scripts/system-deps.sh
+	bash scripts/system-deps.sh postgresql
 
 demo: env
 	$(VENV)/bin/conveyor run examples/hello.py:hello_pipeline -p name=Conveyor

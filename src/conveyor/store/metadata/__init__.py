@@ -1,0 +1,57 @@
+"""The metadata store: runs, executions, artifacts and their lineage (the ML Metadata model).
+
+    from conveyor.store.metadata import MetadataStore
+
+    with MetadataStore.open() as store:  # .conveyor/metadata.db, or a URL
+        store.create_run("run-1", "train", parameters={"lr": 0.1})
+        ...
+
+See docs/metadata.md for what is recorded and how to point it at PostgreSQL.
+"""
+
+from conveyor.store.metadata.errors import NotFound, StoreError
+from conveyor.store.metadata.kinds import (
+    CONTAINER_EXECUTION,
+    DAG_EXECUTION,
+    IMPORTER_EXECUTION,
+    PIPELINE,
+    PIPELINE_RUN,
+    ArtifactState,
+    Direction,
+    EventType,
+    ExecutionState,
+    RunStatus,
+)
+from conveyor.store.metadata.records import (
+    ArtifactRecord,
+    ExecutionDetail,
+    ExecutionRecord,
+    Lineage,
+    LineageEdge,
+    RunDetail,
+    RunRecord,
+)
+from conveyor.store.metadata.store import MetadataStore
+
+__all__ = [
+    "CONTAINER_EXECUTION",
+    "DAG_EXECUTION",
+    "IMPORTER_EXECUTION",
+    "PIPELINE",
+    "PIPELINE_RUN",
+    "ArtifactRecord",
+    "ArtifactState",
+    "Direction",
+    "EventType",
+    "ExecutionDetail",
+    "ExecutionRecord",
+    "ExecutionState",
+    "Lineage",
+    "LineageEdge",
+    "MetadataStore",
+    "NotFound",
+    "RunDetail",
+    "RunRecord",
+    "RunStatus",
+    "StoreError",
+]

@@ -1,0 +1,113 @@
+"""Database connections for the store: SQLite set up for many writers, or PostgreSQL.
+
+SQLite runs in WAL mode, so readers never wait for writers. Every write
+transaction starts with `BEGIN IMMEDIATE`: it takes the write lock up front and
+waits (up to `BUSY_TIMEOUT_S`) for other writers, in this process or another,
+instead of failing halfway with "database is locked". Reads start a plain
+`BEGIN`. PostgreSQL needs none of this; it gets a connect timeout so that an
+unreachable server fails fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import StaticPool
+
+from conveyor import config
+from conveyor.store.metadata.errors import StoreError
+
+BUSY_TIMEOUT_S = 60.0
+"""How long a SQLite writer waits for the others before giving up."""
+CONNECT_TIMEOUT_S = 5
+"""How long to wait for a PostgreSQL server to answer."""
+WRITE = {"conveyor_write": True}
+"""Execution option of connections that write: on SQLite they begin IMMEDIATE."""
+
+
+def default_url() -> str:
+    """`CONVEYOR_METADATA_URL`, else the embedded store: `metadata.db` in Conveyor's home."""
+    return os.environ.get("CONVEYOR_METADATA_URL") or f"sqlite:///{config.home() / 'metadata.db'}"
+
+
+def create(url: str) -> Engine:
+    """An engine for `url`, set up for the store; raises StoreError for URLs it cannot use."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as err:
+        raise StoreError(
+            f"metadata store URL {url!r} is not a database URL; use "
+            "sqlite:///path/to/metadata.db or postgresql+psycopg://user@host:port/db"
+        ) from err
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite(parsed)
+    if parsed.get_backend_name() == "postgresql":
+        return _postgresql(parsed)
+    raise StoreError(
+        f"metadata store URL {parsed.render_as_string()!r} names an unsupported database; "
+        "use sqlite:///path/to/metadata.db or postgresql+psycopg://user@host:port/db"
+    )
+
+
+def is_memory(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def _sqlite(url: URL) -> Engine:
+    memory = is_memory(url)
+    if not memory:
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
+        # An in-memory database lives in its one connection: share it.
+        poolclass=StaticPool if memory else None,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi: sqlite3.Connection, _record: Any) -> None:
+        dbapi.isolation_level = None  # we emit BEGIN ourselves, below
+        dbapi.execute("PRAGMA foreign_keys = ON")
+        dbapi.execute("PRAGMA synchronous = NORMAL")
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("conveyor_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def use_wal(engine: Engine) -> None:
+    """Switch a SQLite file to WAL mode (kept in the file): done once the file is known to be ours."""
+    if engine.dialect.name != "sqlite" or is_memory(engine.url):
+        return
+    raw = engine.raw_connection()
+    try:
+        raw.driver_connection.execute("PRAGMA journal_mode = WAL")
+    finally:
+        raw.close()
+
+
+def _postgresql(url: URL) -> Engine:
+    if url.get_driver_name() != "psycopg":
+        raise StoreError(
+            f"metadata store URL uses driver {url.drivername!r}; Conveyor talks to "
+            "PostgreSQL through psycopg 3: write postgresql+psycopg://user@host:port/db"
+        )
+    # A connect_timeout in the URL's query wins over ours.
+    timeout = {} if "connect_timeout" in url.query else {"connect_timeout": CONNECT_TIMEOUT_S}
+    return create_engine(url, connect_args=timeout)
+
+
+def describe(url: URL) -> str:
+    """The store's location for messages, without a password."""
+    if url.get_backend_name() == "sqlite":
+        return "an in-memory SQLite database" if is_memory(url) else str(url.database)
+    return f"PostgreSQL at {url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"

@@ -1,0 +1,118 @@
+"""The lineage of an artifact: the executions and artifacts upstream and downstream of it.
+
+The walk goes level by level, one execution per step. Upstream, an artifact
+leads to the executions that wrote it (OUTPUT events) and those to the
+artifacts they read (INPUT events); downstream, the other way round. Each level
+is two indexed queries over the whole frontier, so the cost grows with the
+size of the answer, not of the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, Row, Select, bindparam, select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from conveyor.store.metadata import rows
+from conveyor.store.metadata.errors import NotFound
+from conveyor.store.metadata.kinds import Direction, EventType
+from conveyor.store.metadata.models import Artifact, Event, Execution
+from conveyor.store.metadata.records import Lineage, LineageEdge
+
+_STEPS = {
+    # direction: (event from an artifact to an execution, event from it to the next artifacts)
+    Direction.UPSTREAM: (EventType.OUTPUT, EventType.INPUT),
+    Direction.DOWNSTREAM: (EventType.INPUT, EventType.OUTPUT),
+}
+
+
+def roots(conn: Connection, artifact: int | str) -> list[int]:
+    """The artifact with this id, or every artifact recorded at this URI."""
+    by_id = isinstance(artifact, int)
+    where = Artifact.id == artifact if by_id else Artifact.uri == artifact
+    found = list(conn.execute(select(Artifact.id).where(where).order_by(Artifact.id)).scalars())
+    if not found:
+        what = f"artifact {artifact}" if by_id else f"artifact at {artifact!r}"
+        raise NotFound(f"no {what} in the metadata store")
+    return found
+
+
+def lineage(conn: Connection, artifact: int | str, depth: int) -> Lineage:
+    if depth < 0:
+        raise ValueError(f"lineage depth must be 0 or more, got {depth}")
+    start = roots(conn, artifact)
+    edges: list[LineageEdge] = []
+    truncated = False
+    for direction in Direction:
+        walked, more = _walk(conn, direction, start, depth)
+        edges.extend(walked)
+        truncated = truncated or more
+    artifact_ids = set(start) | {e.artifact_id for e in edges}
+    execution_ids = {e.execution_id for e in edges}
+    artifacts = {}
+    for batch in rows.chunks(sorted(artifact_ids)):
+        for row in conn.execute(rows.artifacts_select().where(Artifact.id.in_(batch))):
+            artifacts[row.id] = rows.artifact(row)
+    executions = {}
+    for batch in rows.chunks(sorted(execution_ids)):
+        for row in conn.execute(rows.executions_select().where(Execution.id.in_(batch))):
+            executions[row.id] = rows.execution(row)
+    return Lineage(start, depth, artifacts, executions, edges, truncated)
+
+
+def _walk(
+    conn: Connection, direction: Direction, start: list[int], depth: int
+) -> tuple[list[LineageEdge], bool]:
+    """Edges up to `depth` executions away on one side, and whether the graph goes further."""
+    into, out_of = _STEPS[direction]
+    seen_artifacts = set(start)
+    seen_executions: set[int] = set()
+    frontier = start
+    edges: list[LineageEdge] = []
+    for _ in range(depth):
+        reached = _events(conn, _BY_ARTIFACT, frontier, into)
+        executions = sorted({e.execution_id for e in reached} - seen_executions)
+        edges.extend(_edge(direction, e) for e in reached)
+        if not executions:
+            return edges, False
+        seen_executions.update(executions)
+        further = _events(conn, _BY_EXECUTION, executions, out_of)
+        edges.extend(_edge(direction, e) for e in further)
+        frontier = sorted({e.artifact_id for e in further} - seen_artifacts)
+        seen_artifacts.update(frontier)
+        if not frontier:
+            return edges, False
+    return edges, bool(_events(conn, _BY_ARTIFACT, frontier, into))
+
+
+def _events_by(column: InstrumentedAttribute[int]) -> Select[Any]:
+    return select(
+        Event.execution_id, Event.artifact_id, Event.type, Event.name, Event.position
+    ).where(column.in_(bindparam("ids", expanding=True)), Event.type == bindparam("kind"))
+
+
+# Built once: the walk runs them many times.
+_BY_ARTIFACT = _events_by(Event.artifact_id)
+_BY_EXECUTION = _events_by(Event.execution_id)
+
+
+def _events(
+    conn: Connection, query: Select[Any], ids: Iterable[int], kind: EventType
+) -> list[Row[Any]]:
+    found: list[Row[Any]] = []
+    for batch in rows.chunks(ids):
+        found.extend(conn.execute(query, {"ids": batch, "kind": kind}))
+    return found
+
+
+def _edge(direction: Direction, event: Row[Any]) -> LineageEdge:
+    return LineageEdge(
+        direction,
+        event.execution_id,
+        event.artifact_id,
+        EventType(event.type),
+        event.name,
+        event.position,
+    )

@@ -1,0 +1,139 @@
+"""The store's reads of runs, executions and artifacts, and the cache lookup."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, exists, select
+from sqlalchemy.orm import aliased
+
+from conveyor.store.metadata import rows
+from conveyor.store.metadata.errors import NotFound
+from conveyor.store.metadata.kinds import (
+    PIPELINE_RUN,
+    ArtifactState,
+    EventType,
+    ExecutionState,
+    RunStatus,
+)
+from conveyor.store.metadata.models import (
+    Artifact,
+    Association,
+    Context,
+    ContextType,
+    Event,
+    Execution,
+)
+from conveyor.store.metadata.records import (
+    ArtifactRecord,
+    ExecutionDetail,
+    RunDetail,
+    RunRecord,
+)
+
+Pipeline = aliased(Context, name="pipeline")
+RunType = aliased(ContextType, name="run_type")
+
+_SUMMARY_KEYS = ("status", "parameters", "error", "ended_at")
+"""The run properties a listing reads: never the spec, which may be large."""
+
+
+def _runs() -> Any:
+    """Run contexts with their pipeline's name."""
+    return (
+        select(Context.id, Context.name, Context.created_at, Pipeline.name.label("pipeline"))
+        .join(RunType, RunType.id == Context.type_id)
+        .join(Pipeline, Pipeline.id == Context.parent_id)
+        .where(RunType.name == PIPELINE_RUN)
+    )
+
+
+def list_runs(
+    conn: Connection,
+    pipeline: str | None,
+    status: RunStatus | None,
+    since: datetime | None,
+    limit: int | None,
+) -> list[RunRecord]:
+    query = _runs().add_columns(*(Context.properties[k].label(k) for k in _SUMMARY_KEYS))
+    if pipeline is not None:
+        query = query.where(Pipeline.name == pipeline)
+    if status is not None:
+        query = query.where(Context.properties["status"].as_string() == status)
+    if since is not None:
+        query = query.where(Context.created_at >= since)
+    query = query.order_by(Context.created_at.desc(), Context.id.desc()).limit(limit)
+    return [
+        RunRecord(**rows.run_fields(r.name, r.pipeline, dict(r._mapping), r.created_at))
+        for r in conn.execute(query)
+    ]
+
+
+def get_run(conn: Connection, run_id: str) -> RunDetail:
+    found = conn.execute(
+        _runs().add_columns(Context.properties).where(Context.name == run_id)
+    ).first()
+    if found is None:
+        raise NotFound(f"no run {run_id!r} in the metadata store; `conveyor runs list` shows runs")
+    executions = rows.execution_details(conn, Association.context_id == found.id)
+    return RunDetail(
+        **rows.run_fields(run_id, found.pipeline, found.properties, found.created_at),
+        spec=found.properties.get("spec"),
+        executions=executions,
+    )
+
+
+def get_artifact(conn: Connection, artifact_id: int) -> ArtifactRecord:
+    found = conn.execute(rows.artifacts_select().where(Artifact.id == artifact_id)).first()
+    if found is None:
+        raise NotFound(f"no artifact {artifact_id} in the metadata store")
+    return rows.artifact(found)
+
+
+def find_cached(
+    conn: Connection, pipeline_name: str, cache_key: str, not_before: datetime | None
+) -> ExecutionDetail | None:
+    """The latest COMPLETE execution with this key in this pipeline whose outputs are all LIVE."""
+    not_live = (
+        select(Event.id)
+        .join(Artifact, Artifact.id == Event.artifact_id)
+        .where(
+            Event.execution_id == Execution.id,
+            Event.type == EventType.OUTPUT,
+            Artifact.state != ArtifactState.LIVE,
+        )
+    )
+    query = (
+        rows.executions_select()
+        .join(Pipeline, Pipeline.id == Context.parent_id)
+        .where(
+            Execution.cache_key == cache_key,
+            Execution.state == ExecutionState.COMPLETE,
+            Pipeline.name == pipeline_name,
+            ~exists(not_live),
+        )
+        .order_by(Execution.ended_at.desc(), Execution.id.desc())
+        .limit(1)
+    )
+    if not_before is not None:
+        query = query.where(Execution.ended_at >= not_before)
+    found = conn.execute(query).all()
+    return rows.details(conn, found)[0] if found else None
+
+
+def previous_execution(
+    conn: Connection, pipeline_name: str, task_key: str, before: int | None
+) -> ExecutionDetail | None:
+    """The latest execution of `task_key` in a run of `pipeline_name`, older than `before`."""
+    query = (
+        rows.executions_select()
+        .join(Pipeline, Pipeline.id == Context.parent_id)
+        .where(Execution.task_key == task_key, Pipeline.name == pipeline_name)
+        .order_by(Execution.id.desc())
+        .limit(1)
+    )
+    if before is not None:
+        query = query.where(Execution.id < before)
+    found = conn.execute(query).all()
+    return rows.details(conn, found)[0] if found else None

@@ -1,0 +1,304 @@
+"""The store's writes, each a few Core statements inside the caller's one transaction.
+
+The statements are Core (not ORM units of work) and built once, with bound
+parameters, so recording a task spends its time in the database rather than in
+building SQL: the 2 ms per task budget of `benchmarks/metadata.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Connection, Insert, Table, Update, bindparam, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from conveyor.store.metadata.errors import NotFound, StoreError
+from conveyor.store.metadata.kinds import (
+    STARTED_STATES,
+    ArtifactState,
+    EventType,
+    ExecutionState,
+    RunStatus,
+)
+from conveyor.store.metadata.models import (
+    Artifact,
+    Association,
+    Attribution,
+    Context,
+    Event,
+    Execution,
+)
+
+ARTIFACTS: Table = Artifact.__table__
+ASSOCIATIONS: Table = Association.__table__
+ATTRIBUTIONS: Table = Attribution.__table__
+CONTEXTS: Table = Context.__table__
+EVENTS: Table = Event.__table__
+EXECUTIONS: Table = Execution.__table__
+
+_INSERT_ARTIFACT = insert(ARTIFACTS)
+_INSERT_ASSOCIATION = insert(ASSOCIATIONS)
+_INSERT_EVENTS = insert(EVENTS)
+_INSERT_EXECUTION = insert(EXECUTIONS)
+_CONTEXT_ID = select(CONTEXTS.c.id).where(
+    CONTEXTS.c.type_id == bindparam("type_id"), CONTEXTS.c.name == bindparam("name")
+)
+_RUN_OF = (
+    select(ASSOCIATIONS.c.context_id)
+    .where(ASSOCIATIONS.c.execution_id == bindparam("execution_id"))
+    .limit(1)
+)
+_FINISH = update(EXECUTIONS).where(
+    EXECUTIONS.c.id == bindparam("b_id"),
+    or_(*(EXECUTIONS.c.state == state for state in sorted(STARTED_STATES))),
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def insert_ignore(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows, skipping those that clash with a unique key (another writer got there first)."""
+    conn.execute(_insert_ignore(conn.dialect.name, table), rows)
+
+
+@cache
+def _insert_ignore(dialect: str, table: Table) -> Insert:
+    return (
+        (postgresql if dialect == "postgresql" else sqlite).insert(table).on_conflict_do_nothing()
+    )
+
+
+def get_or_create(conn: Connection, table: Table, key: dict[str, Any], **extra: Any) -> int:
+    """The id of the row of `table` with these `key` values, inserted with `extra` if missing."""
+    where = [table.c[name] == value for name, value in key.items()]
+    found = conn.execute(select(table.c.id).where(*where)).scalar()
+    if found is None:
+        insert_ignore(conn, table, [{**key, **extra}])
+        found = conn.execute(select(table.c.id).where(*where)).scalar_one()
+    return found
+
+
+def run_context(conn: Connection, run_type: int, run_id: str) -> int:
+    found = conn.execute(_CONTEXT_ID, {"type_id": run_type, "name": run_id}).scalar()
+    if found is None:
+        raise NotFound(f"no run {run_id!r} in the metadata store; `conveyor runs list` shows runs")
+    return found
+
+
+def create_run(
+    conn: Connection,
+    types: tuple[int, int],
+    run_id: str,
+    pipeline_name: str,
+    parameters: dict[str, Any],
+    spec: dict[str, Any] | None,
+) -> None:
+    pipeline_type, run_type = types
+    if conn.execute(_CONTEXT_ID, {"type_id": run_type, "name": run_id}).first():
+        raise StoreError(f"run {run_id!r} is already recorded; give the new run another id")
+    stamp = now()
+    pipeline = get_or_create(
+        conn,
+        CONTEXTS,
+        {"type_id": pipeline_type, "name": pipeline_name},
+        parent_id=None,
+        properties={},
+        created_at=stamp,
+        updated_at=stamp,
+    )
+    properties = {
+        "pipeline_name": pipeline_name,
+        "parameters": parameters,
+        "status": RunStatus.RUNNING,
+        "error": None,
+        "ended_at": None,
+        "spec": spec,
+    }
+    conn.execute(
+        insert(CONTEXTS),
+        {
+            "type_id": run_type,
+            "name": run_id,
+            "parent_id": pipeline,
+            "properties": properties,
+            "created_at": stamp,
+            "updated_at": stamp,
+        },
+    )
+
+
+def update_run(
+    conn: Connection,
+    run_type: int,
+    run_id: str,
+    status: RunStatus,
+    error: str | None,
+    ended_at: datetime | None,
+) -> None:
+    context = run_context(conn, run_type, run_id)
+    properties = conn.execute(
+        select(Context.properties).where(Context.id == context).with_for_update()
+    ).scalar_one()
+    if status == RunStatus.RUNNING:
+        ended_at = None
+    elif ended_at is None:
+        ended_at = now()
+    properties = {
+        **properties,
+        "status": status,
+        "error": error,
+        "ended_at": ended_at.astimezone(UTC).isoformat() if ended_at else None,
+    }
+    conn.execute(
+        update(Context).where(Context.id == context).values(properties=properties, updated_at=now())
+    )
+
+
+Link = tuple[str, int, int]
+"""An event's name, its position in an artifact list, and the artifact's id."""
+
+
+def links(artifacts: Mapping[str, Sequence[int]]) -> list[Link]:
+    """Artifact ids by name, numbered by their position in each list."""
+    return [
+        (name, position, artifact_id)
+        for name, ids in artifacts.items()
+        for position, artifact_id in enumerate(ids)
+    ]
+
+
+def add_events(
+    conn: Connection,
+    execution_id: int,
+    kind: EventType,
+    linked: Sequence[Link],
+    run: int | None = None,
+) -> None:
+    """Events from `execution_id` to artifacts; output artifacts also join the run (`run`)."""
+    if not linked:
+        return
+    if kind == EventType.OUTPUT and run is None:
+        run = run_of(conn, execution_id)
+    stamp = now()
+    rows = [
+        {
+            "execution_id": execution_id,
+            "artifact_id": artifact_id,
+            "type": kind,
+            "name": name,
+            "position": position,
+            "created_at": stamp,
+        }
+        for name, position, artifact_id in linked
+    ]
+    conn.execute(_INSERT_EVENTS, rows)
+    if kind == EventType.OUTPUT:
+        attributed = [{"context_id": run, "artifact_id": row["artifact_id"]} for row in rows]
+        insert_ignore(conn, ATTRIBUTIONS, attributed)
+
+
+def run_of(conn: Connection, execution_id: int) -> int:
+    """The run context of an execution."""
+    found = conn.execute(_RUN_OF, {"execution_id": execution_id}).scalar()
+    if found is None:
+        raise NotFound(f"no execution {execution_id} in the metadata store")
+    return found
+
+
+def create_execution(
+    conn: Connection,
+    run: int,
+    values: dict[str, Any],
+    inputs: Mapping[str, Sequence[int]],
+    cached_from: int | None,
+) -> int:
+    stamp = now()
+    outputs: list[Link] = []
+    if cached_from is not None:
+        values["output_parameters"], outputs = _reusable(conn, cached_from)
+        values.update(state=ExecutionState.CACHED, started_at=stamp, ended_at=stamp)
+    elif values["state"] not in STARTED_STATES:
+        raise ValueError(
+            f"an execution starts NEW or RUNNING, not {values['state']}; "
+            "record it, then call finish_execution"
+        )
+    elif values["state"] == ExecutionState.RUNNING and values["started_at"] is None:
+        values["started_at"] = stamp
+    values.update(created_at=stamp, cached_from_id=cached_from)
+    execution_id = conn.execute(_INSERT_EXECUTION, values).inserted_primary_key[0]
+    conn.execute(_INSERT_ASSOCIATION, {"context_id": run, "execution_id": execution_id})
+    add_events(conn, execution_id, EventType.INPUT, links(inputs))
+    add_events(conn, execution_id, EventType.OUTPUT, outputs, run)
+    return execution_id
+
+
+def _reusable(conn: Connection, execution_id: int) -> tuple[dict[str, Any], list[Link]]:
+    """Output parameters and output artifact links of a cache hit."""
+    found = conn.execute(
+        select(Execution.state, Execution.output_parameters).where(Execution.id == execution_id)
+    ).first()
+    if found is None:
+        raise NotFound(f"no execution {execution_id} in the metadata store to reuse")
+    if found.state != ExecutionState.COMPLETE:
+        raise StoreError(
+            f"execution {execution_id} is {found.state}; only COMPLETE ones are reused"
+        )
+    events = conn.execute(
+        select(Event.name, Event.position, Event.artifact_id).where(
+            Event.execution_id == execution_id, Event.type == EventType.OUTPUT
+        )
+    )
+    return found.output_parameters, [tuple(row) for row in events]
+
+
+def finish_execution(conn: Connection, execution_id: int, values: dict[str, Any]) -> None:
+    done = conn.execute(_FINISH, {"b_id": execution_id, **values})
+    if done.rowcount == 0:
+        state = conn.execute(select(Execution.state).where(Execution.id == execution_id)).scalar()
+        if state is None:
+            raise NotFound(f"no execution {execution_id} in the metadata store")
+        raise StoreError(f"execution {execution_id} is already {state}; finished executions stay")
+
+
+def create_artifact(
+    conn: Connection,
+    values: dict[str, Any],
+    output_of: int | None,
+    position: int,
+) -> int:
+    stamp = now()
+    values.update(state=ArtifactState.PENDING, created_at=stamp, updated_at=stamp)
+    artifact_id = conn.execute(_INSERT_ARTIFACT, values).inserted_primary_key[0]
+    if output_of is not None:
+        add_events(conn, output_of, EventType.OUTPUT, [(values["name"], position, artifact_id)])
+    return artifact_id
+
+
+def set_artifact(
+    conn: Connection, artifact_id: int, allowed_from: frozenset[str], **values: Any
+) -> None:
+    """Change an artifact that is in one of the `allowed_from` states."""
+    done = conn.execute(
+        _artifact_update(allowed_from), {"b_id": artifact_id, "updated_at": now(), **values}
+    )
+    if done.rowcount == 0:
+        state = conn.execute(select(Artifact.state).where(Artifact.id == artifact_id)).scalar()
+        if state is None:
+            raise NotFound(f"no artifact {artifact_id} in the metadata store")
+        raise StoreError(
+            f"artifact {artifact_id} is {state}; it can become {values['state']} only from "
+            + " or ".join(sorted(allowed_from))
+        )
+
+
+@cache
+def _artifact_update(allowed_from: frozenset[str]) -> Update:
+    return update(ARTIFACTS).where(
+        ARTIFACTS.c.id == bindparam("b_id"),
+        or_(*(ARTIFACTS.c.state == state for state in sorted(allowed_from))),
+    )

@@ -1,0 +1,165 @@
+"""Shared SELECTs of the store's reads, and the conversion of their rows into records."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Connection, Row, Select, select
+
+from conveyor.store.metadata.kinds import (
+    ArtifactState,
+    EventType,
+    ExecutionState,
+    RunStatus,
+)
+from conveyor.store.metadata.models import (
+    Artifact,
+    ArtifactType,
+    Association,
+    Context,
+    Event,
+    Execution,
+    ExecutionType,
+)
+from conveyor.store.metadata.records import (
+    ArtifactRecord,
+    ExecutionDetail,
+    ExecutionRecord,
+)
+
+CHUNK = 5000
+"""Ids per `IN (...)` list: well under the bound-parameter limits of SQLite and PostgreSQL."""
+
+T = TypeVar("T")
+
+
+def chunks(ids: Iterable[T]) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in ids:
+        batch.append(item)
+        if len(batch) == CHUNK:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def artifacts_select() -> Select[Any]:
+    return select(Artifact.__table__, ArtifactType.name.label("type_name")).join(
+        ArtifactType, ArtifactType.id == Artifact.type_id
+    )
+
+
+def artifact(row: Row[Any]) -> ArtifactRecord:
+    m = row._mapping
+    return ArtifactRecord(
+        id=m["id"],
+        uri=m["uri"],
+        type=m["type_name"],
+        name=m["name"],
+        state=ArtifactState(m["state"]),
+        metadata=m["metadata"],
+        sha256=m["sha256"],
+        size=m["size"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+    )
+
+
+def executions_select() -> Select[Any]:
+    """Executions with their type name and run id (the name of their run context).
+
+    An execution is associated with one context, its run. No filter on the
+    context's type: it would lead SQLite to start from the contexts table.
+    """
+    return (
+        select(
+            Execution.__table__,
+            ExecutionType.name.label("type_name"),
+            Context.name.label("run_id"),
+        )
+        .join(ExecutionType, ExecutionType.id == Execution.type_id)
+        .join(Association, Association.execution_id == Execution.id)
+        .join(Context, Context.id == Association.context_id)
+    )
+
+
+def execution(row: Row[Any]) -> ExecutionRecord:
+    return ExecutionRecord(**_execution_fields(row))
+
+
+def _execution_fields(row: Row[Any]) -> dict[str, Any]:
+    m = row._mapping
+    return {
+        "id": m["id"],
+        "run_id": m["run_id"],
+        "task_key": m["task_key"],
+        "name": m["name"],
+        "type": m["type_name"],
+        "state": ExecutionState(m["state"]),
+        "input_parameters": m["input_parameters"],
+        "output_parameters": m["output_parameters"],
+        "created_at": m["created_at"],
+        "started_at": m["started_at"],
+        "ended_at": m["ended_at"],
+        "log_uri": m["log_uri"],
+        "error": m["error"],
+        "cache_key": m["cache_key"],
+        "cache_key_parts": m["cache_key_parts"],
+        "cached_from_id": m["cached_from_id"],
+    }
+
+
+def execution_details(conn: Connection, where: ColumnElement[bool]) -> list[ExecutionDetail]:
+    """The executions matching `where`, in id order, with their artifacts by event name."""
+    rows = conn.execute(executions_select().where(where).order_by(Execution.id)).all()
+    return details(conn, rows)
+
+
+def details(conn: Connection, rows: Sequence[Row[Any]]) -> list[ExecutionDetail]:
+    """Execution rows (from `executions_select`) completed with their artifacts."""
+    sides: dict[int, dict[str, dict[str, list[ArtifactRecord]]]] = defaultdict(
+        lambda: {EventType.INPUT: {}, EventType.OUTPUT: {}}
+    )
+    for batch in chunks(row.id for row in rows):
+        query = (
+            artifacts_select()
+            .add_columns(
+                Event.execution_id.label("event_execution"),
+                Event.type.label("event_type"),
+                Event.name.label("event_name"),
+            )
+            .join(Event, Event.artifact_id == Artifact.id)
+            .where(Event.execution_id.in_(batch))
+            .order_by(Event.execution_id, Event.type, Event.name, Event.position)
+        )
+        for row in conn.execute(query):
+            side = sides[row.event_execution][row.event_type]
+            side.setdefault(row.event_name, []).append(artifact(row))
+    return [
+        ExecutionDetail(
+            **_execution_fields(row),
+            inputs=sides[row.id][EventType.INPUT],
+            outputs=sides[row.id][EventType.OUTPUT],
+        )
+        for row in rows
+    ]
+
+
+def run_fields(
+    run_id: str, pipeline_name: str, properties: dict[str, Any], created_at: datetime
+) -> dict[str, Any]:
+    """The fields of a RunRecord, from its run context's properties."""
+    ended = properties.get("ended_at")
+    return {
+        "run_id": run_id,
+        "pipeline_name": pipeline_name,
+        "status": RunStatus(properties["status"]),
+        "parameters": properties.get("parameters") or {},
+        "error": properties.get("error"),
+        "created_at": created_at,
+        "ended_at": datetime.fromisoformat(ended) if ended else None,
+    }

@@ -1,0 +1,92 @@
+"""The store's schema: recognise the database, and migrate it to this Conveyor's version.
+
+Opening a store checks, in one write transaction, what the database holds:
+nothing (a new store: create it), our schema at an older revision (migrate it),
+our schema at a revision this code does not know (a newer Conveyor wrote it),
+or tables that are not ours (a foreign database). The last two raise
+StoreError and change nothing, as does a file that is not a database.
+
+The Alembic revisions live in `migrations/versions`, configured here in code
+(no alembic.ini). To add one after changing `models.py`:
+
+    from conveyor.store.metadata import schema
+    from alembic import command
+    command.revision(schema.alembic_config(), "what changed", autogenerate=True)
+
+(autogenerate needs `config.attributes["connection"]` set to a store at head).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import Connection, Engine, inspect, text
+
+from conveyor.store.metadata.connect import WRITE
+from conveyor.store.metadata.errors import StoreError
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+VERSION_TABLE = "conveyor_schema_version"
+"""Our own name for Alembic's version table, so another Alembic app's database is not ours."""
+_PG_LOCK = 0x636F6E76
+"""PostgreSQL advisory lock key: one process migrates at a time."""
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration, built in code: the scripts in the package, our version table."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["version_table"] = VERSION_TABLE
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+@cache
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def head() -> str:
+    """The schema revision this code writes."""
+    return _scripts().get_current_head() or ""
+
+
+def prepare(engine: Engine, where: str, target: str = "head") -> None:
+    """Bring the database behind `engine` to revision `target`, or raise StoreError."""
+    with engine.execution_options(**WRITE).begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK})
+        current = _current_revisions(conn, where)
+        wanted = {_scripts().get_revision(target).revision}
+        if current != wanted:
+            command.upgrade(alembic_config(conn), target)
+
+
+def _current_revisions(conn: Connection, where: str) -> set[str]:
+    tables = set(inspect(conn).get_table_names())
+    if VERSION_TABLE not in tables:
+        if tables:
+            shown = ", ".join(sorted(tables)[:5])
+            raise StoreError(
+                f"{where} is not a Conveyor metadata store: it holds other tables ({shown}). "
+                "Point Conveyor at an empty database or a new file."
+            )
+        return set()
+    context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+    current = set(context.get_current_heads())
+    for revision in current:
+        try:
+            _scripts().get_revision(revision)
+        except CommandError as err:
+            raise StoreError(
+                f"the metadata store at {where} has schema revision {revision!r}, newer than "
+                f"this Conveyor knows (up to {head()!r}). Upgrade Conveyor, or point it at "
+                "another store."
+            ) from err
+    return current

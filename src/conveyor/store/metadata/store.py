@@ -1,0 +1,329 @@
+"""`MetadataStore`: the record of runs, tasks and artifacts that every layer reads and writes.
+
+Each call is one short transaction of its own (open, write, commit), so the
+engine may call the store from any thread while tasks run, and a crash leaves
+either all of a call's records or none. Open a store once per process and share
+it; it holds a small pool of connections.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from conveyor.store.metadata import connect, queries, recording, schema
+from conveyor.store.metadata.failures import translated
+from conveyor.store.metadata.kinds import (
+    CONTAINER_EXECUTION,
+    FINAL_STATES,
+    PIPELINE,
+    PIPELINE_RUN,
+    ArtifactState,
+    EventType,
+    ExecutionState,
+    RunStatus,
+)
+from conveyor.store.metadata.lineage import lineage
+from conveyor.store.metadata.models import ArtifactType, ContextType, ExecutionType
+from conveyor.store.metadata.records import (
+    ArtifactRecord,
+    ExecutionDetail,
+    Lineage,
+    RunDetail,
+    RunRecord,
+)
+
+DEFAULT_LINEAGE_DEPTH = 50
+"""Executions walked on each side of an artifact unless the caller asks otherwise."""
+
+_PENDING = frozenset({ArtifactState.PENDING})
+
+_TypeModel = type[ArtifactType] | type[ExecutionType] | type[ContextType]
+
+
+class MetadataStore:
+    """Runs (pipeline run contexts), their executions, artifacts and events; see docs/metadata.md."""
+
+    def __init__(self, engine: Engine, where: str) -> None:
+        """Use `MetadataStore.open`, which also checks and migrates the schema."""
+        self._engine = engine
+        self._writer = engine.execution_options(**connect.WRITE)
+        self.where = where
+        """The store's location, for messages (no password)."""
+        self._types: dict[tuple[str, str], int] = {}
+        # An in-memory database is one connection: threads take turns on it.
+        memory = connect.is_memory(engine.url)
+        self._turn: AbstractContextManager[Any] = threading.Lock() if memory else nullcontext()
+
+    @classmethod
+    def open(cls, url: str | None = None) -> MetadataStore:
+        """Open the store at `url` (default: `connect.default_url()`), migrating it if older.
+
+        Raises StoreError, having changed nothing, for a database that is not a
+        Conveyor store, one written by a newer Conveyor, or a server that does
+        not answer.
+        """
+        engine = connect.create(url or connect.default_url())
+        where = connect.describe(engine.url)
+        try:
+            with translated(where):
+                schema.prepare(engine, where)
+                connect.use_wal(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine, where)
+
+    def close(self) -> None:
+        """Close the store's connections; the store cannot be used afterwards."""
+        self._engine.dispose()
+
+    def __enter__(self) -> MetadataStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # Runs
+
+    def create_run(
+        self,
+        run_id: str,
+        pipeline_name: str,
+        *,
+        parameters: Mapping[str, Any] | None = None,
+        spec: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record a run of `pipeline_name`, RUNNING, with its parameters and pipeline spec."""
+        types = (self._type(ContextType, PIPELINE), self._type(ContextType, PIPELINE_RUN))
+        with self._write() as conn:
+            recording.create_run(
+                conn,
+                types,
+                run_id,
+                pipeline_name,
+                dict(parameters or {}),
+                dict(spec) if spec is not None else None,
+            )
+
+    def update_run(
+        self,
+        run_id: str,
+        status: RunStatus | str,
+        *,
+        error: str | None = None,
+        ended_at: datetime | None = None,
+    ) -> None:
+        """Set a run's status; a finished status gets an end time (now unless given)."""
+        status = RunStatus(status)
+        run_type = self._type(ContextType, PIPELINE_RUN)
+        with self._write() as conn:
+            recording.update_run(conn, run_type, run_id, status, error, ended_at)
+
+    def list_runs(
+        self,
+        *,
+        pipeline: str | None = None,
+        status: RunStatus | str | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[RunRecord]:
+        """Runs, newest first, optionally of one pipeline, in one status, created since a time."""
+        status = RunStatus(status) if status is not None else None
+        with self._read() as conn:
+            return queries.list_runs(conn, pipeline, status, since, limit)
+
+    def get_run(self, run_id: str) -> RunDetail:
+        """One run with its spec and its executions (parameters, artifacts, times)."""
+        with self._read() as conn:
+            return queries.get_run(conn, run_id)
+
+    # Executions
+
+    def create_execution(
+        self,
+        run_id: str,
+        task_key: str,
+        *,
+        name: str | None = None,
+        type: str = CONTAINER_EXECUTION,
+        state: ExecutionState | str = ExecutionState.RUNNING,
+        parameters: Mapping[str, Any] | None = None,
+        inputs: Mapping[str, Sequence[int]] | None = None,
+        cache_key: str | None = None,
+        cache_key_parts: Mapping[str, Any] | None = None,
+        log_uri: str | None = None,
+        started_at: datetime | None = None,
+        cached_from: int | None = None,
+    ) -> int:
+        """Record a task of a run as an execution, with INPUT events to `inputs`; its id.
+
+        `task_key` is the task's path in the run (`for-loop-2[3]/train`); `name`
+        defaults to its last part. `inputs` are artifact ids by input name, in
+        list order. A RUNNING execution starts now unless `started_at` says.
+
+        With `cached_from` (a COMPLETE execution, from `find_cached`), the new
+        execution is recorded finished as CACHED: it takes that execution's
+        output parameters and OUTPUT events to the same artifacts.
+        """
+        values = {
+            "type_id": self._type(ExecutionType, type),
+            "task_key": task_key,
+            "name": name or task_key.rsplit("/", 1)[-1],
+            "state": ExecutionState(state),
+            "input_parameters": dict(parameters or {}),
+            "output_parameters": {},
+            "started_at": started_at,
+            "ended_at": None,
+            "log_uri": log_uri,
+            "error": None,
+            "cache_key": cache_key,
+            "cache_key_parts": dict(cache_key_parts) if cache_key_parts is not None else None,
+        }
+        run_type = self._type(ContextType, PIPELINE_RUN)
+        with self._write() as conn:
+            run = recording.run_context(conn, run_type, run_id)
+            return recording.create_execution(conn, run, values, inputs or {}, cached_from)
+
+    def finish_execution(
+        self,
+        execution_id: int,
+        state: ExecutionState | str,
+        *,
+        outputs: Mapping[str, Any] | None = None,
+        error: str | None = None,
+        ended_at: datetime | None = None,
+    ) -> None:
+        """End a NEW or RUNNING execution as COMPLETE, FAILED or CANCELED, with its output parameters."""
+        state = ExecutionState(state)
+        if state not in FINAL_STATES:
+            raise ValueError(f"an execution finishes COMPLETE, FAILED or CANCELED, not {state}")
+        values: dict[str, Any] = {
+            "state": state,
+            "error": error,
+            "ended_at": ended_at or recording.now(),
+        }
+        if outputs is not None:
+            values["output_parameters"] = dict(outputs)
+        with self._write() as conn:
+            recording.finish_execution(conn, execution_id, values)
+
+    def record_events(
+        self, execution_id: int, type: EventType | str, artifacts: Mapping[str, Sequence[int]]
+    ) -> None:
+        """Link an execution to artifacts (ids by input or output name, in list order)."""
+        kind = EventType(type)
+        with self._write() as conn:
+            recording.add_events(conn, execution_id, kind, recording.links(artifacts))
+
+    # Artifacts
+
+    def create_artifact(
+        self,
+        uri: str,
+        type: str,
+        name: str,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        output_of: int | None = None,
+        position: int = 0,
+    ) -> int:
+        """Record an artifact as PENDING (its bytes are still being written); its id.
+
+        `type` is the artifact's schema title (`system.Model`). With
+        `output_of`, the artifact is also recorded as that execution's output
+        `name`, at `position` in an artifact list, and joins its run.
+        """
+        values = {
+            "type_id": self._type(ArtifactType, type),
+            "uri": uri,
+            "name": name,
+            "metadata": dict(metadata or {}),
+            "sha256": None,
+            "size": None,
+        }
+        with self._write() as conn:
+            return recording.create_artifact(conn, values, output_of, position)
+
+    def publish_artifact(
+        self,
+        artifact_id: int,
+        *,
+        sha256: str,
+        size: int,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Mark a PENDING artifact LIVE: its bytes are complete. Only LIVE outputs are cache hits."""
+        values: dict[str, Any] = {"state": ArtifactState.LIVE, "sha256": sha256, "size": size}
+        if metadata is not None:
+            values["metadata"] = dict(metadata)
+        with self._write() as conn:
+            recording.set_artifact(conn, artifact_id, _PENDING, **values)
+
+    def set_artifact_state(self, artifact_id: int, state: ArtifactState | str) -> None:
+        """Mark an artifact MARKED_FOR_DELETION or DELETED; either stops it being a cache hit."""
+        state = ArtifactState(state)
+        if state == ArtifactState.MARKED_FOR_DELETION:
+            allowed = frozenset({ArtifactState.LIVE, ArtifactState.PENDING})
+        elif state == ArtifactState.DELETED:
+            allowed = frozenset(ArtifactState) - {ArtifactState.DELETED}
+        else:
+            raise ValueError(f"use publish_artifact to make an artifact LIVE, not {state}")
+        with self._write() as conn:
+            recording.set_artifact(conn, artifact_id, allowed, state=state)
+
+    def get_artifact(self, artifact_id: int) -> ArtifactRecord:
+        with self._read() as conn:
+            return queries.get_artifact(conn, artifact_id)
+
+    # Cache and lineage
+
+    def find_cached(
+        self, pipeline_name: str, cache_key: str, *, max_age: timedelta | None = None
+    ) -> ExecutionDetail | None:
+        """The cache hit for a task: the latest COMPLETE execution with `cache_key` in a run of
+        `pipeline_name`, ended within `max_age`, whose output artifacts are all LIVE."""
+        not_before = recording.now() - max_age if max_age is not None else None
+        with self._read() as conn:
+            return queries.find_cached(conn, pipeline_name, cache_key, not_before)
+
+    def previous_execution(
+        self, pipeline_name: str, task_key: str, *, before: int | None = None
+    ) -> ExecutionDetail | None:
+        """The latest execution of the same task in the same pipeline, recorded before the
+        execution `before` (or ever): what a cache miss is explained against."""
+        with self._read() as conn:
+            return queries.previous_execution(conn, pipeline_name, task_key, before)
+
+    def lineage(self, artifact: int | str, *, depth: int = DEFAULT_LINEAGE_DEPTH) -> Lineage:
+        """The graph upstream and downstream of an artifact (an id, or a URI: every
+        artifact recorded there), up to `depth` executions away on each side."""
+        with self._read() as conn:
+            return lineage(conn, artifact, depth)
+
+    # Plumbing
+
+    def _type(self, model: _TypeModel, name: str) -> int:
+        """The id of a type, created (and committed) on first use."""
+        key = (model.__tablename__, name)
+        found = self._types.get(key)
+        if found is None:
+            with self._write() as conn:
+                found = recording.get_or_create(conn, model.__table__, {"name": name})
+            self._types[key] = found
+        return found
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._turn, translated(self.where), self._writer.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._turn, translated(self.where), self._engine.begin() as conn:
+            yield conn

@@ -1,0 +1,118 @@
+"""Cache lookups, cached executions and the executions a miss is explained against."""
+
+import time
+from datetime import timedelta
+
+from conveyor.store.metadata import ArtifactState, ExecutionState
+
+
+def completed(store, run_id, key="k", task_key="train", outputs=("model",), publish=True):
+    """A COMPLETE execution with cache key `key` and one artifact per output name."""
+    execution = store.create_execution(
+        run_id,
+        task_key,
+        parameters={"x": 1},
+        cache_key=key,
+        cache_key_parts={"x": 1, "run": run_id},
+    )
+    artifacts = {}
+    for name in outputs:
+        artifacts[name] = store.create_artifact(
+            f"file:///{run_id}/{task_key}/{name}", "system.Artifact", name, output_of=execution
+        )
+        if publish:
+            store.publish_artifact(artifacts[name], sha256="0" * 64, size=1)
+    store.finish_execution(execution, ExecutionState.COMPLETE, outputs={"n": run_id})
+    return execution, artifacts
+
+
+def test_a_hit_returns_the_latest_complete_execution_with_its_outputs(store):
+    store.create_run("r1", "p")
+    store.create_run("r2", "p")
+    completed(store, "r1")
+    newest, artifacts = completed(store, "r2")
+    hit = store.find_cached("p", "k")
+    assert hit.id == newest
+    assert hit.output_parameters == {"n": "r2"}
+    assert [a.id for a in hit.outputs["model"]] == [artifacts["model"]]
+    assert store.find_cached("p", "other key") is None
+
+
+def test_entries_are_shared_only_within_a_pipeline(store):
+    store.create_run("r1", "p")
+    completed(store, "r1")
+    store.create_run("r2", "q")
+    assert store.find_cached("q", "k") is None
+    assert store.find_cached("p", "k") is not None
+
+
+def test_outputs_that_are_not_live_are_no_hit(store):
+    store.create_run("r1", "p")
+    completed(store, "r1", outputs=("model", "metrics"), publish=False)
+    assert store.find_cached("p", "k") is None  # both PENDING
+
+    store.create_run("r2", "p")
+    _, artifacts = completed(store, "r2", outputs=("model", "metrics"))
+    assert store.find_cached("p", "k") is not None
+    for state in (ArtifactState.MARKED_FOR_DELETION, ArtifactState.DELETED):
+        store.set_artifact_state(artifacts["metrics"], state)
+        assert store.find_cached("p", "k") is None
+
+    store.create_run("r3", "p")
+    newest, _ = completed(store, "r3")
+    assert store.find_cached("p", "k").id == newest
+
+
+def test_only_complete_executions_are_hits(store):
+    store.create_run("r1", "p")
+    running = store.create_execution("r1", "train", cache_key="k")
+    assert store.find_cached("p", "k") is None
+    store.finish_execution(running, ExecutionState.FAILED, error="boom")
+    assert store.find_cached("p", "k") is None
+
+
+def test_max_age_ignores_older_hits(store):
+    store.create_run("r1", "p")
+    completed(store, "r1")
+    time.sleep(0.05)
+    assert store.find_cached("p", "k", max_age=timedelta(milliseconds=10)) is None
+    assert store.find_cached("p", "k", max_age=timedelta(hours=1)) is not None
+
+
+def test_a_cached_execution_reuses_the_hit_outputs(store):
+    store.create_run("r1", "p")
+    source, artifacts = completed(store, "r1", outputs=("model", "metrics"))
+    store.create_run("r2", "p")
+    hit = store.find_cached("p", "k")
+    cached = store.create_execution(
+        "r2", "train", parameters={"x": 1}, cache_key="k", cache_key_parts={}, cached_from=hit.id
+    )
+    (task,) = store.get_run("r2").executions
+    assert task.id == cached
+    assert task.state == ExecutionState.CACHED
+    assert task.cached_from_id == source
+    assert task.output_parameters == {"n": "r1"}
+    assert task.started_at == task.ended_at
+    assert {n: [a.id for a in arts] for n, arts in task.outputs.items()} == {
+        "model": [artifacts["model"]],
+        "metrics": [artifacts["metrics"]],
+    }
+    # A CACHED execution is no source itself: the hit is still the original.
+    assert store.find_cached("p", "k").id == source
+
+
+def test_the_nearest_earlier_execution_explains_a_miss(store):
+    store.create_run("r1", "p")
+    first, _ = completed(store, "r1", key="k1")
+    store.create_run("other", "q")
+    completed(store, "other", key="k9")
+    store.create_run("r2", "p")
+    second, _ = completed(store, "r2", key="k2")
+    completed(store, "r2", key="k3", task_key="evaluate")
+
+    latest = store.previous_execution("p", "train")
+    assert latest.id == second
+    assert latest.cache_key_parts == {"x": 1, "run": "r2"}
+    assert store.previous_execution("p", "train", before=second).id == first
+    assert store.previous_execution("p", "train", before=first) is None
+    assert store.previous_execution("q", "evaluate") is None

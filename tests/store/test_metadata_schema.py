@@ -1,0 +1,160 @@
+"""Schema migrations, and databases the store refuses: corrupt, foreign, or newer than the code."""
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+
+from conveyor.store.metadata import ArtifactState, MetadataStore, StoreError, schema
+from conveyor.store.metadata.models import Base
+
+INITIAL = "0001"
+OUR_TABLES = {table.name for table in Base.metadata.sorted_tables}
+
+
+def engine_for(url):
+    return create_engine(url)
+
+
+def tables(url):
+    engine = engine_for(url)
+    try:
+        with engine.connect() as conn:
+            return set(inspect(conn).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def version(url):
+    engine = engine_for(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(f"SELECT version_num FROM {schema.VERSION_TABLE}")).scalar()
+    finally:
+        engine.dispose()
+
+
+def execute(url, *statements):
+    engine = engine_for(url)
+    try:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def test_a_new_store_is_created_at_the_head_revision(store_url):
+    MetadataStore.open(store_url).close()
+    assert tables(store_url) == OUR_TABLES | {schema.VERSION_TABLE}
+    assert version(store_url) == schema.head()
+
+
+def test_the_models_match_the_migrations(store_url):
+    MetadataStore.open(store_url).close()
+    engine = engine_for(store_url)
+    try:
+        with engine.connect() as conn:
+            opts = {"compare_type": True, "version_table": schema.VERSION_TABLE}
+            context = MigrationContext.configure(conn, opts=opts)
+            assert compare_metadata(context, Base.metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_an_older_store_is_migrated_and_keeps_its_records(store_url):
+    engine = engine_for(store_url)
+    try:
+        schema.prepare(engine, "test store", target=INITIAL)
+    finally:
+        engine.dispose()
+    assert version(store_url) == INITIAL
+    execute(
+        store_url,
+        "INSERT INTO artifact_types (id, name) VALUES (1, 'system.Model')",
+        "INSERT INTO artifacts (id, type_id, uri, name, state, metadata, created_at, updated_at) "
+        "VALUES (7, 1, 'file:///old', 'model', 'LIVE', '{}', "
+        "'2025-01-01 00:00:00', '2025-01-01 00:00:00')",
+    )
+    with MetadataStore.open(store_url) as store:
+        old = store.get_artifact(7)
+        assert (old.uri, old.type, old.state) == ("file:///old", "system.Model", ArtifactState.LIVE)
+        assert old.created_at.year == 2025
+    assert version(store_url) == schema.head()
+
+
+def test_downgrade_to_nothing_and_upgrade_again(store_url):
+    MetadataStore.open(store_url).close()
+    engine = engine_for(store_url)
+    try:
+        with engine.begin() as conn:
+            command.downgrade(schema.alembic_config(conn), "base")
+    finally:
+        engine.dispose()
+    assert tables(store_url) == {schema.VERSION_TABLE}
+    with MetadataStore.open(store_url) as store:
+        store.create_run("run-1", "p")
+    assert tables(store_url) == OUR_TABLES | {schema.VERSION_TABLE}
+
+
+def test_a_store_from_a_newer_conveyor_is_refused_and_left_alone(store_url):
+    MetadataStore.open(store_url).close()
+    execute(store_url, f"UPDATE {schema.VERSION_TABLE} SET version_num = '9999'")
+    with pytest.raises(StoreError, match="revision '9999', newer than this Conveyor knows"):
+        MetadataStore.open(store_url)
+    assert version(store_url) == "9999"
+
+
+@pytest.mark.parametrize(
+    "foreign",
+    [
+        ["CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)"],
+        # Another Alembic application: a version table, but not ours.
+        [
+            "CREATE TABLE alembic_version (version_num VARCHAR(32))",
+            "CREATE TABLE users (id INTEGER)",
+        ],
+    ],
+    ids=["plain", "alembic"],
+)
+def test_a_foreign_database_is_refused_and_left_alone(store_url, foreign):
+    execute(store_url, *foreign)
+    before = tables(store_url)
+    with pytest.raises(
+        StoreError, match=r"is not a Conveyor metadata store: it holds other tables \(.*users"
+    ):
+        MetadataStore.open(store_url)
+    assert tables(store_url) == before
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_foreign_sqlite_file_is_byte_for_byte_unchanged(tmp_path):
+    path = tmp_path / "app.db"
+    url = f"sqlite:///{path}"
+    execute(url, "CREATE TABLE notes (body TEXT)", "INSERT INTO notes VALUES ('keep me')")
+    before = sha256(path)
+    with pytest.raises(StoreError, match="not a Conveyor metadata store"):
+        MetadataStore.open(url)
+    assert sha256(path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.db"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"this is not a database at all\n" * 100, b"SQLite format 3\x00" + b"\xff" * 4000],
+    ids=["text", "bad-header"],
+)
+def test_a_corrupt_file_is_refused_and_left_alone(tmp_path, content):
+    path = tmp_path / "metadata.db"
+    path.write_bytes(content)
+    with pytest.raises(StoreError, match=f"{path} is not a SQLite database.*move the file away"):
+        MetadataStore.open(f"sqlite:///{path}")
+    assert path.read_bytes() == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metadata.db"]
