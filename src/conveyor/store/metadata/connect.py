@@ -27,8 +27,9 @@ BUSY_TIMEOUT_S = 60.0
 """How long a SQLite writer waits for the others before giving up."""
 CONNECT_TIMEOUT_S = 5
 """How long to wait for a PostgreSQL server to answer."""
-WRITE = {"conveyor_write": True}
-"""Execution option of connections that write: on SQLite they begin IMMEDIATE."""
+_WRITE_OPTION = "conveyor_write"
+WRITE = {_WRITE_OPTION: True}
+"""Execution options of connections that write: on SQLite they begin IMMEDIATE."""
 
 
 def default_url() -> str:
@@ -78,7 +79,7 @@ def _sqlite(url: URL) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        immediate = conn.get_execution_options().get("conveyor_write", False)
+        immediate = conn.get_execution_options().get(_WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, exists, select
+from sqlalchemy import Connection, Select, exists, select
 from sqlalchemy.orm import aliased
 
 from conveyor.store.metadata import rows
@@ -39,7 +39,7 @@ _SUMMARY_KEYS = ("status", "parameters", "error", "ended_at")
 """The run properties a listing reads: never the spec, which may be large."""
 
 
-def _runs() -> Any:
+def _runs() -> Select[Any]:
     """Run contexts with their pipeline's name."""
     return (
         select(Context.id, Context.name, Context.created_at, Pipeline.name.label("pipeline"))

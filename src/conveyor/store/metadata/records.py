@@ -36,6 +36,8 @@ def to_json(value: Any) -> Any:
 
 
 class _Record:
+    """What every record can do: become JSON for `--json` output and the REST API."""
+
     def to_json(self) -> dict[str, Any]:
         return to_json(self)
 
@@ -131,7 +133,7 @@ class Lineage(_Record):
 
     def edges_from(self, direction: Direction, node: int, *, artifact: bool) -> list[LineageEdge]:
         """The edges one step further from the root than `node`: a tree's children."""
-        if direction is Direction.UPSTREAM:
+        if direction == Direction.UPSTREAM:
             # Upstream: an artifact leads to the executions that wrote it, an
             # execution to the artifacts it read.
             wanted = EventType.OUTPUT if artifact else EventType.INPUT
@@ -141,5 +143,5 @@ class Lineage(_Record):
         return [
             e
             for e in self.edges
-            if e.direction is direction and e.type is wanted and getattr(e, key) == node
+            if e.direction == direction and e.type == wanted and getattr(e, key) == node
         ]

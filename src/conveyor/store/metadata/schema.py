@@ -7,13 +7,18 @@ or tables that are not ours (a foreign database). The last two raise
 StoreError and change nothing, as does a file that is not a database.
 
 The Alembic revisions live in `migrations/versions`, configured here in code
-(no alembic.ini). To add one after changing `models.py`:
+(no alembic.ini). To add one after changing `models.py`, compare the models
+with a store at the current head:
 
-    from conveyor.store.metadata import schema
     from alembic import command
-    command.revision(schema.alembic_config(), "what changed", autogenerate=True)
+    from conveyor.store.metadata import schema
 
-(autogenerate needs `config.attributes["connection"]` set to a store at head).
+    with engine.begin() as conn:
+        config = schema.alembic_config(conn)
+        command.revision(config, "what changed", autogenerate=True, rev_id="0002")
+
+then read and tidy the generated file; `test_the_models_match_the_migrations`
+fails until models and migrations agree.
 """
 
 from __future__ import annotations
