@@ -90,6 +90,12 @@ def test_conveyor_metadata_url_overrides_the_default(tmp_path, monkeypatch):
         assert store.where == str(tmp_path / "elsewhere.db")
 
 
+def test_a_folder_that_cannot_be_created_is_named(tmp_path):
+    (tmp_path / "taken").write_text("a file, not a folder")
+    with pytest.raises(StoreError, match=f"cannot create {tmp_path / 'taken'} for the metadata"):
+        MetadataStore.open(f"sqlite:///{tmp_path / 'taken' / 'metadata.db'}")
+
+
 @pytest.mark.parametrize(
     ("url", "message"),
     [

@@ -63,7 +63,14 @@ def is_memory(url: URL) -> bool:
 def _sqlite(url: URL) -> Engine:
     memory = is_memory(url)
     if not memory:
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(url.database).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise StoreError(
+                f"cannot create {folder} for the metadata store ({err.strerror}); "
+                "set CONVEYOR_HOME (or CONVEYOR_METADATA_URL) to a place you can write"
+            ) from err
     engine = create_engine(
         url,
         connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
