@@ -3,9 +3,10 @@
 A task's key covers what determines its outputs: the container spec (image,
 command, args, env), the input parameter values, the identities of the input
 artifacts, and the output definitions. Entries are shared only within one
-pipeline name (the lookup enforces that). Artifacts are identified by their
-store id by default, as on Vertex AI; with `content` identity (opt-in) by
-their sha256, so a re-produced identical input still hits.
+pipeline name (the lookup enforces that). An input artifact is identified by
+its URI, which names its run, task and output and so stands for its identity
+as the store id does on Vertex AI; with `content` identity (opt-in) by its
+sha256, so a re-produced identical input still hits.
 
 The key's parts are kept beside it so `conveyor runs explain-cache` can say
 which part differs from the nearest earlier execution.
@@ -15,12 +16,53 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from conveyor import config
+from conveyor.errors import UsageError
 from conveyor.pipelines.state import Artifact
 
 BY_ID = "id"
 BY_CONTENT = "content"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A run's caching settings.
+
+    `enabled` None keeps each task's compiled `set_caching_options` (on by default,
+    off everywhere when `CONVEYOR_DISABLE_CACHE=1`); True or False applies to
+    every task, as `enable_caching` does on Vertex AI.
+    """
+
+    enabled: bool | None = None
+    max_age: timedelta | None = None
+    by_content: bool = False
+
+    def applies_to(self, task: dict[str, Any]) -> bool:
+        if self.enabled is not None:
+            return self.enabled
+        if config.cache_disabled_by_default():
+            return False
+        return bool(task.get("cachingOptions", {}).get("enableCache", False))
+
+
+def parse_age(text: str) -> timedelta:
+    """`30m`, `12h`, `7d`, `2w` (or a number of seconds) as a duration."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    text = text.strip().lower()
+    number, unit = (text[:-1], text[-1]) if text and text[-1] in units else (text, "s")
+    try:
+        value = float(number)
+    except ValueError:
+        raise UsageError(
+            f"cache max age {text!r}: give a number with s, m, h, d or w, e.g. 7d"
+        ) from None
+    if value <= 0:
+        raise UsageError(f"cache max age {text!r} must be positive")
+    return timedelta(seconds=value * units[unit])
 
 
 def key_parts(
@@ -61,10 +103,11 @@ def key_of(parts: dict[str, Any]) -> str:
 
 
 def _identity(artifact: Artifact, identity: str) -> str:
+    # A published artifact's URI names its run, task and output, so it identifies
+    # the artifact as its store id would, and imported artifacts (identified by
+    # URI on Vertex AI too) need no special case.
     if identity == BY_CONTENT and artifact.sha256:
         return f"sha256:{artifact.sha256}"
-    if artifact.id is not None:
-        return f"id:{artifact.id}"
     return f"uri:{artifact.uri}"
 
 

@@ -48,11 +48,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from conveyor.pipelines import expressions, parameters, placeholders, resolve
+from conveyor.pipelines import cache, expressions, parameters, placeholders, recorder, resolve
 from conveyor.pipelines.executors import importer
 from conveyor.pipelines.executors.base import Executor, TaskRequest, TaskResult
+from conveyor.pipelines.recorder import Recorder
 from conveyor.pipelines.spec import PipelineSpec
 from conveyor.pipelines.state import (
+    CACHED,
     CANCELLED,
     COMPLETED_WELL,
     FAILED,
@@ -66,6 +68,7 @@ from conveyor.pipelines.state import (
     Scope,
 )
 from conveyor.store.artifacts import ArtifactStore
+from conveyor.store.metadata import ExecutionDetail
 
 Listener = Callable[[Node], None]
 
@@ -81,6 +84,7 @@ class RunContext:
     artifacts: ArtifactStore
     """Where output artifacts are staged and published."""
     parallelism: int
+    caching: cache.Policy = field(default_factory=cache.Policy)
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -106,11 +110,16 @@ class Engine:
         arguments: dict[str, Any],
         context: RunContext,
         executors: list[Executor],
+        recorder: Recorder,
         listener: Listener | None = None,
+        completed: dict[str, ExecutionDetail] | None = None,
     ) -> None:
         self.spec = spec
         self.context = context
         self.executors = executors
+        self.recorder = recorder
+        self.completed = completed or {}
+        """On resume: executions of this run that completed, by task key."""
         self.listener = listener or (lambda node: None)
         self.components = spec.get("components", {})
         self.root = Scope("", spec["root"], dict(arguments), {})
@@ -121,7 +130,7 @@ class Engine:
         self.results: queue.Queue[TaskResult] = queue.Queue()
         self.failing = False
         self.cancelling = False
-        self.finished = False
+        self.settling: deque[tuple[Callable[[Any], None], Any]] = deque()
         self.first_failure: Node | None = None
         self.staged: dict[str, dict[str, tuple[Artifact, str]]] = {}
         """Output artifacts of running tasks, at their staging paths, with the URI each
@@ -134,17 +143,33 @@ class Engine:
         """Run to the end; return the run's final state. Ctrl-C cancels cleanly."""
         try:
             self._open(self.root)
-            while not self.finished:
-                self._launch_ready()
-                self._wait_for_result()
+            self._loop()
         except KeyboardInterrupt:
             self.cancel()
-            while self.running:
-                self._wait_for_result(ignore_interrupts=True)
+            self._loop(interruptible=False)
         finally:
             for executor in self.executors:
                 executor.close()
         return self.status
+
+    def _loop(self, interruptible: bool = True) -> None:
+        while True:
+            self._settle()
+            self._launch_ready()
+            if not (self.running or self.ready or self.retries or self.settling):
+                return  # finished, or nothing left that could change anything
+            self._wait_for_result(interruptible)
+
+    def _settle(self) -> None:
+        """Apply deferred transitions until none is left.
+
+        Transitions that other transitions cause (a finished node releasing its
+        downstream, a scope closing) are queued rather than called, so a long
+        chain of cached or skipped tasks settles in a loop, not in a recursion.
+        """
+        while self.settling:
+            transition, subject = self.settling.popleft()
+            transition(subject)
 
     @property
     def status(self) -> str:
@@ -165,28 +190,21 @@ class Engine:
         for _, _, node in self.retries:
             self._finish(node, CANCELLED)
         self.retries.clear()
+        self.settling.clear()
         for node in list(self.nodes.values()):
             if node.status == PENDING:
                 node.status = CANCELLED
                 self.listener(node)
-        if not self.running:
-            self.finished = True
 
-    def _wait_for_result(self, ignore_interrupts: bool = False) -> None:
-        timeout = None
-        if self.retries:
-            timeout = max(0.0, self.retries[0][0] - time.monotonic())
-        elif not self.running and not self.ready:
-            # Nothing can change any more: every remaining node waits on nothing.
-            self.finished = True
-            return
+    def _wait_for_result(self, interruptible: bool = True) -> None:
+        timeout = max(0.0, self.retries[0][0] - time.monotonic()) if self.retries else None
         try:
             result = self.results.get(timeout=timeout)
         except queue.Empty:
             self._due_retries()
             return
         except KeyboardInterrupt:
-            if not ignore_interrupts:
+            if interruptible:
                 raise
             return
         self._on_result(result)
@@ -222,7 +240,7 @@ class Engine:
             self.listener(node)
         scope.unfinished = len(scope.nodes)
         if not scope.nodes:
-            self._close(scope)
+            self.settling.append((self._close, scope))
             return
         for node in list(scope.nodes.values()):
             if not node.upstream and node.status == PENDING:
@@ -256,6 +274,8 @@ class Engine:
         node.status = RUNNING
         node.started = datetime.now(UTC)
         self.listener(node)
+        if node.is_dag:
+            self.recorder.started(node)
         if node.is_loop:
             self._start_loop(node)
         elif node.is_dag:
@@ -266,9 +286,37 @@ class Engine:
         else:
             executor_spec = self._executor_spec(node)
             if "importer" in executor_spec:
+                node.is_importer = True
                 self._import(node, executor_spec["importer"])
             else:
-                self.ready.append(node)
+                self._schedule(node, executor_spec["container"])
+
+    def _schedule(self, node: Node, container: dict[str, Any]) -> None:
+        """Queue a task to run, unless its results can be reused (resume, then cache)."""
+        caching = self.context.caching
+        node.cache_parts = cache.key_parts(
+            container,
+            node.parameters,
+            node.artifacts,
+            node.component.get("outputDefinitions", {}),
+            cache.BY_CONTENT if caching.by_content else cache.BY_ID,
+        )
+        node.cache_key = cache.key_of(node.cache_parts)
+        node.caching = caching.applies_to(node.task)
+        earlier = self.completed.get(node.key)
+        if earlier is not None and cache.key_of(earlier.cache_key_parts or {}) == node.cache_key:
+            recorder.reuse(node, earlier)
+            node.reused, node.execution_id = True, earlier.id
+            self._finish(node, CACHED)
+            return
+        hit = self.recorder.cache_hit(node.cache_key, caching.max_age) if node.caching else None
+        if hit is not None:
+            recorder.reuse(node, hit)
+            node.reused = True
+            self.recorder.cached(node, hit)
+            self._finish(node, CACHED)
+            return
+        self.ready.append(node)
 
     def _start_loop(self, node: Node) -> None:
         try:
@@ -291,7 +339,7 @@ class Engine:
             self._finish_dag_node(node)
             return
         limit = node.task.get("iteratorPolicy", {}).get("parallelismLimit") or len(items)
-        for _ in range(min(limit, len(items))):
+        while node.waiting_iterations and node.open_children < limit:
             self._open_iteration(node)
 
     def _open_iteration(self, node: Node) -> None:
@@ -308,22 +356,22 @@ class Engine:
             self.failing = True
             if not node.children and self.first_failure is None:
                 self.first_failure = node
+        self.recorder.finished(node)
         self.listener(node)
         scope = node.scope
         for sibling in scope.nodes.values():
             if node.name in sibling.upstream:
                 sibling.upstream.discard(node.name)
                 if not sibling.upstream and sibling.status == PENDING:
-                    self._consider(sibling)
+                    self.settling.append((self._consider, sibling))
         scope.unfinished -= 1
         if scope.unfinished == 0:
-            self._close(scope)
+            self.settling.append((self._close, scope))
 
     def _close(self, scope: Scope) -> None:
         """Every node of a scope is final: finish the node that owns the scope."""
         owner = scope.owner
         if owner is None:
-            self.finished = not self.running
             return
         owner.open_children -= 1
         if owner.waiting_iterations and not self.failing and not self.cancelling:
@@ -364,6 +412,8 @@ class Engine:
             return
         node.attempts += 1
         request = self._request(node, container)
+        if node.execution_id is None:
+            self.recorder.started(node, str(request.log_path))
         self.running[node.key] = (node, executor)
         executor.submit(request, self.results.put)
 
@@ -484,13 +534,13 @@ class Engine:
             artifact = replace(staged, metadata=dict(returned.get("metadata", {})))
             if returned.get("uri", staged.uri) != staged.uri:
                 artifact.uri = returned["uri"]  # the component pointed it elsewhere itself
+                self.recorder.external(node, artifact)
             else:
                 staging = Path(staged.uri)
                 if not staging.exists():
                     # Metadata-only outputs (Metrics...) write no bytes: publish an empty file.
                     staging.touch()
-                published = self.context.artifacts.publish(staging, final)
-                artifact.uri, artifact.sha256 = published.uri, published.sha256
+                self.recorder.publish(node, artifact, staging, final)
             node.output_artifacts[name] = [artifact]
 
     def _discard_outputs(self, node: Node) -> None:
@@ -504,7 +554,9 @@ class Engine:
 
     def _import(self, node: Node, spec: dict[str, Any]) -> None:
         try:
-            node.output_artifacts["artifact"] = [importer.import_artifact(spec, node.parameters)]
+            artifact = importer.import_artifact(spec, node.parameters)
+            self.recorder.started(node)
+            node.output_artifacts["artifact"] = [self.recorder.external(node, artifact)]
         except Exception as exc:
             self._finish(node, FAILED, str(exc))
             return

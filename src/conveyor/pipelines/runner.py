@@ -6,7 +6,7 @@ import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +14,14 @@ from conveyor import config
 from conveyor.errors import UsageError
 from conveyor.pipelines import resolve, validate
 from conveyor.pipelines import spec as specs
+from conveyor.pipelines.cache import Policy, parse_age
 from conveyor.pipelines.engine import Engine, RunContext
 from conveyor.pipelines.executors.container import ContainerExecutor
 from conveyor.pipelines.executors.python import PythonExecutor
+from conveyor.pipelines.recorder import Recorder
 from conveyor.pipelines.state import FAILED, Node
 from conveyor.store.artifacts import ArtifactStore
+from conveyor.store.metadata import MetadataStore, RunStatus
 
 LOG_TAIL_LINES = 20
 
@@ -76,6 +79,9 @@ def run(
     arguments: dict[str, Any] | None = None,
     *,
     parallelism: int | None = None,
+    enable_caching: bool | None = None,
+    cache_max_age: str | timedelta | None = None,
+    cache_by_content: bool = False,
     arguments_as_text: bool = False,
     listener: Callable[[Node], None] | None = None,
     log: Callable[[str], None] | None = None,
@@ -86,25 +92,85 @@ def run(
     or a `file.py:function` target. Bad pipelines and arguments raise
     `InvalidPipeline` / `UsageError` before anything runs; a failing task does
     not raise: the run ends FAILED and `Run.error` says why.
+
+    `enable_caching` None keeps each task's `set_caching_options`; True or False
+    applies to every task (as on Vertex AI). `cache_max_age` (`"7d"`) ignores
+    older cache entries; `cache_by_content` identifies input artifacts by their
+    sha256 rather than their URI.
     """
     spec = specs.load(pipeline)
     validate.check_spec(spec)
     bound = validate.bind_arguments(spec, arguments or {}, as_text=arguments_as_text)
-    if parallelism is not None and parallelism < 1:
-        raise UsageError(f"parallelism must be at least 1, got {parallelism}")
+    caching = _policy(enable_caching, cache_max_age, cache_by_content)
     name = spec.get("pipelineInfo", {}).get("name", "pipeline")
     run_id = f"{name}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
-    context = RunContext(
+    context = _context(run_id, name, parallelism, caching)
+    with MetadataStore.open() as store:
+        store.create_run(run_id, name, parameters=bound, spec=spec)
+        return _execute(spec, bound, context, store, listener, log)
+
+
+def resume(
+    run_id: str,
+    *,
+    parallelism: int | None = None,
+    enable_caching: bool | None = None,
+    cache_max_age: str | timedelta | None = None,
+    cache_by_content: bool = False,
+    listener: Callable[[Node], None] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Run:
+    """Continue a failed, cancelled or killed run, re-running only what did not complete."""
+    caching = _policy(enable_caching, cache_max_age, cache_by_content)
+    with MetadataStore.open() as store:
+        recorded = store.get_run(run_id)
+        if recorded.status == RunStatus.SUCCEEDED:
+            raise UsageError(f"run {run_id} already succeeded; there is nothing to resume")
+        if recorded.spec is None:
+            raise UsageError(f"run {run_id} has no recorded pipeline spec; it cannot be resumed")
+        context = _context(run_id, recorded.pipeline_name, parallelism, caching)
+        store.update_run(run_id, RunStatus.RUNNING)
+        return _execute(
+            recorded.spec, recorded.parameters, context, store, listener, log, resuming=True
+        )
+
+
+def _policy(enabled: bool | None, max_age: str | timedelta | None, by_content: bool) -> Policy:
+    if isinstance(max_age, str):
+        max_age = parse_age(max_age)
+    return Policy(enabled=enabled, max_age=max_age, by_content=by_content)
+
+
+def _context(run_id: str, name: str, parallelism: int | None, caching: Policy) -> RunContext:
+    if parallelism is not None and parallelism < 1:
+        raise UsageError(f"parallelism must be at least 1, got {parallelism}")
+    return RunContext(
         run_id=run_id,
         pipeline_name=name,
         run_dir=config.runs_dir() / run_id,
         artifacts=ArtifactStore.open(config.artifact_root()),
         parallelism=parallelism or os.cpu_count() or 1,
+        caching=caching,
     )
+
+
+def _execute(
+    spec: dict[str, Any],
+    arguments: dict[str, Any],
+    context: RunContext,
+    store: MetadataStore,
+    listener: Callable[[Node], None] | None,
+    log: Callable[[str], None] | None,
+    resuming: bool = False,
+) -> Run:
+    recorder = Recorder(store, context.artifacts, context.run_id, context.pipeline_name)
+    completed = recorder.completed_in_run() if resuming else None
     executors = [PythonExecutor(log=log), ContainerExecutor(job=context.job)]
-    engine = Engine(spec, bound, context, executors, listener)
+    engine = Engine(spec, arguments, context, executors, recorder, listener, completed)
     status = engine.run()
-    return _summarize(engine, status)
+    outcome = _summarize(engine, status)
+    store.update_run(context.run_id, status, error=outcome.error)
+    return outcome
 
 
 def _summarize(engine: Engine, status: str) -> Run:

@@ -93,6 +93,15 @@ class Node:
     outputs: dict[str, Any] = field(default_factory=dict)
     output_artifacts: dict[str, list[Artifact]] = field(default_factory=dict)
     children: list[Scope] = field(default_factory=list)
+    is_importer: bool = False
+    execution_id: int | None = None
+    """The node's execution in the metadata store, once recorded."""
+    cache_key: str | None = None
+    cache_parts: dict[str, Any] | None = None
+    caching: bool = False
+    """Whether this task may reuse, and offer, cached results."""
+    reused: bool = False
+    """Its outputs come from an earlier execution (a cache hit, or resume)."""
     waiting_iterations: deque[Scope] = field(default_factory=deque)
     """Loop iterations not started yet (a loop's `parallelism` holds them back)."""
     open_children: int = 0
