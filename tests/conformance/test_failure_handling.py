@@ -186,17 +186,18 @@ def chain_with_cleanup(folder: str, fail: bool) -> int:
 
 @pytest.mark.parametrize("fail", [False, True])
 def test_ignore_upstream_failure_outside_an_exit_handler(run_pipeline, tmp_path, fail):
-    folder = tmp_path / "conveyor"
-    folder.mkdir()
+    def arguments(runner):
+        return {**_folders(tmp_path)(runner), "fail": fail}
+
     result = run_pipeline(
         chain_with_cleanup,
-        {"folder": str(folder), "fail": fail},
+        arguments,
         status="FAILED" if fail else "SUCCEEDED",
         outputs=None if fail else {"Output": 12},
         failed_task="work" if fail else None,
-        kfp_local=False,  # kfp.local ran the same semantics inside an exit handler above
     )
-    assert (folder / "log").read_text() == "cleanup\n"
+    for runner in ("kfp.local", "conveyor"):
+        assert (tmp_path / runner / "log").read_text() == "cleanup\n", runner
     assert result.states("work", "log-line", "work-2") == {
         "work": "FAILED" if fail else "SUCCEEDED",
         "log-line": "SUCCEEDED",
