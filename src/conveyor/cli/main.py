@@ -47,6 +47,17 @@ def run(
     parallelism: Annotated[
         int | None, typer.Option(help="Tasks run at once (default: one per CPU).")
     ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Run every task, reusing no cached result.")
+    ] = False,
+    cache_max_age: Annotated[
+        str | None,
+        typer.Option(help="Ignore cache entries older than this (30m, 12h, 7d)."),
+    ] = None,
+    cache_by_content: Annotated[
+        bool,
+        typer.Option(help="Identify input artifacts by their sha256 in cache keys, not their URI."),
+    ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the outcome as one JSON object, nothing else.")
     ] = False,
@@ -69,6 +80,9 @@ def run(
             target,
             arguments,
             parallelism=parallelism,
+            enable_caching=False if no_cache else None,
+            cache_max_age=cache_max_age,
+            cache_by_content=cache_by_content,
             arguments_as_text=True,
             listener=view,
             log=lambda line: console.print(f"[dim]{line}[/]"),

@@ -242,12 +242,13 @@ class Engine:
         if not scope.nodes:
             self.settling.append((self._close, scope))
             return
-        for node in list(scope.nodes.values()):
-            if not node.upstream and node.status == PENDING:
-                self._consider(node)
+        for node in [n for n in scope.nodes.values() if not n.upstream]:
+            self._consider(node)
 
     def _consider(self, node: Node) -> None:
         """All of a node's upstream tasks are done: decide whether and how it runs."""
+        if node.status != PENDING:
+            return  # decided already (cancelled while its consideration was queued)
         if self.cancelling:
             self._finish(node, CANCELLED)
             return

@@ -17,6 +17,8 @@ import importlib.util
 import os
 import signal
 import sys
+import threading
+import time
 import traceback
 from multiprocessing.connection import Connection
 from typing import Any
@@ -34,19 +36,26 @@ def serve(conn: Connection) -> None:
     # real file descriptors instead, which each task points at its log file.
     sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
-    parent = os.getppid()
+    _exit_with(os.getppid())
     while True:
         try:
-            if not conn.poll(_PARENT_CHECK_SECONDS):
-                if os.getppid() != parent:
-                    return
-                continue
             job = conn.recv()
         except (EOFError, OSError):
             return
         if job is None:
             return
         conn.send(run(job))
+
+
+def _exit_with(parent: int) -> None:
+    """End this worker, even mid-task, when the engine's process is gone (killed)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent watch", daemon=True).start()
 
 
 def run(job: dict[str, Any]) -> tuple[bool, str | None]:

@@ -1,0 +1,142 @@
+"""Caching with Vertex AI semantics, and the switches around it."""
+
+from pathlib import Path
+
+import pytest
+from kfp import dsl
+from kfp.dsl import Dataset, Input, Output
+
+import conveyor
+from conveyor.store.metadata import ArtifactState, ExecutionState, MetadataStore
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("CONVEYOR_DISABLE_CACHE", raising=False)
+    return tmp_path / "home"
+
+
+@dsl.component
+def produce(text: str, counter: str, data: Output[Dataset]):
+    with open(counter, "a") as f:
+        f.write("produce\n")
+    with open(data.path, "w") as f:
+        f.write(text)
+
+
+@dsl.component
+def consume(data: Input[Dataset], counter: str) -> str:
+    with open(counter, "a") as f:
+        f.write("consume\n")
+    with open(data.path) as f:
+        return f.read().upper()
+
+
+@dsl.pipeline(name="cached-pair")
+def pair(text: str, counter: str) -> str:
+    made = produce(text=text, counter=counter)
+    return consume(data=made.outputs["data"], counter=counter).output
+
+
+@dsl.pipeline(name="other-pair")
+def same_steps_other_name(text: str, counter: str) -> str:
+    made = produce(text=text, counter=counter)
+    return consume(data=made.outputs["data"], counter=counter).output
+
+
+@dsl.pipeline(name="uncached-producer")
+def uncached_producer(text: str, counter: str) -> str:
+    made = produce(text=text, counter=counter).set_caching_options(enable_caching=False)
+    return consume(data=made.outputs["data"], counter=counter).output
+
+
+def calls(counter: Path) -> list[str]:
+    return counter.read_text().split() if counter.exists() else []
+
+
+def statuses(run) -> dict[str, str]:
+    return {t.name: t.status for t in run.tasks}
+
+
+def test_second_run_is_fully_cached_and_skips_execution(tmp_path, home):
+    counter = tmp_path / "calls"
+    first = conveyor.run(pair, {"text": "hi", "counter": str(counter)})
+    second = conveyor.run(pair, {"text": "hi", "counter": str(counter)})
+    assert first.outputs == second.outputs == {"Output": "HI"}
+    assert statuses(second) == {"produce": "CACHED", "consume": "CACHED"}
+    assert calls(counter) == ["produce", "consume"]  # cached tasks never ran
+    with MetadataStore.open() as store:
+        executions = store.get_run(second.run_id).executions
+    assert {e.state for e in executions} == {ExecutionState.CACHED}
+    assert all(e.cached_from_id is not None for e in executions)
+
+
+def test_a_changed_parameter_reruns_that_task_and_what_follows(tmp_path):
+    counter = tmp_path / "calls"
+    conveyor.run(pair, {"text": "hi", "counter": str(counter)})
+    changed = conveyor.run(pair, {"text": "ho", "counter": str(counter)})
+    assert changed.outputs == {"Output": "HO"}
+    assert statuses(changed) == {"produce": "SUCCEEDED", "consume": "SUCCEEDED"}
+
+
+def test_entries_are_shared_only_within_one_pipeline_name(tmp_path):
+    counter = tmp_path / "calls"
+    conveyor.run(pair, {"text": "hi", "counter": str(counter)})
+    other = conveyor.run(same_steps_other_name, {"text": "hi", "counter": str(counter)})
+    assert statuses(other) == {"produce": "SUCCEEDED", "consume": "SUCCEEDED"}
+
+
+def test_run_level_switches(tmp_path, monkeypatch):
+    counter = tmp_path / "calls"
+    args = {"text": "hi", "counter": str(counter)}
+    conveyor.run(pair, args)
+    assert set(statuses(conveyor.run(pair, args, enable_caching=False)).values()) == {"SUCCEEDED"}
+    monkeypatch.setenv("CONVEYOR_DISABLE_CACHE", "1")
+    assert set(statuses(conveyor.run(pair, args)).values()) == {"SUCCEEDED"}
+    assert set(statuses(conveyor.run(pair, args, enable_caching=True)).values()) == {"CACHED"}
+
+
+def test_task_level_switch_and_content_identity(tmp_path):
+    counter = tmp_path / "calls"
+    args = {"text": "hi", "counter": str(counter)}
+    conveyor.run(uncached_producer, args)
+    # The producer always runs, so its output has a new URI: by URI the consumer misses...
+    by_uri = conveyor.run(uncached_producer, args)
+    assert statuses(by_uri) == {"produce": "SUCCEEDED", "consume": "SUCCEEDED"}
+    # ...and by content (same bytes) it hits, once an entry keyed by content exists.
+    conveyor.run(uncached_producer, args, cache_by_content=True)
+    by_content = conveyor.run(uncached_producer, args, cache_by_content=True)
+    assert statuses(by_content) == {"produce": "SUCCEEDED", "consume": "CACHED"}
+
+
+def test_a_hit_needs_its_outputs_present(tmp_path):
+    counter = tmp_path / "calls"
+    args = {"text": "hi", "counter": str(counter)}
+    first = conveyor.run(pair, args)
+    with MetadataStore.open() as store:
+        produced = next(
+            e for e in store.get_run(first.run_id).executions if e.task_key == "produce"
+        )
+    artifact = produced.outputs["data"][0]
+    Path(artifact.uri).unlink()
+    again = conveyor.run(pair, args)
+    assert statuses(again) == {"produce": "SUCCEEDED", "consume": "SUCCEEDED"}
+    with MetadataStore.open() as store:
+        assert store.get_artifact(artifact.id).state == ArtifactState.DELETED
+
+
+def test_max_age(tmp_path):
+    import time
+
+    counter = tmp_path / "calls"
+    args = {"text": "hi", "counter": str(counter)}
+    conveyor.run(pair, args)
+    time.sleep(0.2)
+    assert set(statuses(conveyor.run(pair, args, cache_max_age="0.1s")).values()) == {"SUCCEEDED"}
+    assert set(statuses(conveyor.run(pair, args, cache_max_age="7d")).values()) == {"CACHED"}
+
+
+def test_bad_max_age_is_a_usage_error():
+    with pytest.raises(conveyor.errors.UsageError, match="cache max age 'soon'"):
+        conveyor.run(pair, {"text": "hi", "counter": "x"}, cache_max_age="soon")
