@@ -80,7 +80,8 @@ class Failed(Exception):
 def run_on_conveyor(pipeline, parallelism: int) -> Any:
     import conveyor
 
-    run = conveyor.run(pipeline, parallelism=parallelism)
+    # Caching off: every round must run every task, as kfp.local does by default.
+    run = conveyor.run(pipeline, parallelism=parallelism, enable_caching=False)
     if run.status != "SUCCEEDED":
         raise Failed(f"Conveyor: {run.status}: {run.error}")
     return run.outputs["Output"]
