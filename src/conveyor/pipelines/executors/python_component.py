@@ -20,6 +20,7 @@ cannot be told apart from a user's package, so it is reported as one.
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from collections.abc import Sequence
@@ -61,9 +62,15 @@ def parse(container: dict[str, Any]) -> PythonComponent | None:
     """The lightweight Python component in a PipelineContainerSpec, or None if it is not one.
 
     Containerized Python components (`target_image`) and container components
-    carry no source, so they are None: they run as containers.
+    carry no source, so they are None: they run as containers. Every task of a
+    component has the same spec, so the answer is remembered.
     """
-    command = list(container.get("command") or [])
+    return _parse(tuple(container.get("command") or ()), tuple(container.get("args") or ()))
+
+
+@functools.lru_cache(maxsize=256)
+def _parse(command_words: tuple[str, ...], args: tuple[str, ...]) -> PythonComponent | None:
+    command = list(command_words)
     runner = _runner_index(command)
     if runner is None:
         return None
@@ -72,7 +79,7 @@ def parse(container: dict[str, Any]) -> PythonComponent | None:
             "the component's runner script is not followed by its Python source; "
             "recompile the pipeline with kfp's @dsl.component"
         )
-    function = _function_name(container.get("args") or [])
+    function = _function_name(list(args))
     installs = _pip_installs(command[:runner], function)
     if len(installs) > 2:
         raise ComponentParseError(
