@@ -412,7 +412,12 @@ class Engine:
             self._finish(node, FAILED, f"no executor can run the image {container.get('image')!r}")
             return
         node.attempts += 1
-        request = self._request(node, container)
+        try:
+            request = self._request(node, container)
+        except Exception as exc:  # e.g. a remote input artifact that cannot be fetched
+            self._discard_outputs(node)
+            self._finish(node, FAILED, f"preparing the task failed: {exc}")
+            return
         if node.execution_id is None:
             self.recorder.started(node, str(request.log_path))
         self.running[node.key] = (node, executor)
@@ -516,10 +521,9 @@ class Engine:
 
     def _readable(self, artifact: Artifact) -> Artifact:
         """The artifact as a task reads it: at a local path, fetched first if it is remote."""
-        path = str(self.context.artifacts.local_path(artifact.uri))
-        if path == artifact.uri:
-            return artifact
-        return replace(artifact, uri=path)
+        if "://" not in artifact.uri:
+            return artifact  # local already; may hold no bytes (metadata-only outputs)
+        return replace(artifact, uri=str(self.context.artifacts.local_path(artifact.uri)))
 
     def _take_outputs(self, node: Node, executor_output: dict[str, Any]) -> None:
         """Read a succeeded task's outputs and publish its artifacts."""
@@ -533,14 +537,16 @@ class Engine:
         for name, (staged, final) in self.staged.pop(node.key, {}).items():
             returned = (produced.get(name, {}).get("artifacts") or [{}])[0]
             artifact = replace(staged, metadata=dict(returned.get("metadata", {})))
+            staging = Path(staged.uri)
             if returned.get("uri", staged.uri) != staged.uri:
                 artifact.uri = returned["uri"]  # the component pointed it elsewhere itself
                 self.recorder.external(node, artifact)
+            elif not staging.exists():
+                # Metadata-only outputs (Metrics...) write no bytes; as on Vertex AI the
+                # artifact has its URI and nothing is stored there.
+                artifact.uri = final
+                self.recorder.external(node, artifact)
             else:
-                staging = Path(staged.uri)
-                if not staging.exists():
-                    # Metadata-only outputs (Metrics...) write no bytes: publish an empty file.
-                    staging.touch()
                 self.recorder.publish(node, artifact, staging, final)
             node.output_artifacts[name] = [artifact]
 

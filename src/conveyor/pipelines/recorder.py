@@ -117,7 +117,9 @@ class Recorder:
         return artifact
 
     def external(self, node: Node, artifact: Artifact) -> Artifact:
-        """Record an artifact that lives where it is (importers, URIs a task chose itself)."""
+        """Record an artifact whose bytes Conveyor did not publish: imported ones, URIs a
+        task chose itself, metadata-only outputs. Its empty sha256 says there is nothing
+        of ours to check before reusing it."""
         artifact.id = self.store.create_artifact(
             artifact.uri,
             artifact.schema_title,
@@ -136,7 +138,7 @@ class Recorder:
             hit = self.store.find_cached(self.pipeline, key, max_age=max_age)
             if hit is None:
                 return None
-            missing = [a for a in _all(hit.outputs) if not self.artifacts.is_complete(a.uri)]
+            missing = [a for a in _all(hit.outputs) if not self._present(a)]
             if not missing:
                 return hit
             for artifact in missing:  # gone from the artifact store: never a hit again
@@ -152,11 +154,14 @@ class Recorder:
             if execution.state not in (ExecutionState.COMPLETE, ExecutionState.CACHED):
                 continue
             if all(
-                a.state == ArtifactState.LIVE and self.artifacts.is_complete(a.uri)
-                for a in _all(execution.outputs)
+                a.state == ArtifactState.LIVE and self._present(a) for a in _all(execution.outputs)
             ):
                 done[execution.task_key] = execution
         return done
+
+    def _present(self, artifact: ArtifactRecord) -> bool:
+        """Whether a published artifact's bytes are still all there (others have none to check)."""
+        return not artifact.sha256 or self.artifacts.is_complete(artifact.uri)
 
 
 def reuse(node: Node, execution: ExecutionDetail) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from conveyor.errors import ConveyorError
+from conveyor.pipelines import placeholders
 from conveyor.pipelines.state import Artifact
 
 
@@ -36,5 +38,23 @@ def import_artifact(spec: dict[str, Any], parameters: dict[str, Any]) -> Artifac
         uri=uri,
         schema_title=schema.get("schemaTitle", "system.Artifact"),
         schema_version=schema.get("schemaVersion", "0.0.1"),
-        metadata=dict(spec.get("metadata", {})),
+        metadata=_filled(spec.get("metadata", {}), parameters),
     )
+
+
+def _filled(value: Any, parameters: dict[str, Any]) -> Any:
+    """Metadata with `{{$.inputs.parameters[...]}}` (pipeline parameters given to
+    the importer) replaced by their values, in keys and values alike."""
+    if isinstance(value, dict):
+        return {_filled(k, parameters): _filled(v, parameters) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_filled(v, parameters) for v in value]
+    if isinstance(value, str) and "{{$" in value:
+        whole = _WHOLE_PARAMETER.fullmatch(value)
+        if whole and whole.group(1) in parameters:
+            return parameters[whole.group(1)]  # keeps the parameter's type
+        return placeholders.resolve_text(value, {"inputs": {"parameterValues": parameters}})
+    return value
+
+
+_WHOLE_PARAMETER = re.compile(r"\{\{\$\.inputs\.parameters\['([^']+)'\]\}\}")
