@@ -5,7 +5,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test lint env system-deps clean
+.PHONY: demo test lint env system-deps bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -33,3 +33,8 @@ test: env system-deps lint
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .conveyor
+
+bench: env
+	$(VENV)/bin/python benchmarks/engine.py
+	$(VENV)/bin/python benchmarks/cache.py
+	$(VENV)/bin/python benchmarks/metadata.py
