@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from conveyor.cli import lineage, runs
+from conveyor.cli.models import app as models_app
 from conveyor.errors import ConveyorError, UsageError
 
 app = typer.Typer(
@@ -18,12 +20,17 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 @app.callback()
 def _group() -> None:
     """Run Kubeflow Pipelines v2 locally, with the Vertex AI workflow around them."""
+
+
+app.add_typer(runs.app)
+app.add_typer(models_app)
+app.command("lineage")(lineage.lineage)
 
 
 def _parse_params(values: list[str]) -> dict[str, str]:

@@ -1,0 +1,178 @@
+"""`conveyor run`: exit codes, JSON output and the messages for bad input."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from typer.testing import CliRunner
+
+from conveyor.cli.main import app
+
+runner = CliRunner()
+
+PIPELINE = textwrap.dedent(
+    """
+    from kfp import dsl
+
+    @dsl.component
+    def double(n: int) -> int:
+        return 2 * n
+
+    @dsl.component
+    def explode(n: int) -> int:
+        print("working on", n)
+        raise ValueError(f"cannot handle {n}")
+
+    @dsl.pipeline(name="doubler")
+    def doubler(n: int = 2) -> int:
+        return double(n=n).output
+
+    @dsl.pipeline(name="exploder")
+    def exploder(n: int = 2) -> int:
+        return explode(n=double(n=n).output).output
+    """
+)
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pipelines.py").write_text(PIPELINE)
+    return tmp_path / "home"
+
+
+def conveyor(*args: str):
+    """Run the real command in a subprocess, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "conveyor.cli.main", *args], capture_output=True, text=True
+    )
+
+
+def test_json_outcome_of_a_succeeded_run():
+    result = conveyor("run", "pipelines.py:doubler", "-p", "n=21", "--json")
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout)
+    assert outcome["status"] == "SUCCEEDED"
+    assert outcome["pipeline"] == "doubler"
+    assert outcome["outputs"] == {"Output": 42}
+    assert outcome["error"] is None
+    assert [t["name"] for t in outcome["tasks"]] == ["double"]
+    assert set(outcome["tasks"][0]) == {"name", "status", "started", "finished"}
+
+
+def test_a_failed_run_exits_1_with_the_task_and_its_log_tail():
+    result = conveyor("run", "pipelines.py:exploder", "--json")
+    assert result.returncode == 1
+    outcome = json.loads(result.stdout)
+    assert outcome["status"] == "FAILED"
+    assert outcome["error"].startswith("task 'explode' failed: ValueError: cannot handle 4")
+    assert "working on 4" in outcome["error"]
+    assert {t["name"]: t["status"] for t in outcome["tasks"]} == {
+        "double": "SUCCEEDED",
+        "explode": "FAILED",
+    }
+
+
+def test_a_compiled_yaml_runs_too(tmp_path):
+    from kfp import compiler
+
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import pipelines  # the module the fixture wrote
+    finally:
+        sys.path.remove(str(tmp_path))
+    compiler.Compiler().compile(pipelines.doubler, str(tmp_path / "doubler.yaml"))
+    result = runner.invoke(app, ["run", "doubler.yaml", "-p", "n=5", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["outputs"] == {"Output": 10}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "nope.yaml"], "error: no such file: nope.yaml"),
+        (
+            ["run", "pipelines.py:nope"],
+            "error: pipelines.py has no function 'nope' (pipelines in it: doubler, exploder)",
+        ),
+        (
+            ["run", "pipelines.py:double"],
+            "error: pipelines.py:double is a component, not a pipeline: decorate it with @dsl.pipeline (or give a compiled .yaml/.json file)",
+        ),
+        (
+            ["run", "pipelines.py:doubler", "-p", "n=abc"],
+            "error: parameter 'n': 'abc' is not an integer (declared type NUMBER_INTEGER)",
+        ),
+        (
+            ["run", "pipelines.py:doubler", "-p", "m=1"],
+            "error: unknown parameter 'm' (the pipeline's parameters: n)",
+        ),
+        (["run", "pipelines.py:doubler", "-p", "n"], "error: -p takes name=value, got 'n'"),
+        (
+            ["run", "pipelines.py:doubler", "--parallelism", "0"],
+            "error: parallelism must be at least 1, got 0",
+        ),
+        (
+            ["run", "pipelines.py:doubler", "--cache-max-age", "soon"],
+            "error: cache max age 'soon': give a number with s, m, h, d or w, e.g. 7d",
+        ),
+        (
+            ["run", "notes.txt"],
+            "error: notes.txt: give a compiled pipeline (.yaml, .yml, .json) or a Python target as file.py:pipeline_function",
+        ),
+    ],
+)
+def test_bad_usage_exits_2_with_one_clear_line(args, message, tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    result = conveyor(*args)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == message
+    assert result.stdout == ""
+
+
+def test_invalid_yaml_names_the_problem(tmp_path):
+    (tmp_path / "broken.yaml").write_text("root: [unclosed\n")
+    result = conveyor("run", "broken.yaml")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: broken.yaml: not valid YAML or JSON:")
+
+
+def test_a_spec_with_a_dangling_reference_names_the_field(tmp_path):
+    import yaml
+    from kfp import compiler
+
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import pipelines
+    finally:
+        sys.path.remove(str(tmp_path))
+    compiler.Compiler().compile(pipelines.doubler, str(tmp_path / "doubler.yaml"))
+    spec = yaml.safe_load((tmp_path / "doubler.yaml").read_text())
+    spec["root"]["dag"]["tasks"]["double"]["componentRef"]["name"] = "comp-gone"
+    (tmp_path / "dangling.yaml").write_text(yaml.safe_dump(spec))
+    result = conveyor("run", "dangling.yaml")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: root.dag.tasks.double.componentRef: component 'comp-gone' is not defined"
+    )
+
+
+def test_a_corrupt_metadata_store_is_refused_and_left_alone(home):
+    home.mkdir(parents=True)
+    (home / "metadata.db").write_bytes(b"this is not a database")
+    result = conveyor("run", "pipelines.py:doubler")
+    assert result.returncode == 2
+    assert "metadata.db" in result.stderr
+    assert (home / "metadata.db").read_bytes() == b"this is not a database"
+
+
+def test_an_unwritable_artifact_root_is_refused(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("CONVEYOR_ARTIFACT_ROOT", str(blocker / "artifacts"))
+    result = conveyor("run", "pipelines.py:doubler")
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: artifact root {blocker / 'artifacts'} is not writable")
