@@ -2,11 +2,14 @@
 
 State (see `state.py` for the tree of scopes and nodes):
 
-- `ready`: container and importer nodes whose inputs are resolved, waiting for a
-  free slot (at most `parallelism` run at once);
+- `ready`: container tasks whose inputs are resolved and that no cache hit or
+  earlier completion (on resume) can stand in for, waiting for a free slot (at
+  most `parallelism` run at once);
 - `running`: node key -> node, submitted to an executor;
 - `retries`: a heap of (due time, node) for tasks waiting out a retry backoff;
 - `results`: a queue the executors put `TaskResult`s into, from any thread;
+- `settling`: transitions caused by other transitions, applied in order by
+  `_settle`, so that long chains of cached or skipped tasks never recurse;
 - `failing`: set once a task has failed for good; from then on no new task
   starts except exit handlers and `ignore_upstream_failure` tasks, running
   tasks finish, and the run ends FAILED (Vertex AI semantics);
@@ -14,24 +17,18 @@ State (see `state.py` for the tree of scopes and nodes):
   run ends CANCELLED.
 
 Every change goes through a few named transitions: `_open` (a scope starts),
-`_consider` (a node's upstream is done: skip it, or start it), `_finish` (a
-node reaches a final state, which may release downstream nodes and close its
-scope) and `_close` (a scope is done, which finishes its owner node). The main
-loop in `run` only launches ready tasks and feeds results to `_finish`.
+`_consider` (a node's upstream is done: skip it, or start it), `_schedule` (a
+task is reused or queued), `_finish` (a node reaches a final state, which
+queues its released downstream nodes and perhaps its scope's closing) and
+`_close` (a scope is done, which finishes its owner node). The main loop in
+`run` settles queued transitions, launches ready tasks and feeds results to
+`_finish`; the recorder writes each transition to the metadata store.
 
 The engine does not know how a task is executed: it hands `TaskRequest`s to
-the first executor that accepts the container spec.
-
->>> from kfp import dsl
->>> @dsl.component
-... def add(a: int, b: int) -> int:
-...     return a + b
->>> @dsl.pipeline
-... def total(x: int = 1) -> int:
-...     return add(a=x, b=add(a=x, b=x).output).output
->>> import conveyor
->>> conveyor.run(total, {"x": 2}).outputs
-{'Output': 6}
+the first executor that accepts the container spec. For example, with
+`add(a=x, b=add(a=x, b=x).output)` and x = 2, the first `add` is ready at once,
+the second once the first has finished, and the run's output is 6
+(tests/pipelines/test_engine.py runs shapes like this one).
 """
 
 from __future__ import annotations
