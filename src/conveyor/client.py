@@ -31,6 +31,7 @@ from conveyor.pipelines.cache import parse_age
 from conveyor.pipelines.explain import CacheExplanation, explain_cache
 from conveyor.store.artifacts import ArtifactStore
 from conveyor.store.artifacts import naming as artifact_naming
+from conveyor.store.artifacts.errors import ArtifactStoreError
 from conveyor.store.metadata import (
     Lineage,
     MetadataStore,
@@ -122,7 +123,7 @@ class Client:
     def explain_cache(self, run_id: str, task: str) -> CacheExplanation:
         """Whether task `task` of a run hit the cache, and if it missed, why."""
         with self._store() as store:
-            return explain_cache(store, run_id, task, ArtifactStore.open(config.artifact_root()))
+            return explain_cache(store, run_id, task, _artifact_store())
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -172,6 +173,15 @@ def parse_since(value: str | datetime | timedelta, now: datetime | None = None) 
                 f"since {value!r} is neither a duration (30m, 12h, 7d) nor an ISO date (2026-11-01)"
             ) from None
     return (moment if moment.tzinfo else moment.astimezone()).astimezone(UTC)
+
+
+def _artifact_store() -> ArtifactStore | None:
+    """The artifact store, to check that cached outputs are present; None when it cannot be
+    opened (an explanation then goes by the states in the metadata store alone)."""
+    try:
+        return ArtifactStore.open(config.artifact_root())
+    except ArtifactStoreError:
+        return None
 
 
 def _status(text: str) -> RunStatus:

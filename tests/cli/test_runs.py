@@ -356,6 +356,15 @@ def test_explain_an_unknown_task_lists_the_tasks(cli):
     assert outcome.err == f"error: run {run.run_id} has no task 'train'; its tasks: make, double\n"
 
 
+def test_explain_a_task_that_never_started(cli, failed_run):
+    outcome = cli("runs", "explain-cache", failed_run.run_id, "add-one-2")
+    assert (outcome.code, outcome.err) == (
+        2,
+        f"error: task 'add-one-2' of run {failed_run.run_id} never started (skipped, not "
+        "triggered, or not reached), so it has no cache outcome\n",
+    )
+
+
 def test_every_command_and_option_is_documented():
     doc = (Path(__file__).parents[2] / "docs" / "cli.md").read_text()
     group = typer.main.get_command(cli_main.app).commands["runs"]

@@ -7,10 +7,15 @@ differ, and the explanation names each part that changed (`parameters.n: 3 ->
 not be reused: it had not completed, it ran with caching off, an output is no
 longer LIVE or present, or it was older than the run's cache max age.
 
->>> with MetadataStore.open() as store:                      # doctest: +SKIP
-...     print("\\n".join(explain_cache(store, run_id, "train").lines()))
-task 'train' of run tiny-20261124-164916-2dfbb4: cache miss: its key differs from ...
-  parameters.n: 3 -> 4
+    with MetadataStore.open() as store:
+        print("\\n".join(explain_cache(store, run_id, "make").lines()))
+
+    task 'make' of run tiny-20261124-164916-2dfbb4: cache miss: its key differs from the ...
+      compared with execution 1 of run tiny-20261124-164908-8b2892 (task 'make', COMPLETE, ...)
+      what differs:
+        parameters.n: 3 -> 4
+
+(`tests/pipelines/test_explain.py` holds these lines to their exact wording.)
 """
 
 from __future__ import annotations
@@ -356,6 +361,11 @@ def _execution_of(run: RunDetail, task_key: str) -> ExecutionDetail:
         raise UsageError(
             f"task {task_key!r} is ambiguous in run {run.run_id}; give its whole key: "
             + ", ".join(by_last_part)
+        )
+    if _task_spec(run.spec or {}, task_key) is not None:
+        raise UsageError(
+            f"task {task_key!r} of run {run.run_id} never started (skipped, not triggered, or "
+            "not reached), so it has no cache outcome"
         )
     known = ", ".join(latest) if latest else "none recorded"
     raise UsageError(f"run {run.run_id} has no task {task_key!r}; its tasks: {known}")
