@@ -1,0 +1,438 @@
+"""`conveyor models`: the model registry from the command line; thin calls to `Registry`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
+
+from conveyor.errors import ConveyorError, UsageError
+from conveyor.registry import (
+    Evaluation,
+    Framework,
+    HistoryAction,
+    HistoryEntry,
+    Model,
+    ModelVersion,
+    Registry,
+    parse_reference,
+)
+from conveyor.store.metadata import MetadataStore
+
+app = typer.Typer(
+    name="models",
+    help="The model registry: upload versions, move aliases, read the history.",
+    no_args_is_help=True,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON, nothing else.")]
+CommentOption = Annotated[str | None, typer.Option(help="Why: kept in the model's history.")]
+
+
+@contextmanager
+def _registry() -> Iterator[Registry]:
+    """The registry of the configured store; a Conveyor error becomes `error: ...` and its
+    exit code (2 for anything the user can fix)."""
+    try:
+        with MetadataStore.open() as store:
+            yield Registry(store)
+    except ConveyorError as exc:
+        err.print(f"error: {exc}", style="red", markup=False)
+        raise typer.Exit(exc.exit_code) from None
+
+
+@app.command()
+def upload(
+    name: Annotated[str, typer.Argument(help="The model's name; created by its first upload.")],
+    path: Annotated[str, typer.Argument(help="The model folder (or file), a path or a URL.")],
+    framework: Annotated[
+        Framework, typer.Option(help="What the model was saved with.", case_sensitive=False)
+    ],
+    alias: Annotated[
+        list[str], typer.Option("--alias", "-a", help="An alias to put on the new version.")
+    ] = [],  # noqa: B006 (typer reads the default)
+    label: Annotated[list[str], typer.Option("--label", "-l", help="A label, as key=value.")] = [],  # noqa: B006
+    description: Annotated[str | None, typer.Option(help="What this version is.")] = None,
+    input_schema: Annotated[
+        Path | None, typer.Option(help="A JSON file: the features the model takes.")
+    ] = None,
+    output_schema: Annotated[
+        Path | None, typer.Option(help="A JSON file: the outputs the model gives.")
+    ] = None,
+    trusted: Annotated[
+        bool, typer.Option("--trusted", help="Allow pickle formats (joblib, pkl) to load.")
+    ] = False,
+    run_id: Annotated[str | None, typer.Option(help="The run that trained the model.")] = None,
+    execution_id: Annotated[
+        int | None, typer.Option(help="The execution (task) that wrote the model.")
+    ] = None,
+    comment: CommentOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Register a saved model as the next version of NAME.
+
+    The files stay where they are; the sha256 of each is recorded. The first
+    version of a model gets the alias default.
+
+    Example: conveyor models upload churn out/model --framework sklearn --alias candidate --label team=growth --input-schema features.json
+    """
+    with _registry() as registry:
+        version = registry.upload(
+            name,
+            path,
+            framework=framework,
+            description=description,
+            labels=_parse_labels(label),
+            input_schema=_read_json(input_schema, "--input-schema"),
+            output_schema=_read_json(output_schema, "--output-schema"),
+            aliases=alias,
+            trusted=trusted,
+            run_id=run_id,
+            execution_id=execution_id,
+            comment=comment,
+        )
+    if version.needs_trust and not version.trusted:
+        err.print(
+            f"note: {version.model_file} is a pickle; runtimes load it only once the version "
+            "is trusted. Upload with --trusted if you trust its source, or save it with skops.",
+            markup=False,
+        )
+    if as_json:
+        _print_json(version.to_json())
+        return
+    files = len(version.files)
+    out.print(
+        f"Registered {version.reference} [{_aliases(version.aliases)}] from "
+        f"{version.artifact_uri} ({files} file{'s' if files != 1 else ''}, "
+        f"sha256 {version.sha256[:12]})",
+        markup=False,
+    )
+
+
+@app.command("list")
+def list_models(as_json: JsonOption = False) -> None:
+    """List the registered models with their default version and aliases.
+
+    Example: conveyor models list --json
+    """
+    with _registry() as registry:
+        found = registry.list_models()
+    if as_json:
+        _print_json([m.to_json() for m in found])
+        return
+    if not found:
+        out.print("No models yet: `conveyor models upload NAME PATH --framework F` adds one.")
+        return
+    table = Table("NAME", "VERSIONS", "DEFAULT", "ALIASES", "UPDATED (UTC)", box=None)
+    for m in found:
+        table.add_row(
+            m.name,
+            str(m.version_count),
+            str(m.default_version or "-"),
+            _alias_map(m),
+            _time(m.updated_at),
+        )
+    _print_table(table)
+
+
+@app.command()
+def show(
+    reference: Annotated[str, typer.Argument(help="NAME, NAME@VERSION or NAME@ALIAS.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show a model and its versions, or one version with its files and evaluations.
+
+    Example: conveyor models show churn@production
+    """
+    ref = _parse(reference)
+    with _registry() as registry:
+        if ref.names_version:
+            version = registry.get_version(reference)
+            evaluations = registry.list_evaluations(ref.model, version.version_id)
+        else:
+            model = registry.get_model(ref.model)
+            versions = registry.list_versions(ref.model)
+    if ref.names_version:
+        if as_json:
+            _print_json({**version.to_json(), "evaluations": [e.to_json() for e in evaluations]})
+        else:
+            _show_version(version, evaluations)
+    elif as_json:
+        _print_json({**model.to_json(), "versions": [v.to_json() for v in versions]})
+    else:
+        _show_model(model, versions)
+
+
+@app.command("alias")
+def set_alias(
+    name: Annotated[str, typer.Argument(help="The model.")],
+    alias: Annotated[str, typer.Argument(help="The alias, such as production or default.")],
+    version: Annotated[str, typer.Argument(help="A version id, or an alias to copy.")],
+    comment: CommentOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Put an alias on a version, moving it from the version that held it.
+
+    Example: conveyor models alias churn production 3 --comment "beats v2 on AUC"
+    """
+    with _registry() as registry:
+        before = registry.get_model(_parse(name).model).aliases.get(alias)
+        moved = registry.set_alias(name, alias, version, comment=comment)
+    if as_json:
+        _print_json(moved.to_json())
+    elif before == moved.version_id:
+        out.print(f"{moved.reference} already holds {alias}; nothing changed", markup=False)
+    else:
+        was = f" (moved from {before})" if before is not None else ""
+        out.print(f"{moved.reference} now holds {alias}{was}", markup=False)
+
+
+@app.command("unalias")
+def remove_alias(
+    name: Annotated[str, typer.Argument(help="The model.")],
+    alias: Annotated[str, typer.Argument(help="The alias to remove (not default).")],
+    comment: CommentOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Remove an alias from the version holding it.
+
+    The alias default cannot be removed, only moved to another version.
+
+    Example: conveyor models unalias churn candidate
+    """
+    with _registry() as registry:
+        held = registry.remove_alias(name, alias, comment=comment)
+    if as_json:
+        _print_json(held.to_json())
+    else:
+        out.print(f"Removed {alias} from {held.reference}", markup=False)
+
+
+@app.command()
+def history(
+    name: Annotated[str, typer.Argument(help="The model (also a deleted one).")],
+    alias: Annotated[str | None, typer.Option(help="Only the moves of this alias.")] = None,
+    version: Annotated[int | None, typer.Option(help="Only what concerns this version.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show what happened to a model: uploads, alias moves, updates, deletions.
+
+    Oldest first, each with who, when and why. A deleted model's history stays.
+
+    Example: conveyor models history churn --alias production
+    """
+    with _registry() as registry:
+        entries = registry.history(name, alias=alias, version=version)
+    if as_json:
+        _print_json([e.to_json() for e in entries])
+        return
+    table = Table("#", "WHEN (UTC)", "WHO", "WHAT", "WHY", box=None)
+    for e in entries:
+        table.add_row(str(e.id), _time(e.created_at), e.actor, _describe(e), e.comment or "")
+    _print_table(table)
+
+
+@app.command()
+def delete(
+    reference: Annotated[str, typer.Argument(help="NAME (the whole model) or NAME@VERSION.")],
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Delete a whole model without asking.")
+    ] = False,
+    comment: CommentOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Delete a version, or a whole model with all its versions.
+
+    The artifacts' files stay where they are; the history keeps the deletion. A
+    version holding default cannot be deleted while others exist: move default
+    first. Deleting a whole model asks first, unless --yes.
+
+    Example: conveyor models delete churn@2 --comment "leaked test data"
+    """
+    ref = _parse(reference)
+    with _registry() as registry:
+        if ref.names_version:
+            target = registry.get_version(reference)
+            registry.delete_version(target.model, target.version_id, comment=comment)
+            deleted: dict[str, Any] = {"model": target.model, "versions": [target.version_id]}
+        else:
+            _confirm(registry.get_model(ref.model), yes)
+            numbers = registry.delete_model(ref.model, comment=comment)
+            deleted = {"model": ref.model, "versions": numbers, "model_deleted": True}
+    if as_json:
+        _print_json(deleted)
+    elif ref.names_version:
+        out.print(f"Deleted {deleted['model']}@{deleted['versions'][0]}", markup=False)
+    else:
+        out.print(
+            f"Deleted model {ref.model} and its {len(deleted['versions'])} version(s)",
+            markup=False,
+        )
+
+
+# Helpers
+
+
+def _confirm(model: Model, yes: bool) -> None:
+    if yes:
+        return
+    what = f"model {model.name} and its {model.version_count} version(s)"
+    if not sys.stdin.isatty():
+        raise UsageError(f"deleting {what} needs --yes (or answer the question in a terminal)")
+    if not typer.confirm(f"Delete {what}?"):
+        raise UsageError(f"kept {what}")
+
+
+def _parse(reference: str) -> Any:
+    try:
+        return parse_reference(reference)
+    except ConveyorError as exc:
+        err.print(f"error: {exc}", style="red", markup=False)
+        raise typer.Exit(exc.exit_code) from None
+
+
+def _parse_labels(values: list[str]) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise _usage(f"--label takes key=value, got {item!r}")
+        labels[key] = value
+    return labels
+
+
+def _read_json(path: Path | None, option: str) -> Any:
+    if path is None:
+        return None
+    try:
+        return json.loads(path.read_text())
+    except OSError as exc:
+        raise _usage(f"{option} {path}: cannot read it ({exc.strerror})") from None
+    except ValueError as exc:
+        raise _usage(f"{option} {path} is not valid JSON: {exc}") from None
+
+
+def _usage(message: str) -> typer.Exit:
+    err.print(f"error: {message}", style="red", markup=False)
+    return typer.Exit(2)
+
+
+def _print_table(table: Table) -> None:
+    """A table at its natural width: rows stay whole lines when piped to grep or a file."""
+    natural = Measurement.get(out, out.options.update(max_width=10_000), table).maximum
+    Console(highlight=False, width=max(out.width, natural)).print(table)
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+def _time(value: datetime) -> str:
+    """A UTC time to the second; tables say UTC in their header."""
+    return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _aliases(aliases: list[str]) -> str:
+    return ", ".join(aliases) if aliases else "no aliases"
+
+
+def _alias_map(model: Model) -> str:
+    return ", ".join(f"{a}={v}" for a, v in model.aliases.items()) or "-"
+
+
+def _show_model(model: Model, versions: list[ModelVersion]) -> None:
+    out.print(f"Model {model.name}", style="bold", markup=False)
+    if model.description:
+        out.print(f"  {model.description}", markup=False)
+    if model.labels:
+        out.print(f"  labels: {_labels(model.labels)}", markup=False)
+    out.print(f"  created {_time(model.created_at)} UTC, updated {_time(model.updated_at)} UTC")
+    if not versions:
+        out.print("  no versions (upload one with `conveyor models upload`)", markup=False)
+        return
+    table = Table("VERSION", "ALIASES", "FRAMEWORK", "TRUSTED", "CREATED (UTC)", "BY", box=None)
+    for v in versions:
+        table.add_row(
+            str(v.version_id),
+            ", ".join(v.aliases),
+            v.framework,
+            "yes" if v.trusted else "no",
+            _time(v.created_at),
+            v.created_by,
+        )
+    _print_table(table)
+
+
+def _show_version(version: ModelVersion, evaluations: list[Evaluation]) -> None:
+    out.print(f"Version {version.reference}", style="bold", markup=False)
+    rows = [
+        ("aliases", _aliases(version.aliases)),
+        ("description", version.description or ""),
+        ("labels", _labels(version.labels)),
+        ("framework", f"{version.framework} (loads {version.model_file})"),
+        ("trusted", "yes" if version.trusted else "no"),
+        ("artifact", f"{version.artifact_uri} ({version.artifact_kind}, {version.size} bytes)"),
+        ("sha256", version.sha256),
+        ("input schema", _schema(version.input_schema)),
+        ("output schema", _schema(version.output_schema)),
+        ("run", version.run_id or ""),
+        ("execution", str(version.execution_id or "")),
+        ("store artifact", str(version.artifact_id or "")),
+        ("created", f"{_time(version.created_at)} UTC by {version.created_by}"),
+    ]
+    for key, value in rows:
+        if value:
+            out.print(f"  {key + ':':<15} {value}", markup=False)
+    out.print("  files:")
+    for f in version.files:
+        out.print(f"    {f.sha256}  {f.path or '(the artifact)'}  {f.size}", markup=False)
+    if evaluations:
+        out.print("  evaluations:")
+        for e in evaluations:
+            where = f" on {_labels(e.slice)}" if e.slice else ""
+            metrics = ", ".join(f"{k}={v}" for k, v in e.metrics.items())
+            out.print(f"    #{e.id}{where}: {metrics}", markup=False)
+
+
+def _labels(labels: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in labels.items())
+
+
+def _schema(schema: list[dict[str, str]] | None) -> str:
+    return ", ".join(f"{f['name']}:{f['type']}" for f in schema) if schema else ""
+
+
+def _describe(entry: HistoryEntry) -> str:
+    """One line for a history entry: `alias production 2 -> 3`, `uploaded version 3`."""
+    action, v = entry.action, entry.version
+    if action == HistoryAction.ALIAS_SET:
+        if entry.previous_version is None:
+            return f"alias {entry.alias} set on {v}"
+        return f"alias {entry.alias} moved {entry.previous_version} -> {v}"
+    if action == HistoryAction.ALIAS_REMOVED:
+        return f"alias {entry.alias} removed from {entry.previous_version}"
+    if action == HistoryAction.VERSION_CREATED:
+        return f"version {v} uploaded ({entry.details.get('framework')})"
+    if action == HistoryAction.VERSION_UPDATED:
+        return f"version {v} changed: {', '.join(entry.details)}"
+    if action == HistoryAction.VERSION_DELETED:
+        return f"version {v} deleted"
+    if action == HistoryAction.EVALUATION_ADDED:
+        return f"evaluation #{entry.details.get('evaluation_id')} added to {v}"
+    if action == HistoryAction.MODEL_UPDATED:
+        return f"model changed: {', '.join(entry.details)}"
+    return {
+        HistoryAction.MODEL_CREATED: "model created",
+        HistoryAction.MODEL_DELETED: "model deleted",
+    }[action]
