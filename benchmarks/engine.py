@@ -18,7 +18,6 @@ target and exits 0 either way: it is a report, not a test.
 import argparse
 import builtins
 import contextlib
-import importlib.util
 import math
 import os
 import statistics
@@ -91,34 +90,13 @@ def run_on_kfp_local(pipeline, pipeline_root: Path, log_path: Path) -> Any:
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root))
     original_print = builtins.print
     try:
-        with pip_for_subprocesses(), output_to(log_path):
+        with output_to(log_path):
             task = pipeline()
     finally:
         # kfp.local indents task logs by swapping builtins.print; its loop threads race
         # and can leave the swapped one in place.
         builtins.print = original_print
     return task.outputs["Output"]
-
-
-@contextlib.contextmanager
-def pip_for_subprocesses() -> Iterator[None]:
-    """kfp.local's task command runs `python3 -m pip install kfp==...` first (a no-op when
-    kfp is installed); a uv-made environment has no pip, so every task would fail. The
-    wheel that ensurepip bundles goes on PYTHONPATH for kfp.local's subprocesses."""
-    if importlib.util.find_spec("pip") is not None:
-        yield
-        return
-    bundled = Path(importlib.util.find_spec("ensurepip").origin).parent / "_bundled"
-    wheel = next(bundled.glob("pip-*.whl"))
-    previous = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(wheel), previous]))
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = previous
 
 
 @contextlib.contextmanager

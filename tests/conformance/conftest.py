@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import importlib.util
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -125,32 +124,6 @@ def _uri(value: Any) -> str:
     return value
 
 
-@contextlib.contextmanager
-def pip_for_subprocesses() -> Iterator[None]:
-    """Let kfp.local's task commands find pip, as they expect to.
-
-    A lightweight component's command starts with `python3 -m pip install kfp==...`
-    (a no-op when kfp is installed). The project's uv-made virtualenv has no pip, so
-    without this every kfp.local task fails with "No module named pip". The wheel
-    that ensurepip bundles is importable as is; it goes on PYTHONPATH for the
-    duration of the kfp.local run only.
-    """
-    if importlib.util.find_spec("pip") is not None:
-        yield
-        return
-    bundled = Path(importlib.util.find_spec("ensurepip").origin).parent / "_bundled"
-    wheel = next(bundled.glob("pip-*.whl"))
-    previous = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(wheel), previous]))
-    try:
-        yield
-    finally:
-        if previous is None:
-            del os.environ["PYTHONPATH"]
-        else:
-            os.environ["PYTHONPATH"] = previous
-
-
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -166,7 +139,7 @@ def run_on_kfp_local(pipeline, arguments: dict[str, Any], pipeline_root: Path) -
         pipeline_root=str(pipeline_root),
         raise_on_error=True,
     )
-    with pip_for_subprocesses(), print_restored():
+    with print_restored():
         try:
             task = pipeline(**arguments)
         except RuntimeError as error:
