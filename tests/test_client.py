@@ -14,13 +14,6 @@ from conveyor.pipelines.explain import CacheExplanation
 from conveyor.store.metadata import Direction, Lineage, NotFound, RunDetail
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("CONVEYOR_DISABLE_CACHE", raising=False)
-    return tmp_path / "home"
-
-
 @dsl.component
 def make(n: int, data: Output[Dataset]):
     with open(data.path, "w") as f:

@@ -7,52 +7,16 @@ The pipeline, by artifact:
 """
 
 import json
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import typer
 from kfp import dsl
 from kfp.dsl import Dataset, Input, Metrics, Model, Output
-from rich.console import Console
 
 import conveyor
 from conveyor.cli import main as cli_main
 from conveyor.store.metadata import MetadataStore
-
-
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("CONVEYOR_DISABLE_CACHE", raising=False)
-    return tmp_path / "home"
-
-
-@dataclass
-class Outcome:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def cli(capsys, monkeypatch):
-    """Run `conveyor ARGS...` through the real entry point, errors and exit codes included."""
-    monkeypatch.setenv("COLUMNS", "300")
-    monkeypatch.setattr(cli_main, "err", Console(stderr=True, width=300))
-
-    def invoke(*args: str) -> Outcome:
-        monkeypatch.setattr(sys, "argv", ["conveyor", *args])
-        try:
-            cli_main.main()
-            code = 0
-        except SystemExit as exit:
-            code = exit.code or 0
-        out, err = capsys.readouterr()
-        return Outcome(code, out, err)
-
-    return invoke
 
 
 @dsl.component

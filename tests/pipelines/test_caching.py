@@ -10,13 +10,6 @@ import conveyor
 from conveyor.store.metadata import ArtifactState, ExecutionState, MetadataStore
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("CONVEYOR_DISABLE_CACHE", raising=False)
-    return tmp_path / "home"
-
-
 @dsl.component
 def produce(text: str, counter: str, data: Output[Dataset]):
     with open(counter, "a") as f:

@@ -14,12 +14,6 @@ from kfp import dsl
 import conveyor
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
 @dsl.component
 def sleep_then_write(seconds: float, path: str, text: str) -> str:
     import time

@@ -6,12 +6,6 @@ from kfp import dsl
 import conveyor
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
 @dsl.component(packages_to_install=["pyjokes==0.6.0"])
 def joke_count(language: str) -> int:
     import pyjokes

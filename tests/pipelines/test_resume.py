@@ -16,12 +16,6 @@ from conveyor.errors import UsageError
 from conveyor.store.metadata import MetadataStore, NotFound
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
 @dsl.component
 def step(value: int, counter: str, gate: str) -> int:
     """Adds one; fails while the gate file says 'fail', waits while it says 'wait'."""
