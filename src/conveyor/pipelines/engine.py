@@ -36,18 +36,17 @@ from __future__ import annotations
 import heapq
 import itertools
 import queue
-import shutil
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from conveyor.pipelines import cache, expressions, parameters, placeholders, recorder, resolve
+from conveyor.pipelines import cache, expressions, placeholders, recorder, resolve
 from conveyor.pipelines.executors import importer
-from conveyor.pipelines.executors.base import Executor, TaskRequest, TaskResult
+from conveyor.pipelines.executors.base import Executor, TaskResult
 from conveyor.pipelines.recorder import Recorder
 from conveyor.pipelines.spec import PipelineSpec
 from conveyor.pipelines.state import (
@@ -60,10 +59,10 @@ from conveyor.pipelines.state import (
     RUNNING,
     SKIPPED,
     SUCCEEDED,
-    Artifact,
     Node,
     Scope,
 )
+from conveyor.pipelines.task_files import TaskFiles
 from conveyor.store.artifacts import ArtifactStore
 from conveyor.store.metadata import ExecutionDetail
 
@@ -129,9 +128,9 @@ class Engine:
         self.cancelling = False
         self.settling: deque[tuple[Callable[[Any], None], Any]] = deque()
         self.first_failure: Node | None = None
-        self.staged: dict[str, dict[str, tuple[Artifact, str]]] = {}
-        """Output artifacts of running tasks, at their staging paths, with the URI each
-        is published at, by node key."""
+        self.files = TaskFiles(
+            context.run_dir, context.artifacts, recorder, context.pipeline_name, context.run_id
+        )
         self._sequence = itertools.count()
 
     # -- the main loop ----------------------------------------------------------
@@ -410,9 +409,9 @@ class Engine:
             return
         node.attempts += 1
         try:
-            request = self._request(node, container)
+            request = self.files.request(node, container)
         except Exception as exc:  # e.g. a remote input artifact that cannot be fetched
-            self._discard_outputs(node)
+            self.files.discard(node)
             self._finish(node, FAILED, f"preparing the task failed: {exc}")
             return
         if node.execution_id is None:
@@ -420,62 +419,15 @@ class Engine:
         self.running[node.key] = (node, executor)
         executor.submit(request, self.results.put)
 
-    def _request(self, node: Node, container: dict[str, Any]) -> TaskRequest:
-        workdir = self.context.run_dir / "tasks" / _path_of(node.key)
-        workdir.mkdir(parents=True, exist_ok=True)
-        outputs_spec = node.component.get("outputDefinitions", {})
-        output_parameters = {
-            name: {"outputFile": str(workdir / "outputs" / name)}
-            for name in outputs_spec.get("parameters", {})
-        }
-        if output_parameters:
-            (workdir / "outputs").mkdir(exist_ok=True)
-        output_artifacts = {}
-        for name, artifact in self._stage_outputs(node).items():
-            output_artifacts[name] = {"artifacts": [artifact.to_json()]}
-        output_file = workdir / "executor_output.json"
-        output_file.unlink(missing_ok=True)
-        executor_input = {
-            "inputs": {
-                "parameterValues": node.parameters,
-                "artifacts": {
-                    name: {"artifacts": [self._readable(a).to_json() for a in arts]}
-                    for name, arts in node.artifacts.items()
-                },
-            },
-            "outputs": {
-                "parameters": output_parameters,
-                "artifacts": output_artifacts,
-                "outputFile": str(output_file),
-            },
-        }
-        env = {e["name"]: e.get("value", "") for e in container.get("env", [])}
-        types = {
-            name: d.get("parameterType", "STRING")
-            for name, d in outputs_spec.get("parameters", {}).items()
-        }
-        return TaskRequest(
-            key=node.key,
-            executor_input=executor_input,
-            container=container,
-            log_path=self.log_path(node),
-            workdir=workdir,
-            env=env,
-            output_parameter_types=types,
-        )
-
-    def log_path(self, node: Node) -> Path:
-        return self.context.run_dir / "tasks" / _path_of(node.key) / "log.txt"
-
     def _on_result(self, result: TaskResult) -> None:
         node, _ = self.running.pop(result.key)
         if not result.succeeded:
-            self._discard_outputs(node)
+            self.files.discard(node)
         if result.succeeded:
             try:
-                self._take_outputs(node, result.executor_output)
+                self.files.collect(node, result.executor_output)
             except Exception as exc:
-                self._discard_outputs(node)
+                self.files.discard(node)
                 self._finish(node, FAILED, f"bad output: {exc}")
                 return
             self._finish(node, SUCCEEDED)
@@ -492,69 +444,10 @@ class Engine:
         self._finish(node, FAILED, result.error)
 
     def _note_attempt(self, node: Node, error: str | None, delay: float) -> None:
-        with open(self.log_path(node), "a") as log:
+        with open(self.files.log_path(node), "a") as log:
             log.write(
                 f"\n[conveyor] attempt {node.attempts} failed ({error}); retrying in {delay:g}s\n"
             )
-
-    def _stage_outputs(self, node: Node) -> dict[str, Artifact]:
-        """Fresh staging paths for a task's output artifacts: the task writes there and
-        nothing reaches the final URI until the task succeeded."""
-        store = self.context.artifacts
-        staged = {}
-        definitions = node.component.get("outputDefinitions", {}).get("artifacts", {})
-        for name, definition in definitions.items():
-            final = store.uri_for(self.context.pipeline_name, self.context.run_id, node.key, name)
-            schema = definition.get("artifactType", {})
-            artifact = Artifact(
-                name,
-                str(store.staging_path(final)),
-                schema.get("schemaTitle", "system.Artifact"),
-                schema.get("schemaVersion", "0.0.1"),
-            )
-            staged[name] = (artifact, final)
-        self.staged[node.key] = staged
-        return {name: artifact for name, (artifact, _) in staged.items()}
-
-    def _readable(self, artifact: Artifact) -> Artifact:
-        """The artifact as a task reads it: at a local path, fetched first if it is remote."""
-        if "://" not in artifact.uri:
-            return artifact  # local already; may hold no bytes (metadata-only outputs)
-        return replace(artifact, uri=str(self.context.artifacts.local_path(artifact.uri)))
-
-    def _take_outputs(self, node: Node, executor_output: dict[str, Any]) -> None:
-        """Read a succeeded task's outputs and publish its artifacts."""
-        definitions = node.component.get("outputDefinitions", {})
-        values = executor_output.get("parameterValues", {})
-        for name, definition in definitions.get("parameters", {}).items():
-            if name not in values:
-                raise ValueError(f"the task did not produce output parameter {name!r}")
-            node.outputs[name] = parameters.normalize(values[name], definition.get("parameterType"))
-        produced = executor_output.get("artifacts", {})
-        for name, (staged, final) in self.staged.pop(node.key, {}).items():
-            returned = (produced.get(name, {}).get("artifacts") or [{}])[0]
-            artifact = replace(staged, metadata=dict(returned.get("metadata", {})))
-            staging = Path(staged.uri)
-            if returned.get("uri", staged.uri) != staged.uri:
-                artifact.uri = returned["uri"]  # the component pointed it elsewhere itself
-                self.recorder.external(node, artifact)
-            elif not staging.exists():
-                # Metadata-only outputs (Metrics...) write no bytes; as on Vertex AI the
-                # artifact has its URI and nothing is stored there.
-                artifact.uri = final
-                self.recorder.external(node, artifact)
-            else:
-                self.recorder.publish(node, artifact, staging, final)
-            node.output_artifacts[name] = [artifact]
-
-    def _discard_outputs(self, node: Node) -> None:
-        """A failed attempt's staged outputs never become artifacts."""
-        for staged, _ in self.staged.pop(node.key, {}).values():
-            path = Path(staged.uri)
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
 
     def _import(self, node: Node, spec: dict[str, Any]) -> None:
         try:
@@ -583,7 +476,3 @@ def _backoff(retry: dict[str, Any], attempt: int) -> float:
 
 def _seconds(duration: str) -> float:
     return float(str(duration).rstrip("s") or 0)
-
-
-def _path_of(key: str) -> Path:
-    return Path(*key.split("/"))

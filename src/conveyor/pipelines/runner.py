@@ -182,7 +182,7 @@ def _summarize(engine: Engine, status: str) -> Run:
         outputs[name] = uris if definitions.get(name, {}).get("isArtifactList") else uris[0]
     ordered = sorted(engine.nodes.values(), key=lambda n: (n.started is None, n.started, n.key))
     tasks = [
-        TaskInfo(n.key, n.status, n.started, n.finished, n.error, engine.log_path(n))
+        TaskInfo(n.key, n.status, n.started, n.finished, n.error, engine.files.log_path(n))
         for n in ordered
     ]
     error = None
@@ -196,7 +196,7 @@ def _failure_message(engine: Engine) -> str:
     if node is None:
         return "the run failed"
     message = f"task {node.key!r} failed: {node.error}"
-    log = engine.log_path(node)
+    log = engine.files.log_path(node)
     if log.exists():
         lines = log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
         if lines:
