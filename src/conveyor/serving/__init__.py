@@ -1,0 +1,1 @@
+"""Serving: model runtimes, endpoints and the prediction server."""
