@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Iterator
@@ -281,6 +282,88 @@ def delete(
         )
 
 
+@app.command()
+def predict(
+    reference: Annotated[str, typer.Argument(help="NAME, NAME@VERSION or NAME@ALIAS.")],
+    input: Annotated[
+        Path, typer.Option("--input", "-i", help="The rows: a .csv, .parquet or .jsonl file.")
+    ],
+    output: Annotated[
+        Path,
+        typer.Option("--output", "-o", help="Where the rows and their predictions go."),
+    ],
+    batch_size: Annotated[
+        int | None, typer.Option(min=1, help="Rows predicted at once (default 10000).")
+    ] = None,
+    format: Annotated[
+        str | None,
+        typer.Option(
+            help="The input's format when its extension does not say: csv, parquet, jsonl."
+        ),
+    ] = None,
+    parameters: Annotated[
+        str | None,
+        typer.Option(
+            help='A JSON object for the model, as in a request: {"method": "predict_proba"}.'
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Predict every row of a file with a registered model version.
+
+    The output holds the input's columns and a prediction column (predictions when
+    the model gives several values per row), in the output's format (from its
+    extension, else the input's). It appears only once every row is written.
+
+    Example: conveyor models predict churn@production --input customers.parquet --output scored.parquet
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from conveyor.serving.batch import DEFAULT_BATCH_SIZE, predict_file
+
+    options = _read_json_text(parameters, "--parameters")
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        "rows",
+        TimeElapsedColumn(),
+        console=err,
+        transient=as_json,
+    )
+    task = bar.add_task(reference, total=None, start=False)
+
+    def advance(done: int, total: int | None) -> None:
+        if not bar.tasks[0].started:  # shown once the model is loaded and rows start
+            bar.start()
+            bar.start_task(task)
+        bar.update(task, completed=done, total=total)
+
+    with _registry() as registry:
+        try:
+            result = predict_file(
+                registry,
+                reference,
+                input,
+                output,
+                batch_size=batch_size or DEFAULT_BATCH_SIZE,
+                progress=advance,
+                input_format=format,
+                parameters=options,
+            )
+        finally:
+            if bar.tasks[0].started:
+                bar.stop()
+    if as_json:
+        _print_json(dataclasses.asdict(result))
+        return
+    out.print(
+        f"Predicted {result.rows} rows with {result.model} into {result.output} "
+        f"({result.output_format}, column {result.column}, {result.seconds:.1f} s)",
+        markup=False,
+    )
+
+
 # Helpers
 
 
@@ -321,6 +404,18 @@ def _read_json(path: Path | None, option: str) -> Any:
         raise _usage(f"{option} {path}: cannot read it ({exc.strerror})") from None
     except ValueError as exc:
         raise _usage(f"{option} {path} is not valid JSON: {exc}") from None
+
+
+def _read_json_text(text: str | None, option: str) -> Any:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise _usage(f"{option} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise _usage(f'{option} must be a JSON object, like {{"method": "predict_proba"}}')
+    return value
 
 
 def _usage(message: str) -> typer.Exit:
