@@ -69,7 +69,12 @@ def error_response(code: int, message: str, headers: dict[str, str] | None = Non
 
 
 def http_status(exc: ConveyorError) -> int:
-    """The HTTP status of one of Conveyor's errors (see the module docstring)."""
+    """The HTTP status of one of Conveyor's errors: the `http_status` its class declares
+    (`class ServingConflict(UsageError): http_status = 409`), else by family (see the
+    module docstring)."""
+    declared = getattr(exc, "http_status", None)
+    if isinstance(declared, int) and 400 <= declared <= 599:
+        return declared
     if isinstance(exc, NotFound):
         return 404
     if isinstance(exc, RegistryConflict):
