@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -17,8 +18,12 @@ import uvicorn
 from openapi_spec_validator import validate
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
+from starlette.middleware import Middleware
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from conveyor.api import create_app
+from conveyor.store.metadata.errors import NotFound
 
 API = "/api/v1/models"
 
@@ -369,3 +374,51 @@ def test_openapi_documents_every_route(api):
         "$ref": "#/components/schemas/ErrorBody"
     }
     assert "HTTPValidationError" not in document["components"]["schemas"]
+
+
+def test_extra_routes_middleware_and_lifespans(serve, saved):
+    """What the prediction server plugs in: Starlette routes, a middleware naming the
+    caller, a lifespan entered once the store is open."""
+    seen = []
+
+    @asynccontextmanager
+    async def service(app):
+        seen.append(("start", app.state.store is not None))
+        yield
+        seen.append(("stop", None))
+
+    async def ping(request):
+        if request.query_params.get("missing"):
+            raise NotFound("no endpoint 'x'")
+        return JSONResponse({"models": len(request.app.state.store.list_runs())})
+
+    class Caller:
+        def __init__(self, app):
+            self.app = app
+
+        async def __call__(self, scope, receive, send):
+            if scope["type"] == "http":
+                caller = dict(scope["headers"]).get(b"x-caller")
+                if caller:
+                    scope.setdefault("state", {})["user"] = caller.decode()
+            await self.app(scope, receive, send)
+
+    api = serve(
+        create_app(
+            extra_routers=[Route("/v1/ping", ping)],
+            middleware=[Middleware(Caller)],
+            lifespans=[service],
+        )
+    )
+    assert seen == [("start", True)]
+    assert api.get("/v1/ping").json() == {"models": 0}
+    assert error_of(api.get("/v1/ping", params={"missing": 1}), 404)["message"] == (
+        "no endpoint 'x'"
+    )
+    version = api.post(
+        API,
+        json={"name": "churn", "artifact_uri": str(saved), "framework": "sklearn"},
+        headers={"x-caller": "ci-bot"},
+    ).json()
+    assert version["created_by"] == "ci-bot"
+    assert register(api, saved)["created_by"] == "dana"

@@ -10,12 +10,18 @@
 The app holds:
 
 - the control API: `/api/v1/models` (`conveyor.api.models`);
-- `extra_routers`: routers of other faces mounted as they are, the prediction
-  routes among them. They reach the metadata store as `request.app.state.store`
-  and get the same JSON error body for Conveyor's errors (`conveyor.api.errors`);
+- `extra_routers`: the routes of other faces, the prediction routes among them: FastAPI
+  `APIRouter`s (included, and described in `/openapi.json`) or Starlette routes (`Route`,
+  `Mount`, added as they are). They reach the metadata store as
+  `request.app.state.store` and get the same JSON error body for Conveyor's errors
+  (`conveyor.api.errors`);
+- `middleware`: Starlette `Middleware` around every route (token authentication); one
+  that knows who calls sets `scope["state"]["user"]`, which the registry's history records;
+- `lifespans`: async context managers of the app, entered after the store opens and left
+  before it closes (a prediction service loading its deployments);
 - `delete_guards`: asked before the registry deletes a version (serving passes
   one that refuses to delete a deployed version: 409);
-- `/openapi.json` and `/docs`, describing all of it.
+- `/openapi.json` and `/docs`, describing the FastAPI routes.
 
 The store: when `store` is given, the app uses it and leaves it open; otherwise
 it opens the configured one (`MetadataStore.open()`) at startup, in the serving
@@ -24,13 +30,15 @@ process, and closes it at shutdown.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
 
 from conveyor.api import errors, models
 from conveyor.registry import DeleteGuard
@@ -42,11 +50,15 @@ DESCRIPTION = (
     'Every error answers {"error": {"code", "message", "status"}}.'
 )
 
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
+
 
 def create_app(
     store: MetadataStore | None = None,
     *,
-    extra_routers: Iterable[APIRouter] = (),
+    extra_routers: Iterable[APIRouter | BaseRoute] = (),
+    middleware: Sequence[Middleware] = (),
+    lifespans: Iterable[Lifespan] = (),
     delete_guards: Iterable[DeleteGuard] = (),
 ) -> FastAPI:
     """The application: the registry's routes, then `extra_routers`, on `store` (see the
@@ -55,29 +67,32 @@ def create_app(
         title=TITLE,
         version=_version(),
         description=DESCRIPTION,
-        lifespan=_store_lifespan(store),
+        middleware=list(middleware),
+        lifespan=_lifespan(store, list(lifespans)),
     )
     app.state.store = store
     app.state.delete_guards = list(delete_guards)
     errors.install(app)
     app.include_router(models.router)
     for router in extra_routers:
-        app.include_router(router)
+        if isinstance(router, APIRouter):
+            app.include_router(router)
+        else:
+            app.router.routes.append(router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
 
-def _store_lifespan(store: MetadataStore | None) -> Any:
+def _lifespan(store: MetadataStore | None, lifespans: list[Lifespan]) -> Any:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if store is not None:
+        async with AsyncExitStack() as stack:
+            if store is None:
+                app.state.store = MetadataStore.open()
+                stack.callback(app.state.store.close)
+            for extra in lifespans:
+                await stack.enter_async_context(extra(app))
             yield
-            return
-        app.state.store = MetadataStore.open()
-        try:
-            yield
-        finally:
-            app.state.store.close()
 
     return lifespan
 
