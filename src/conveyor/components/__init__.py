@@ -1,0 +1,38 @@
+"""Conveyor's prebuilt KFP components for the development environment.
+
+Each is a normal `@dsl.component`: it runs on Conveyor and compiles for Vertex
+AI or Kubeflow (see `_component` for the image they need there). The
+reference, with every input and output, is docs/components.md.
+
+    from conveyor.components import extract_files, compute_statistics, train_model, ...
+
+| Step        | Components                                              |
+|-------------|---------------------------------------------------------|
+| extraction  | extract_files, extract_sql                              |
+| analysis    | compute_statistics, infer_schema, validate_data         |
+| preparation | split_data, fit_transform                               |
+| training    | train_model, tune_model                                 |
+| evaluation  | evaluate_model                                          |
+| validation  | validate_model                                          |
+"""
+
+from conveyor.components.analysis import compute_statistics, infer_schema, validate_data
+from conveyor.components.evaluation import evaluate_model
+from conveyor.components.extraction import extract_files, extract_sql
+from conveyor.components.preparation import fit_transform, split_data
+from conveyor.components.training import train_model, tune_model
+from conveyor.components.validation import validate_model
+
+__all__ = [
+    "compute_statistics",
+    "evaluate_model",
+    "extract_files",
+    "extract_sql",
+    "fit_transform",
+    "infer_schema",
+    "split_data",
+    "train_model",
+    "tune_model",
+    "validate_data",
+    "validate_model",
+]
