@@ -334,7 +334,7 @@ def load_version(version: ModelVersion) -> Runtime:
             framework=str(version.framework),
             sha256s=sha256s,
             trusted=version.trusted,
-            schema=runtime_schema(version.input_schema),
+            schema=version.input_schema,
         )
 
 
@@ -379,16 +379,6 @@ def _local_folder(version: ModelVersion) -> Iterator[tuple[Path, dict[str, str]]
                     "URL and the credentials"
                 ) from exc
         yield folder, sha256s
-
-
-def runtime_schema(schema: list[dict[str, str]] | None) -> list[dict[str, Any]] | None:
-    """The registry's input schema in the runtimes' words: `float` is `double`, and the
-    runtime has no use for descriptions."""
-    if schema is None:
-        return None
-    return [
-        {"name": f["name"], "type": "double" if f["type"] == "float" else f["type"]} for f in schema
-    ]
 
 
 def feature_frame(runtime: Runtime, batch: pd.DataFrame, source: Path, first_row: int) -> Any:
