@@ -373,3 +373,17 @@ def test_batch_size_must_be_positive(registry, data, out):
     folder, _ = data
     with pytest.raises(UsageError, match="positive number of rows, not 0"):
         predict_file(registry, "churn", folder / "customers.csv", out / "o.csv", batch_size=0)
+
+
+def test_progress_ends_at_the_rows_read(registry, out):
+    (out / "gaps.jsonl").write_text(
+        '{"tenure": 1, "spend": 50.5, "visits": 2}\n\n'
+        '{"tenure": 30, "spend": 70.0, "visits": 1}\n\n'
+    )
+    seen = []
+    result = predict_file(
+        registry, "churn", out / "gaps.jsonl", out / "o.jsonl", progress=lambda *p: seen.append(p)
+    )
+    assert result.rows == 2
+    assert seen[0] == (0, 4)
+    assert seen[-1] == (2, 2)

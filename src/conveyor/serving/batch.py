@@ -136,6 +136,8 @@ def predict_file(
                 progress(done, max(total, done) if total is not None else None)
         if done == 0:
             raise BatchInputError(f"{source} holds no rows: there is nothing to predict")
+        if progress is not None and total != done:
+            progress(done, done)  # the count from lines was off (blank lines, quoted breaks)
     return BatchResult(
         model=version.reference,
         rows=done,
