@@ -166,6 +166,11 @@ def fit(
     schema decides each feature's type and fixes the one-hot columns of strings
     with a domain.
     """
+    if label and label not in frame.columns:
+        raise ComponentError(
+            f"label column {label!r} is not in the data; it has "
+            f"{', '.join(map(str, frame.columns))}"
+        )
     excluded = set(exclude_columns or []) | ({label} if label else set())
     names = list(feature_columns or [c for c in frame.columns if c not in excluded])
     missing = [n for n in names if n not in frame.columns]
@@ -199,7 +204,7 @@ def fit(
     }
     dense = output.toarray() if hasattr(output, "toarray") else output
     result = pd.DataFrame(np.asarray(dense, dtype=float), columns=outputs)
-    if label and label in frame.columns:
+    if label:
         result[label] = frame[label].to_numpy()
     return fitted, config, result
 
