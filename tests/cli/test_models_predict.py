@@ -197,3 +197,18 @@ def test_help_has_an_example(cli):
     assert result.code == 0
     text = " ".join(result.out.split()).replace("│", "")
     assert "Example: conveyor models predict churn@production --input" in " ".join(text.split())
+
+
+def test_every_option_is_documented():
+    from pathlib import Path
+
+    import typer
+
+    from conveyor.cli.main import app
+
+    doc = (Path(__file__).parents[2] / "docs" / "batch.md").read_text()
+    command = typer.main.get_command(app).commands["models"].commands["predict"]
+    for param in command.params:
+        for option in param.opts:
+            if option.startswith("--") and option != "--help":
+                assert f"`{option}" in doc, option
