@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from conveyor.cli import lineage, runs
+from conveyor.cli import lineage, runs, serve
+from conveyor.cli.endpoints import app as endpoints_app
 from conveyor.cli.models import app as models_app
 from conveyor.errors import ConveyorError, UsageError
 
@@ -30,6 +31,8 @@ def _group() -> None:
 
 app.add_typer(runs.app)
 app.add_typer(models_app)
+app.add_typer(endpoints_app)
+app.command("serve")(serve.serve)
 app.command("lineage")(lineage.lineage)
 
 

@@ -9,6 +9,7 @@
 See docs/metadata.md for what is recorded and how to point it at PostgreSQL.
 """
 
+from conveyor.store.metadata import endpoint_models as _endpoint_models  # noqa: F401 (its tables join Base)
 from conveyor.store.metadata import registry_models as _registry_models  # noqa: F401 (its tables join Base)
 from conveyor.store.metadata.errors import NotFound, StoreError
 from conveyor.store.metadata.kinds import (

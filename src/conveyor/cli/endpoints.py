@@ -1,0 +1,319 @@
+"""`conveyor endpoints`: prediction endpoints from the command line; thin calls to `Endpoints`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
+
+from conveyor.errors import ConveyorError
+
+if TYPE_CHECKING:
+    from conveyor.serving.endpoints import Endpoints
+    from conveyor.serving.records import DeployedModel, Endpoint
+
+app = typer.Typer(
+    name="endpoints",
+    help="Prediction endpoints: create them, deploy model versions with a traffic split.",
+    no_args_is_help=True,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON, nothing else.")]
+SplitOption = Annotated[
+    list[str],
+    typer.Option(
+        "--traffic-split",
+        "-s",
+        help="The whole split, one ID=PERCENT per deployed model (0 is the new one).",
+    ),
+]
+
+
+@contextmanager
+def _endpoints() -> Iterator[Endpoints]:
+    """The endpoints of the configured store; a Conveyor error becomes `error: ...` and its
+    exit code (2 for anything the user can fix)."""
+    from conveyor.serving.endpoints import Endpoints
+    from conveyor.store.metadata import MetadataStore
+
+    try:
+        with MetadataStore.open() as store:
+            yield Endpoints(store)
+    except ConveyorError as exc:
+        err.print(f"error: {exc}", style="red", markup=False)
+        raise typer.Exit(exc.exit_code) from None
+
+
+@app.command()
+def create(
+    name: Annotated[str, typer.Argument(help="The endpoint's name: lowercase, digits and '-'.")],
+    description: Annotated[str | None, typer.Option(help="What the endpoint serves.")] = None,
+    label: Annotated[list[str], typer.Option("--label", "-l", help="A label, as key=value.")] = [],  # noqa: B006 (typer reads the default)
+    log_sample_rate: Annotated[
+        float | None,
+        typer.Option(help="Share of requests written to the prediction log, 0 to 1."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create an endpoint; it serves nothing until a model is deployed to it.
+
+    Example: conveyor endpoints create churn-prod --description "churn scores" --label team=growth --log-sample-rate 0.1
+    """
+    labels = _pairs(label, "--label", "key=value")
+    with _endpoints() as endpoints:
+        endpoint = endpoints.create(
+            name, description=description, labels=labels, log_sample_rate=log_sample_rate
+        )
+    if as_json:
+        _print_json(endpoint.to_json())
+    else:
+        out.print(f"Created endpoint {endpoint.name}", markup=False)
+
+
+@app.command("list")
+def list_endpoints(as_json: JsonOption = False) -> None:
+    """List the endpoints with what they serve and their traffic split.
+
+    Example: conveyor endpoints list --json
+    """
+    with _endpoints() as endpoints:
+        found = endpoints.list()
+    if as_json:
+        _print_json([e.to_json() for e in found])
+        return
+    if not found:
+        out.print("No endpoints yet: `conveyor endpoints create NAME` makes one.")
+        return
+    table = Table("NAME", "SERVES (DEPLOYED MODEL: MODEL, TRAFFIC)", "UPDATED (UTC)", box=None)
+    for e in found:
+        serves = ", ".join(
+            f"{d.id}: {_serves(d)} {d.traffic_percentage}%" for d in e.deployed_models
+        )
+        table.add_row(e.name, serves or "-", _time(e.updated_at))
+    _print_table(table)
+
+
+@app.command()
+def show(
+    name: Annotated[str, typer.Argument(help="The endpoint.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show an endpoint, its deployed models and its traffic split.
+
+    Example: conveyor endpoints show churn-prod
+    """
+    with _endpoints() as endpoints:
+        endpoint = endpoints.get(name)
+    if as_json:
+        _print_json(endpoint.to_json())
+    else:
+        _show(endpoint)
+
+
+@app.command()
+def deploy(
+    endpoint: Annotated[str, typer.Argument(help="The endpoint.")],
+    model: Annotated[
+        str,
+        typer.Argument(
+            help="MODEL@VERSION (pinned), MODEL@ALIAS or MODEL (follows the alias, or default)."
+        ),
+    ],
+    traffic_percentage: Annotated[
+        int | None,
+        typer.Option(
+            help="The new model's share; the others are scaled down to share the rest "
+            "(default: 100 for the first model, else 0)."
+        ),
+    ] = None,
+    traffic_split: SplitOption = [],  # noqa: B006 (typer reads the default)
+    pin: Annotated[
+        bool, typer.Option("--pin", help="Serve the version the alias names now; do not follow it.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Deploy a model version to an endpoint, with a share of its traffic.
+
+    A version named by alias follows the alias: a running server switches to the version
+    the alias moves to. The version must load (checksums, trust) to be deployed.
+
+    Example: conveyor endpoints deploy churn-prod churn@production --traffic-percentage 10
+    """
+    split = _split(traffic_split)
+    with _endpoints() as endpoints:
+        deployed = endpoints.deploy(
+            endpoint,
+            model,
+            traffic_percentage=traffic_percentage,
+            traffic_split=split,
+            pin=pin,
+        )
+        after = endpoints.get(endpoint)
+    if as_json:
+        _print_json({**deployed.to_json(), "traffic_split": after.traffic_split})
+        return
+    out.print(
+        f"Deployed {_serves(deployed)} to {endpoint} as deployed model {deployed.id}; "
+        f"traffic: {_split_text(after.traffic_split)}",
+        markup=False,
+    )
+
+
+@app.command()
+def undeploy(
+    endpoint: Annotated[str, typer.Argument(help="The endpoint.")],
+    deployed_model_id: Annotated[
+        str, typer.Argument(help="The deployed model's id (`conveyor endpoints show`).")
+    ],
+    traffic_split: SplitOption = [],  # noqa: B006 (typer reads the default)
+    as_json: JsonOption = False,
+) -> None:
+    """Stop serving a deployed model; its traffic goes to the others in proportion.
+
+    Example: conveyor endpoints undeploy churn-prod 1
+    """
+    split = _split(traffic_split)
+    with _endpoints() as endpoints:
+        after = endpoints.undeploy(endpoint, deployed_model_id, traffic_split=split)
+    if as_json:
+        _print_json(after.to_json())
+    else:
+        out.print(
+            f"Undeployed {deployed_model_id} from {endpoint}; traffic: "
+            f"{_split_text(after.traffic_split)}",
+            markup=False,
+        )
+
+
+@app.command()
+def traffic(
+    endpoint: Annotated[str, typer.Argument(help="The endpoint.")],
+    split: Annotated[list[str], typer.Argument(help="ID=PERCENT for each deployed model.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Set an endpoint's traffic split; the percentages must add up to 100.
+
+    Example: conveyor endpoints traffic churn-prod 1=50 2=50
+    """
+    wanted = _split(split)
+    with _endpoints() as endpoints:
+        after = endpoints.set_traffic(endpoint, wanted or {})
+    if as_json:
+        _print_json(after.to_json())
+    else:
+        out.print(f"{endpoint} traffic: {_split_text(after.traffic_split)}", markup=False)
+
+
+@app.command()
+def delete(
+    name: Annotated[str, typer.Argument(help="The endpoint; nothing may be deployed to it.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Delete an endpoint that serves nothing.
+
+    Example: conveyor endpoints delete churn-staging
+    """
+    with _endpoints() as endpoints:
+        endpoints.delete(name)
+    if as_json:
+        _print_json({"deleted": name})
+    else:
+        out.print(f"Deleted endpoint {name}", markup=False)
+
+
+# Helpers
+
+
+def _pairs(values: list[str], option: str, form: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise _usage(f"{option} takes {form}, got {item!r}")
+        found[key] = value
+    return found
+
+
+def _split(values: list[str]) -> dict[str, int] | None:
+    if not values:
+        return None
+    split: dict[str, int] = {}
+    for key, value in _pairs(values, "the traffic split", "ID=PERCENT").items():
+        if not value.strip().isdigit():
+            raise _usage(
+                f"the traffic split takes ID=PERCENT with a whole number, got {key}={value}"
+            )
+        split[key] = int(value)
+    return split
+
+
+def _usage(message: str) -> typer.Exit:
+    err.print(f"error: {message}", style="red", markup=False)
+    return typer.Exit(2)
+
+
+def _serves(d: DeployedModel) -> str:
+    if d.alias is None:
+        return d.reference
+    now = f"version {d.version_id}" if d.version_id is not None else "alias gone"
+    return f"{d.reference} ({now})"
+
+
+def _split_text(split: dict[str, int]) -> str:
+    return ", ".join(f"{k}={v}%" for k, v in split.items()) or "none"
+
+
+def _show(e: Endpoint) -> None:
+    out.print(f"Endpoint {e.name}", style="bold", markup=False)
+    rows = [
+        ("description", e.description or ""),
+        ("labels", ", ".join(f"{k}={v}" for k, v in e.labels.items())),
+        (
+            "prediction log",
+            "server default" if e.log_sample_rate is None else f"{e.log_sample_rate:g} of requests",
+        ),
+        ("created", f"{_time(e.created_at)} UTC by {e.created_by}"),
+        ("updated", f"{_time(e.updated_at)} UTC (generation {e.generation})"),
+    ]
+    for key, value in rows:
+        if value:
+            out.print(f"  {key + ':':<15} {value}", markup=False)
+    if not e.deployed_models:
+        out.print("  nothing deployed (`conveyor endpoints deploy` deploys a model)", markup=False)
+        return
+    table = Table("ID", "MODEL", "SERVING", "TRAFFIC", "DEPLOYED (UTC)", "BY", box=None)
+    for d in e.deployed_models:
+        serving = str(d.version_id) if d.version_id is not None else "- (alias gone)"
+        follows = f" (follows {d.alias})" if d.alias else " (pinned)"
+        table.add_row(
+            d.id,
+            d.reference,
+            f"version {serving}{follows}",
+            f"{d.traffic_percentage}%",
+            _time(d.deployed_at),
+            d.deployed_by,
+        )
+    _print_table(table)
+
+
+def _print_table(table: Table) -> None:
+    """A table at its natural width: rows stay whole lines when piped to grep or a file."""
+    natural = Measurement.get(out, out.options.update(max_width=10_000), table).maximum
+    Console(highlight=False, width=max(out.width, natural)).print(table)
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+def _time(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S")

@@ -1,0 +1,57 @@
+"""`conveyor serve`: the prediction server (Vertex AI and Open Inference Protocol routes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="The port to listen on.")] = 8080,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes (one per CPU core serves the most requests).")
+    ] = 1,
+    max_request_bytes: Annotated[
+        int | None,
+        typer.Option(help="Largest request body accepted; larger ones get 413 (default 1.5 MB)."),
+    ] = None,
+    log_sample_rate: Annotated[
+        float | None,
+        typer.Option(
+            help="Share of requests logged for endpoints that set none (0 to 1, default 1)."
+        ),
+    ] = None,
+    tokens: Annotated[
+        Path | None,
+        typer.Option(help="A file of API tokens (ROLE TOKEN [NAME] per line); off by default."),
+    ] = None,
+    access_log: Annotated[
+        bool, typer.Option("--access-log", help="Log every request (slower).")
+    ] = False,
+    log_level: Annotated[
+        str, typer.Option(help="uvicorn's log level: critical, error, warning, info, debug.")
+    ] = "info",
+) -> None:
+    """Serve predictions for every endpoint and registered model, until interrupted.
+
+    Routes: POST /v1/endpoints/{endpoint}:predict (Vertex AI), POST
+    /v2/models/{name}/infer (Open Inference Protocol), GET /metrics (Prometheus).
+    Deployments made while it runs are picked up within a second.
+
+    Example: conveyor serve --host 0.0.0.0 --port 8080 --workers 2
+    """
+    from conveyor.serving.server import serve as run
+
+    run(
+        host,
+        port,
+        workers=workers,
+        max_request_bytes=max_request_bytes,
+        log_sample_rate=log_sample_rate,
+        tokens_file=tokens,
+        access_log=access_log,
+        log_level=log_level,
+    )

@@ -1,0 +1,378 @@
+"""`Endpoints`: prediction endpoints and the model versions deployed to them (Vertex AI).
+
+    from conveyor.registry import Registry
+    from conveyor.serving.endpoints import Endpoints
+    from conveyor.store.metadata import MetadataStore
+
+    with MetadataStore.open() as store:
+        endpoints = Endpoints(store)
+        endpoints.create("churn-prod", description="churn scores for the CRM")
+        blue = endpoints.deploy("churn-prod", "churn@production")        # follows the alias
+        green = endpoints.deploy("churn-prod", "churn@4", traffic_percentage=10)
+        endpoints.get("churn-prod").traffic_split                        # {"1": 90, "2": 10}
+        endpoints.undeploy("churn-prod", blue.id)                        # green takes 100
+
+A deployment names a registered model version by id (`churn@3`: pinned) or by alias
+(`churn@production`, or `churn` for `default`: it follows the alias, and a running server
+switches to the version the alias moves to). Each call is one transaction; every change
+counts one more `generation` of the endpoint, which running servers watch. The endpoints
+register a registry delete guard, so a deployed version cannot be deleted through the
+registry they were given. See docs/serving.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection
+
+from conveyor.registry import ModelVersion, Registry, parse_reference
+from conveyor.registry.errors import InvalidLabels
+from conveyor.registry.history import current_user
+from conveyor.registry.names import DEFAULT, check_labels
+from conveyor.registry.references import with_selector
+from conveyor.serving import _rows, traffic
+from conveyor.serving.errors import (
+    DeployedModelNotFound,
+    InvalidEndpoint,
+    InvalidTraffic,
+    ServingConflict,
+    UndeployableModel,
+)
+from conveyor.serving.records import DeployedModel, Endpoint
+from conveyor.store.metadata import MetadataStore
+
+if TYPE_CHECKING:
+    from conveyor.serving.loading import ModelLoader
+
+ENDPOINT_NAME = re.compile(r"[a-z]([a-z0-9-]{0,61}[a-z0-9])?")
+"""Vertex AI's rule for an endpoint id chosen by the user."""
+
+_UNSET: Any = object()
+
+
+def check_endpoint_name(name: str) -> str:
+    if not isinstance(name, str) or not ENDPOINT_NAME.fullmatch(name):
+        raise InvalidEndpoint(
+            f"endpoint name {name!r} is not valid: use 1 to 63 lowercase letters, digits and "
+            "'-', starting with a letter and not ending with '-' (for example churn-prod)"
+        )
+    return name
+
+
+def check_sample_rate(rate: Any) -> float | None:
+    if rate is None:
+        return None
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0.0 <= rate <= 1.0:
+        raise InvalidEndpoint(
+            f"log sample rate {rate!r} must be a number from 0 (log nothing) to 1 (log every "
+            "request)"
+        )
+    return float(rate)
+
+
+class Endpoints:
+    """Endpoints over a metadata store; `registry` resolves the models (default: a new one
+    over the same store), `user` names who makes changes (default: `CONVEYOR_USER`, else
+    the OS user). With `check_loads`, a deployment is refused unless its version loads."""
+
+    def __init__(
+        self,
+        store: MetadataStore,
+        registry: Registry | None = None,
+        *,
+        user: str | None = None,
+        check_loads: bool = True,
+        loader: ModelLoader | None = None,
+    ) -> None:
+        self.store = store
+        self.registry = registry or Registry(store, user=user)
+        self.registry.add_delete_guard(self.delete_guard)
+        self.user = user
+        self.check_loads = check_loads
+        self._loader = loader
+
+    @property
+    def loader(self) -> ModelLoader:
+        """Loads versions to check them at deployment (imported on first use: numpy and the
+        frameworks are not needed to list endpoints)."""
+        if self._loader is None:
+            from conveyor.serving.loading import ModelLoader
+
+            self._loader = ModelLoader()
+        return self._loader
+
+    # Endpoints
+
+    def create(
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        log_sample_rate: float | None = None,
+    ) -> Endpoint:
+        """A new endpoint, serving nothing until a model is deployed to it."""
+        values = {
+            "name": check_endpoint_name(name),
+            "description": description,
+            "labels": _labels(labels),
+            "log_sample_rate": check_sample_rate(log_sample_rate),
+            "created_by": self._actor(),
+        }
+        with self._write() as conn:
+            _rows.insert_endpoint(conn, values)
+        return self.get(name)
+
+    def get(self, name: str) -> Endpoint:
+        """The endpoint with its deployed models; followed aliases resolved now."""
+        with self._read() as conn:
+            row = _rows.endpoint_row(conn, check_endpoint_name(name))
+            deployed = _rows.active(conn, [row.id])
+        return self._endpoint(row, deployed)
+
+    def list(self) -> list[Endpoint]:
+        """Every endpoint, by name."""
+        with self._read() as conn:
+            rows = _rows.endpoint_rows(conn)
+            deployed = _rows.active(conn)
+        by_endpoint: dict[int, list[Any]] = {}
+        for d in deployed:
+            by_endpoint.setdefault(d.endpoint_id, []).append(d)
+        return [self._endpoint(row, by_endpoint.get(row.id, [])) for row in rows]
+
+    def update(
+        self,
+        name: str,
+        *,
+        description: str | None = _UNSET,
+        labels: Mapping[str, str] | None = _UNSET,
+        log_sample_rate: float | None = _UNSET,
+    ) -> Endpoint:
+        """Change an endpoint's description, labels (replaced whole) or log sample rate
+        (None: the server's default); a field left out stays as it is."""
+        changes: dict[str, Any] = {}
+        if description is not _UNSET:
+            changes["description"] = description
+        if labels is not _UNSET:
+            changes["labels"] = _labels(labels)
+        if log_sample_rate is not _UNSET:
+            changes["log_sample_rate"] = check_sample_rate(log_sample_rate)
+        with self._write() as conn:
+            row = _rows.endpoint_row(conn, check_endpoint_name(name), lock=True)
+            _rows.touch(conn, row.id, **changes)
+        return self.get(name)
+
+    def delete(self, name: str) -> None:
+        """Delete an endpoint; refused while models are deployed to it."""
+        with self._write() as conn:
+            row = _rows.endpoint_row(conn, check_endpoint_name(name), lock=True)
+            if _rows.count_active(conn, row.id):
+                raise ServingConflict(
+                    f"endpoint {name!r} still serves deployed models; undeploy them first "
+                    f"(`conveyor endpoints show {name}` lists them)"
+                )
+            _rows.delete_endpoint(conn, row.id)
+
+    # Deployments
+
+    def deploy(
+        self,
+        endpoint: str,
+        model: str,
+        version: int | str | None = None,
+        *,
+        traffic_percentage: int | None = None,
+        traffic_split: Mapping[str, int] | None = None,
+        pin: bool = False,
+    ) -> DeployedModel:
+        """Deploy a model version to `endpoint`; the new deployed model.
+
+        `model` is `churn@3` (pinned to version 3), `churn@production` or `churn` (follow
+        the alias, `default` for a bare name), or a name with `version` apart. `pin`
+        resolves an alias now and pins the version it names, as Vertex AI does.
+
+        Traffic, as Vertex AI: `traffic_percentage` (default: 100 when no deployed model
+        takes traffic, else 0) goes to the new model and the others are scaled down to
+        share the rest; or `traffic_split` gives the whole split, with `"0"` for the new
+        model. The version must load (checksums, trust, schema) unless `check_loads` is off.
+        """
+        check_endpoint_name(endpoint)
+        if traffic_percentage is not None and traffic_split is not None:
+            raise InvalidTraffic(
+                "give either a traffic percentage for the new model or the whole traffic "
+                "split, not both"
+            )
+        ref = parse_reference(model) if version is None else with_selector(model, version)
+        with self._read() as conn:
+            _rows.endpoint_row(conn, endpoint)
+        target = self.registry.get_version(ref.model, ref.version or ref.alias)
+        alias = None if (pin or ref.version is not None) else ref.alias or DEFAULT
+        if self.check_loads:
+            self._check_loads(target)
+        with self._write() as conn:
+            row = _rows.endpoint_row(conn, endpoint, lock=True)
+            current = {str(d.id): d.traffic for d in _rows.active(conn, [row.id])}
+            if traffic_split is not None:
+                # Checked in the caller's terms, "0" being the new model, before it exists.
+                split = traffic.check_split(traffic_split, [*current, traffic.NEW])
+            else:
+                if traffic_percentage is None:
+                    traffic_percentage = 0 if any(current.values()) else 100
+                split = traffic.allocate(current, traffic.NEW, traffic_percentage)
+            new_id = _rows.insert_deployed(
+                conn,
+                {
+                    "endpoint_id": row.id,
+                    "model_name": target.model,
+                    "version": target.version_id,
+                    "alias": alias,
+                    "traffic": 0,
+                    "deployed_by": self._actor(),
+                },
+            )
+            split = {new_id if k == traffic.NEW else k: v for k, v in split.items()}
+            _rows.set_traffic(conn, split)
+            _rows.touch(conn, row.id)
+        found = self.get(endpoint).deployed_model(new_id)
+        assert found is not None
+        return found
+
+    def undeploy(
+        self,
+        endpoint: str,
+        deployed_model_id: str,
+        *,
+        traffic_split: Mapping[str, int] | None = None,
+    ) -> Endpoint:
+        """Stop serving a deployed model; the endpoint afterwards.
+
+        Its traffic goes to the others in proportion to what they had, or as
+        `traffic_split` (over the remaining models) says.
+        """
+        check_endpoint_name(endpoint)
+        removed = str(deployed_model_id)
+        with self._write() as conn:
+            row = _rows.endpoint_row(conn, endpoint, lock=True)
+            current = {str(d.id): d.traffic for d in _rows.active(conn, [row.id])}
+            if removed not in current:
+                raise DeployedModelNotFound(
+                    f"endpoint {endpoint!r} has no deployed model {removed!r}; deployed: "
+                    f"{', '.join(current) or 'none'} (`conveyor endpoints show {endpoint}`)"
+                )
+            rest = [k for k in current if k != removed]
+            if traffic_split is not None:
+                split = traffic.check_split(traffic_split, rest)
+            else:
+                split = traffic.unallocate(current, removed)
+            _rows.undeploy(conn, removed)
+            _rows.set_traffic(conn, split)
+            _rows.touch(conn, row.id)
+        return self.get(endpoint)
+
+    def set_traffic(self, endpoint: str, traffic_split: Mapping[str, int]) -> Endpoint:
+        """Replace the endpoint's traffic split; it must cover percentages adding up to 100."""
+        check_endpoint_name(endpoint)
+        with self._write() as conn:
+            row = _rows.endpoint_row(conn, endpoint, lock=True)
+            ids = [str(d.id) for d in _rows.active(conn, [row.id])]
+            split = traffic.check_split(traffic_split, ids)
+            _rows.set_traffic(conn, split)
+            _rows.touch(conn, row.id)
+        return self.get(endpoint)
+
+    def deployments_of(self, model: str) -> list[DeployedModel]:
+        """The live deployments of a registered model, on every endpoint."""
+        with self._read() as conn:
+            rows = _rows.active_of_model(conn, model)
+        return [self._deployed(d, self._aliases(d.model_name)) for d in rows]
+
+    def generations(self) -> dict[str, int]:
+        """Each endpoint's generation: what a running server compares to notice changes."""
+        with self._read() as conn:
+            return _rows.generations(conn)
+
+    def delete_guard(self, version: ModelVersion) -> str | None:
+        """The registry's delete guard: why `version` must stay, while an endpoint serves it
+        (pinned, or through an alias it holds)."""
+        for d in self.deployments_of(version.model):
+            if d.version_id == version.version_id or (
+                d.alias is None and d.deployed_version == version.version_id
+            ):
+                how = f" through alias {d.alias}" if d.alias else ""
+                return (
+                    f"deployed to endpoint {d.endpoint} as deployed model {d.id}{how}; "
+                    f"undeploy it with `conveyor endpoints undeploy {d.endpoint} {d.id}`"
+                )
+        return None
+
+    # Plumbing
+
+    def _check_loads(self, version: ModelVersion) -> None:
+        from conveyor.serving.runtimes.errors import ModelLoadError
+
+        try:
+            self.loader.load(version)
+        except ModelLoadError as exc:
+            raise UndeployableModel(f"{version.reference} cannot be served: {exc}") from exc
+
+    def _endpoint(self, row: Any, deployed: list[Any]) -> Endpoint:
+        aliases: dict[str, dict[str, int]] = {}
+        models = []
+        for d in deployed:
+            if d.alias is not None and d.model_name not in aliases:
+                aliases[d.model_name] = self._aliases(d.model_name)
+            models.append(self._deployed(d, aliases.get(d.model_name, {})))
+        return Endpoint(
+            name=row.name,
+            description=row.description,
+            labels=dict(row.labels),
+            log_sample_rate=row.log_sample_rate,
+            deployed_models=models,
+            traffic_split={m.id: m.traffic_percentage for m in models},
+            generation=row.generation,
+            created_by=row.created_by,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    def _deployed(self, d: Any, aliases: Mapping[str, int]) -> DeployedModel:
+        return DeployedModel(
+            id=str(d.id),
+            endpoint=d.endpoint,
+            model=d.model_name,
+            alias=d.alias,
+            deployed_version=d.version,
+            version_id=aliases.get(d.alias) if d.alias else d.version,
+            traffic_percentage=d.traffic,
+            deployed_by=d.deployed_by,
+            deployed_at=d.deployed_at,
+        )
+
+    def _aliases(self, model: str) -> dict[str, int]:
+        from conveyor.registry import ModelNotFound
+
+        try:
+            return self.registry.get_model(model).aliases
+        except ModelNotFound:
+            return {}
+
+    def _actor(self) -> str:
+        return self.user or current_user()
+
+    # The registry borrows the store's transactions for its tables; the endpoints do too.
+    def _write(self) -> AbstractContextManager[Connection]:
+        return self.store._write()
+
+    def _read(self) -> AbstractContextManager[Connection]:
+        return self.store._read()
+
+
+def _labels(labels: Mapping[str, str] | None) -> dict[str, str]:
+    try:
+        return check_labels(labels)
+    except InvalidLabels as exc:
+        raise InvalidEndpoint(str(exc).replace("a model holds", "an endpoint holds")) from None

@@ -1,0 +1,112 @@
+"""Prometheus metrics of the prediction server, served at `GET /metrics`.
+
+| Metric | Type | Labels |
+| --- | --- | --- |
+| `conveyor_prediction_requests_total` | counter | endpoint, deployed_model_id, model, model_version, protocol |
+| `conveyor_prediction_errors_total` | counter | the same, and `code` (the HTTP status) |
+| `conveyor_prediction_latency_seconds` | histogram | endpoint, deployed_model_id, model, model_version, protocol |
+| `conveyor_prediction_instances_total` | counter | endpoint, deployed_model_id, model, model_version, protocol |
+| `conveyor_prediction_log_rows_total` | counter | `outcome`: written, dropped |
+| `conveyor_model_load_failures_total` | counter | model |
+
+`protocol` is `vertex` or `oip`. Open Inference Protocol requests name a model, not an
+endpoint: their `endpoint` is empty and their `deployed_model_id` is `model@version`. A
+request that never reached a model (an unknown endpoint, malformed JSON) has empty model
+labels, and an unknown endpoint's name is not kept, so that clients cannot grow the label
+sets without bound.
+
+With several worker processes (`conveyor serve --workers N`), each writes its values to
+`PROMETHEUS_MULTIPROC_DIR` and `/metrics` adds them up, whichever worker answers.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+
+LABELS = ("endpoint", "deployed_model_id", "model", "model_version", "protocol")
+BUCKETS = (
+    0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+)  # fmt: skip
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class Metrics:
+    """The server's metrics, in a registry of their own (one per app)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "conveyor_prediction_requests",
+            "Prediction requests answered, by endpoint and deployed model.",
+            LABELS,
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "conveyor_prediction_errors",
+            "Prediction requests answered with an error, by HTTP status.",
+            (*LABELS, "code"),
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "conveyor_prediction_latency_seconds",
+            "Time from the request's arrival to its answer, in seconds.",
+            LABELS,
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        self.instances = Counter(
+            "conveyor_prediction_instances",
+            "Instances predicted.",
+            LABELS,
+            registry=self.registry,
+        )
+        self.log_rows = Counter(
+            "conveyor_prediction_log_rows",
+            "Prediction log rows written to Parquet, or dropped when they could not be.",
+            ("outcome",),
+            registry=self.registry,
+        )
+        self.load_failures = Counter(
+            "conveyor_model_load_failures",
+            "Model versions that failed to load (the previous version kept serving).",
+            ("model",),
+            registry=self.registry,
+        )
+        self._children: dict[tuple[str, ...], tuple[Any, Any, Any]] = {}
+
+    def observe(self, labels: tuple[str, ...], seconds: float, status: int, instances: int) -> None:
+        """Count one answered request with these `LABELS` values."""
+        children = self._children.get(labels)
+        if children is None:
+            children = (
+                self.requests.labels(*labels),
+                self.latency.labels(*labels),
+                self.instances.labels(*labels),
+            )
+            self._children[labels] = children
+        requests, latency, count = children
+        requests.inc()
+        latency.observe(seconds)
+        if instances:
+            count.inc(instances)
+        if status >= 400:
+            self.errors.labels(*labels, str(status)).inc()
+
+    def render(self) -> bytes:
+        """The Prometheus text format of every metric (of every worker process)."""
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            from prometheus_client import multiprocess
+
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            return generate_latest(registry)
+        return generate_latest(self.registry)

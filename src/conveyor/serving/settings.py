@@ -1,0 +1,87 @@
+"""The prediction server's settings, from arguments or the environment.
+
+| Setting | Environment variable | Default |
+| --- | --- | --- |
+| `max_request_bytes` | `CONVEYOR_MAX_REQUEST_BYTES` | 1,500,000 (Vertex AI's limit) |
+| `log_sample_rate` | `CONVEYOR_PREDICTION_LOG_RATE` | 1.0: every request, for endpoints that set none |
+| `log_flush_rows` | `CONVEYOR_PREDICTION_LOG_FLUSH_ROWS` | 1000 |
+| `log_flush_seconds` | `CONVEYOR_PREDICTION_LOG_FLUSH_SECONDS` | 10 |
+| `poll_seconds` | `CONVEYOR_SERVE_POLL_SECONDS` | 1: how often endpoints and aliases are checked |
+| `tokens` | `CONVEYOR_API_TOKENS`, `CONVEYOR_API_TOKENS_FILE` | none: no authentication |
+
+`conveyor serve` sets the variables from its options, so that every worker process reads
+the same settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+
+from conveyor.errors import UsageError
+from conveyor.serving.auth import Tokens
+
+
+@dataclasses.dataclass
+class ServerSettings:
+    """What the server needs beyond the store: limits, logging, polling, tokens."""
+
+    metadata_url: str | None = None
+    """The metadata store (default: `CONVEYOR_METADATA_URL`, else the embedded store)."""
+    artifact_root: str | None = None
+    """Where prediction logs go (default: `conveyor.config.artifact_root()`)."""
+    max_request_bytes: int = 1_500_000
+    log_sample_rate: float = 1.0
+    log_flush_rows: int = 1000
+    log_flush_seconds: float = 10.0
+    log_max_buffered_rows: int = 100_000
+    """Rows kept waiting while the log cannot be written; older ones are dropped (counted)."""
+    poll_seconds: float = 1.0
+    inline_rows: int = 64
+    """Requests of at most this many instances are predicted on the event loop (fastest for
+    small requests); larger ones and custom predictors go to a worker thread."""
+    tokens: Tokens | None = None
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **overrides: object
+    ) -> ServerSettings:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {
+            "metadata_url": env.get("CONVEYOR_METADATA_URL") or None,
+            "artifact_root": env.get("CONVEYOR_ARTIFACT_ROOT") or None,
+        }
+        numbers = {
+            "max_request_bytes": ("CONVEYOR_MAX_REQUEST_BYTES", int),
+            "log_sample_rate": ("CONVEYOR_PREDICTION_LOG_RATE", float),
+            "log_flush_rows": ("CONVEYOR_PREDICTION_LOG_FLUSH_ROWS", int),
+            "log_flush_seconds": ("CONVEYOR_PREDICTION_LOG_FLUSH_SECONDS", float),
+            "poll_seconds": ("CONVEYOR_SERVE_POLL_SECONDS", float),
+        }
+        for field, (name, kind) in numbers.items():
+            text = env.get(name, "").strip()
+            if text:
+                try:
+                    values[field] = kind(text)
+                except ValueError:
+                    raise UsageError(f"{name}={text!r} is not a {kind.__name__}") from None
+        values["tokens"] = Tokens.from_env(env)
+        values.update(overrides)
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if self.max_request_bytes < 1:
+            raise UsageError(
+                f"the request size limit must be positive, not {self.max_request_bytes}"
+            )
+        if not 0.0 <= self.log_sample_rate <= 1.0:
+            raise UsageError(
+                f"the prediction log sample rate must be from 0 to 1, not {self.log_sample_rate}"
+            )
+        if self.log_flush_rows < 1 or self.log_flush_seconds <= 0:
+            raise UsageError("the prediction log flushes every N > 0 rows and T > 0 seconds")
+        if self.poll_seconds <= 0:
+            raise UsageError(f"the poll interval must be positive, not {self.poll_seconds}")

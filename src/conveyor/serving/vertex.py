@@ -1,0 +1,374 @@
+"""Vertex AI's routes: prediction on endpoints, and the endpoint methods around it.
+
+    POST /v1/endpoints/{endpoint}:predict        {"instances": [...], "parameters": {...}}
+    POST /v1/endpoints/{endpoint}:rawPredict     the body as the model takes it
+    GET  /v1/endpoints                           the endpoints
+    GET  /v1/endpoints/{endpoint}                one endpoint, its deployed models and split
+    POST /v1/endpoints?endpointId=NAME           create (role admin)
+    DELETE /v1/endpoints/{endpoint}              delete (role admin)
+    POST /v1/endpoints/{endpoint}:deployModel    {"deployedModel": {"model": "churn@production"},
+                                                  "trafficSplit": {"0": 10, "1": 90}}
+    POST /v1/endpoints/{endpoint}:undeployModel  {"deployedModelId": "1", "trafficSplit": {...}}
+
+Each also answers under `/v1/projects/{project}/locations/{location}/...`, the long form
+of Vertex AI's URLs (the project and location are accepted and ignored). A prediction
+answers `{"predictions": [...], "deployedModelId", "model", "modelVersionId",
+"modelDisplayName"}`; `:rawPredict` answers what the model returns, with the headers
+`X-Vertex-AI-Endpoint-Id` and `X-Vertex-AI-Deployed-Model-Id`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from conveyor.serving.http import ApiError, error_response, json_response, read_body, read_json
+from conveyor.serving.live import LiveEndpoint, Serving
+from conveyor.serving.records import DeployedModel, Endpoint
+from conveyor.serving.runtimes.custom_runtime import CustomRuntime
+from conveyor.serving.service import PredictionService, api_error
+
+PREFIXES = ("/v1", "/v1/projects/{project}/locations/{location}")
+METHODS = ("predict", "rawPredict", "deployModel", "undeployModel")
+_NO_MODEL = ("", "", "", "vertex")
+
+
+def routes(service: PredictionService) -> list[Route]:
+    """The Vertex AI routes of `service`."""
+    handlers = _Handlers(service)
+    found = []
+    for prefix in PREFIXES:
+        found.append(Route(f"{prefix}/endpoints/{{target}}", handlers.post, methods=["POST"]))
+        found.append(Route(f"{prefix}/endpoints/{{target}}", handlers.get, methods=["GET"]))
+        found.append(Route(f"{prefix}/endpoints/{{target}}", handlers.delete, methods=["DELETE"]))
+        found.append(Route(f"{prefix}/endpoints", handlers.list, methods=["GET"]))
+        found.append(Route(f"{prefix}/endpoints", handlers.create, methods=["POST"]))
+    return found
+
+
+class _Handlers:
+    def __init__(self, service: PredictionService) -> None:
+        self.service = service
+        self.limit = service.settings.max_request_bytes
+
+    # Prediction
+
+    async def post(self, request: Request) -> Response:
+        start = time.perf_counter()
+        name, sep, method = request.path_params["target"].rpartition(":")
+        if method == "predict" and sep:
+            return await self.predict(request, name, start)
+        if method == "rawPredict" and sep:
+            return await self.raw_predict(request, name, start)
+        if method in ("deployModel", "undeployModel") and sep:
+            return await self.control(request, name, method)
+        shown = f":{method}" if sep else "no method"
+        return self.fail(
+            request,
+            ApiError(
+                404,
+                f"{request.url.path} names {shown}; endpoints answer POST "
+                + ", ".join(f":{m}" for m in METHODS),
+            ),
+        )
+
+    async def predict(self, request: Request, name: str, start: float) -> Response:
+        live = self.service.live.endpoints.get(name) if self.service.live else None
+        if live is None:
+            return self.refused(request, None, _unknown(name), start)
+        try:
+            body = await read_json(request, self.limit)
+            if not isinstance(body, dict):
+                raise ApiError(
+                    400,
+                    'the request body must be a JSON object like {"instances": [...], '
+                    f'"parameters": {{...}}}}, not {_kind(body)}',
+                )
+            instances = body.get("instances")
+            if instances is None:
+                raise ApiError(400, 'the request has no "instances": send {"instances": [...]}')
+            serving = pick(live)
+        except ApiError as error:
+            return self.refused(request, live, error, start)
+        parameters = body.get("parameters")
+        rate = live.log_sample_rate
+        try:
+            predictions = await self.service.predict(serving, instances, parameters)
+        except ApiError as error:
+            self.service.record(
+                serving, serving.labels, start, error.status, instances, None, parameters,
+                error.message, rate,
+            )  # fmt: skip
+            return error_response(request.url.path, error)
+        self.service.record(
+            serving, serving.labels, start, 200, instances, predictions, parameters, None, rate
+        )
+        version = serving.version
+        return json_response(
+            {
+                "predictions": predictions,
+                "deployedModelId": serving.deployed_model_id,
+                "model": version.model,
+                "modelVersionId": str(version.version_id),
+                "modelDisplayName": version.model,
+            }
+        )
+
+    async def raw_predict(self, request: Request, name: str, start: float) -> Response:
+        live = self.service.live.endpoints.get(name) if self.service.live else None
+        if live is None:
+            return self.refused(request, None, _unknown(name), start)
+        try:
+            serving = pick(live)
+            body = await read_body(request, self.limit)
+            headers = {
+                "X-Vertex-AI-Endpoint-Id": name,
+                "X-Vertex-AI-Deployed-Model-Id": serving.deployed_model_id,
+            }
+            if isinstance(serving.runtime, CustomRuntime):
+                found = await run_in_threadpool(_custom_raw, serving.runtime, body, request)
+                self.service.record(serving, serving.labels, start, 200)
+                return _raw_answer(found, headers)
+            instances, parameters = _raw_instances(body)
+        except ApiError as error:
+            return self.refused(request, live, error, start)
+        except Exception as exc:
+            return self.refused(request, live, api_error(exc), start)
+        rate = live.log_sample_rate
+        try:
+            predictions = await self.service.predict(serving, instances, parameters)
+        except ApiError as error:
+            self.service.record(
+                serving, serving.labels, start, error.status, instances, None, parameters,
+                error.message, rate,
+            )  # fmt: skip
+            return error_response(request.url.path, error)
+        self.service.record(
+            serving, serving.labels, start, 200, instances, predictions, parameters, None, rate
+        )
+        return json_response({"predictions": predictions}, headers)
+
+    def refused(
+        self, request: Request, live: LiveEndpoint | None, error: ApiError, start: float
+    ) -> Response:
+        labels = (live.name if live else "", *_NO_MODEL)
+        self.service.record(None, labels, start, error.status)
+        return error_response(request.url.path, error)
+
+    def fail(self, request: Request, error: ApiError) -> Response:
+        return error_response(request.url.path, error)
+
+    # Endpoint methods
+
+    async def get(self, request: Request) -> Response:
+        name = request.path_params["target"]
+        if ":" in name:
+            return self.fail(request, ApiError(404, f"GET {request.url.path}: methods are POSTed"))
+        try:
+            endpoint = await run_in_threadpool(self.service.endpoints.get, name)
+        except Exception as exc:
+            return self.fail(request, api_error(exc))
+        return json_response(endpoint_json(endpoint))
+
+    async def list(self, request: Request) -> Response:
+        try:
+            found = await run_in_threadpool(self.service.endpoints.list)
+        except Exception as exc:
+            return self.fail(request, api_error(exc))
+        return json_response({"endpoints": [endpoint_json(e) for e in found]})
+
+    async def create(self, request: Request) -> Response:
+        try:
+            body = await read_json(request, self.limit)
+            if not isinstance(body, dict):
+                raise ApiError(400, f"the request body must be a JSON object, not {_kind(body)}")
+            name = (
+                request.query_params.get("endpointId")
+                or body.get("name")
+                or body.get("displayName")
+            )
+            if not name:
+                raise ApiError(400, 'name the endpoint: ?endpointId=NAME or {"name": NAME}')
+            logging = body.get("predictRequestResponseLoggingConfig") or {}
+            endpoint = await run_in_threadpool(
+                lambda: self.service.endpoints.create(
+                    name,
+                    description=body.get("description"),
+                    labels=body.get("labels"),
+                    log_sample_rate=logging.get("samplingRate"),
+                )
+            )
+            await run_in_threadpool(self.service.live.refresh_endpoint, name)
+        except Exception as exc:
+            return self.fail(request, api_error(exc))
+        return json_response(endpoint_json(endpoint))
+
+    async def delete(self, request: Request) -> Response:
+        name = request.path_params["target"]
+        try:
+            await run_in_threadpool(self.service.endpoints.delete, name)
+            await run_in_threadpool(self.service.live.refresh_endpoint, name)
+        except Exception as exc:
+            return self.fail(request, api_error(exc))
+        return json_response({})
+
+    async def control(self, request: Request, name: str, method: str) -> Response:
+        try:
+            body = await read_json(request, self.limit)
+            if not isinstance(body, dict):
+                raise ApiError(400, f"the request body must be a JSON object, not {_kind(body)}")
+            if method == "deployModel":
+                answer = await run_in_threadpool(self._deploy, name, body)
+            else:
+                answer = await run_in_threadpool(self._undeploy, name, body)
+            await run_in_threadpool(self.service.live.refresh_endpoint, name)
+        except Exception as exc:
+            return self.fail(request, api_error(exc))
+        return json_response(answer)
+
+    def _deploy(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        spec = body.get("deployedModel")
+        if not isinstance(spec, dict) or not isinstance(spec.get("model"), str):
+            raise ApiError(
+                400, 'send {"deployedModel": {"model": "churn@production"}} (a model reference)'
+            )
+        model = spec["model"].rsplit("/models/", 1)[-1]
+        deployed = self.service.endpoints.deploy(
+            name,
+            model,
+            traffic_percentage=body.get("trafficPercentage"),
+            traffic_split=body.get("trafficSplit") or None,
+            pin=bool(spec.get("pin", False)),
+        )
+        return {"deployedModel": deployed_json(deployed)}
+
+    def _undeploy(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        deployed_id = body.get("deployedModelId")
+        if not isinstance(deployed_id, str | int):
+            raise ApiError(400, 'send {"deployedModelId": "1"} (the id of the deployed model)')
+        self.service.endpoints.undeploy(
+            name, str(deployed_id), traffic_split=body.get("trafficSplit")
+        )
+        return {}
+
+
+def pick(live: LiveEndpoint) -> Serving:
+    """The deployed model that answers this request, by the endpoint's traffic split."""
+    if not live.router:
+        raise ApiError(
+            400,
+            f"endpoint {live.name!r} has no deployed model taking traffic; deploy one with "
+            f"`conveyor endpoints deploy {live.name} MODEL`",
+            "FAILED_PRECONDITION",
+        )
+    chosen = live.router.pick()
+    serving = live.deployed.get(chosen)
+    if serving is None:
+        raise ApiError(503, live.failed.get(chosen, f"deployed model {chosen} is not loaded"))
+    return serving
+
+
+def _unknown(name: str) -> ApiError:
+    return ApiError(
+        404, f"no endpoint {name!r} on this server; GET /v1/endpoints lists the endpoints"
+    )
+
+
+def _kind(value: Any) -> str:
+    return {list: "an array", str: "a string", int: "a number", float: "a number"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _raw_instances(body: bytes) -> tuple[Any, Any]:
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise ApiError(
+            400, f"this model takes JSON instances; the request body is not valid JSON: {exc}"
+        ) from None
+    if isinstance(data, list):
+        return data, None
+    if isinstance(data, dict) and "instances" in data:
+        return data["instances"], data.get("parameters")
+    raise ApiError(400, 'send a JSON array of instances, or {"instances": [...]}, to this model')
+
+
+def _custom_raw(runtime: CustomRuntime, body: bytes, request: Request) -> Any:
+    """A custom predictor's answer to the raw body: parsed when it is JSON, else bytes."""
+    content_type = request.headers.get("content-type", "")
+    value: Any = body
+    if "json" in content_type or not content_type:
+        try:
+            value = json.loads(body) if body.strip() else None
+        except ValueError:
+            if "json" in content_type:
+                raise ApiError(
+                    400, "the request body is declared JSON but does not parse"
+                ) from None
+    predictor = runtime.predictor
+    try:
+        return predictor.postprocess(predictor.predict(predictor.preprocess(value)))
+    except Exception as exc:
+        from conveyor.serving.runtimes import InvalidInput, PredictionError
+
+        if isinstance(exc, InvalidInput):
+            raise
+        raise PredictionError(
+            f"{runtime.name} failed on the raw request: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _raw_answer(found: Any, headers: dict[str, str]) -> Response:
+    if isinstance(found, bytes):
+        return Response(found, media_type="application/octet-stream", headers=headers)
+    if isinstance(found, str):
+        return Response(found, media_type="text/plain", headers=headers)
+    return json_response(_plain(found), headers)
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def endpoint_json(endpoint: Endpoint) -> dict[str, Any]:
+    """An endpoint in Vertex AI's REST representation (camelCase)."""
+    rate = endpoint.log_sample_rate
+    found: dict[str, Any] = {
+        "name": endpoint.name,
+        "displayName": endpoint.name,
+        "description": endpoint.description or "",
+        "labels": endpoint.labels,
+        "deployedModels": [deployed_json(d) for d in endpoint.deployed_models],
+        "trafficSplit": endpoint.traffic_split,
+        "createTime": endpoint.created_at.isoformat(),
+        "updateTime": endpoint.updated_at.isoformat(),
+    }
+    if rate is not None:
+        found["predictRequestResponseLoggingConfig"] = {"enabled": rate > 0, "samplingRate": rate}
+    return found
+
+
+def deployed_json(d: DeployedModel) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "id": d.id,
+        "model": d.model,
+        "modelVersionId": str(d.version_id) if d.version_id is not None else "",
+        "displayName": d.reference,
+        "createTime": d.deployed_at.isoformat(),
+    }
+    if d.alias:
+        found["alias"] = d.alias
+    return found
