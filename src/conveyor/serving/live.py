@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from conveyor.registry import DEFAULT, ModelVersion
@@ -59,8 +60,9 @@ class Serving:
     def version_id(self) -> int:
         return self.version.version_id
 
-    @property
+    @cached_property
     def labels(self) -> tuple[str, ...]:
+        """The metric labels of its requests (`metrics.LABELS`)."""
         return (
             self.endpoint,
             self.deployed_model_id,
@@ -138,7 +140,8 @@ class LiveState:
             generations = self.api.generations()
             changed = {n for n, g in generations.items() if self.generations.get(n) != g}
             gone = set(self.endpoints) - set(generations)
-            moved = {m for m in list(self.seen) if self._moved(m)}
+            latest = {m: self._latest(m) for m in list(self.seen)}
+            moved = {m for m, last in latest.items() if last != self.seen[m]}
             for name in gone:
                 self._swap_endpoint(name, None)
                 self.generations.pop(name, None)
@@ -150,16 +153,17 @@ class LiveState:
                 self.refresh_endpoint(name)
             for key in [k for k in {*self.models, *self.model_failures} if k[0] in moved]:
                 self._reload_model(key)
+            # Only now: had a rebuild failed (the store busy), the next poll sees it again.
+            self.seen.update({m: latest[m] for m in moved})
 
-    def _moved(self, model: str) -> bool:
+    def _latest(self, model: str) -> int | None:
+        """The id of the model's newest history entry after the one seen (None: the model
+        has no history any more; the seen id: nothing new)."""
         try:
             entries = self.registry.history(model, after=self.seen[model])
         except NotFound:
-            return True
-        if entries:
-            self.seen[model] = entries[-1].id
-            return True
-        return False
+            return None
+        return entries[-1].id if entries else self.seen[model]
 
     def _follow(self, model: str) -> None:
         """Record where the model's history stands, before resolving any of its aliases."""
@@ -250,8 +254,14 @@ class LiveState:
 
     def _load_model(self, key: tuple[str, str]) -> Serving:
         name, selector = key
+        new = name not in self.seen
         self._follow(name)
-        version = self.registry.get_version(name, selector)
+        try:
+            version = self.registry.get_version(name, selector)
+        except NotFound:
+            if new:  # do not watch names that clients made up
+                self.seen.pop(name, None)
+            raise
         try:
             runtime = self.loader.load(version)
         except Exception as exc:

@@ -76,6 +76,7 @@ class PredictionService:
 
     def close(self) -> None:
         """Stop watching, write the buffered prediction log, close the store."""
+        gc.unfreeze()
         if self.live is not None:
             self.live.stop()
         if self.log is not None:
