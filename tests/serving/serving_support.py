@@ -78,8 +78,8 @@ class Running:
         self.client.close()
 
 
-def start_server(settings: ServerSettings) -> Running:
-    app = create_app(settings)
+def start_server(settings: ServerSettings, factory=create_app) -> Running:
+    app = factory(settings)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock = nodelay(sock)

@@ -27,6 +27,7 @@ from conveyor.registry import (
     Registry,
     parse_reference,
 )
+from conveyor.serving.endpoints import Endpoints
 from conveyor.store.metadata import MetadataStore
 
 app = typer.Typer(
@@ -47,7 +48,8 @@ def _registry() -> Iterator[Registry]:
     exit code (2 for anything the user can fix)."""
     try:
         with MetadataStore.open() as store:
-            yield Registry(store)
+            registry = Registry(store, delete_guards=[Endpoints(store).delete_guard])
+            yield registry
     except ConveyorError as exc:
         err.print(f"error: {exc}", style="red", markup=False)
         raise typer.Exit(exc.exit_code) from None

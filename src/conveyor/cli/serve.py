@@ -1,4 +1,5 @@
-"""`conveyor serve`: the prediction server (Vertex AI and Open Inference Protocol routes)."""
+"""`conveyor serve`: the prediction server (Vertex AI and Open Inference Protocol routes)
+and the control API (`/api/v1`), in one process."""
 
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ def serve(
     """Serve predictions for every endpoint and registered model, until interrupted.
 
     Routes: POST /v1/endpoints/{endpoint}:predict (Vertex AI), POST
-    /v2/models/{name}/infer (Open Inference Protocol), GET /metrics (Prometheus).
+    /v2/models/{name}/infer (Open Inference Protocol), GET /metrics (Prometheus),
+    and the registry's REST API under /api/v1/models (OpenAPI at /openapi.json).
     Deployments made while it runs are picked up within a second.
 
     Example: conveyor serve --host 0.0.0.0 --port 8080 --workers 2
@@ -54,4 +56,5 @@ def serve(
         tokens_file=tokens,
         access_log=access_log,
         log_level=log_level,
+        app="conveyor.api.server:create_app",
     )

@@ -55,8 +55,10 @@ def serve(
     tokens_file: Path | None = None,
     access_log: bool = False,
     log_level: str = "info",
+    app: str = APP,
 ) -> None:
-    """Serve predictions until interrupted (Ctrl-C or SIGTERM)."""
+    """Serve `app` (an ASGI app factory's import path; the prediction server by default)
+    until interrupted (Ctrl-C or SIGTERM)."""
     if workers < 1:
         raise UsageError(f"--workers must be at least 1, not {workers}")
     if not 0 < port < 65536:
@@ -75,7 +77,7 @@ def serve(
         metrics_dir = tempfile.mkdtemp(prefix="conveyor-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     config = _Config(
-        APP,
+        app,
         factory=True,
         host=host,
         port=port,
