@@ -38,3 +38,5 @@ bench: env
 	$(VENV)/bin/python benchmarks/engine.py
 	$(VENV)/bin/python benchmarks/cache.py
 	$(VENV)/bin/python benchmarks/metadata.py
+	$(VENV)/bin/python benchmarks/serving.py
+	$(VENV)/bin/python benchmarks/runtimes.py
