@@ -1,5 +1,7 @@
 """Settings shared by every test."""
 
+import os
+
 import pytest
 
 
@@ -11,8 +13,9 @@ def pytest_configure(config):
 
 @pytest.fixture(autouse=True)
 def home(tmp_path, monkeypatch):
-    """Every test gets its own Conveyor home, and none of the user's Conveyor settings."""
-    for name in ("CONVEYOR_DISABLE_CACHE", "CONVEYOR_METADATA_URL", "CONVEYOR_ARTIFACT_ROOT"):
-        monkeypatch.delenv(name, raising=False)
+    """Every test gets its own Conveyor home, and no Conveyor setting from the environment
+    (the user's, or one a test before it left behind)."""
+    for name in [n for n in os.environ if n.startswith("CONVEYOR_")]:
+        monkeypatch.delenv(name)
     monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
     return tmp_path / "home"

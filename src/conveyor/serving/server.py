@@ -63,15 +63,15 @@ def serve(
         raise UsageError(f"--workers must be at least 1, not {workers}")
     if not 0 < port < 65536:
         raise UsageError(f"--port must be from 1 to 65535, not {port}")
-    environ = {
+    options = {
         "CONVEYOR_MAX_REQUEST_BYTES": max_request_bytes,
         "CONVEYOR_PREDICTION_LOG_RATE": log_sample_rate,
         "CONVEYOR_API_TOKENS_FILE": tokens_file,
     }
-    for name, value in environ.items():
-        if value is not None:
-            os.environ[name] = str(value)
-    ServerSettings.from_env()  # a bad setting fails here, once, not in every worker
+    given = {name: str(value) for name, value in options.items() if value is not None}
+    # A bad setting fails here, once, not in every worker, and leaves the environment as it was.
+    ServerSettings.from_env({**os.environ, **given})
+    os.environ.update(given)  # the app factory (in each worker) reads its settings from here
     metrics_dir = None
     if workers > 1:
         metrics_dir = tempfile.mkdtemp(prefix="conveyor-metrics-")
