@@ -133,3 +133,29 @@ def test_max_age(tmp_path):
 def test_bad_max_age_is_a_usage_error():
     with pytest.raises(conveyor.errors.UsageError, match="cache max age 'soon'"):
         conveyor.run(pair, {"text": "hi", "counter": "x"}, cache_max_age="soon")
+
+
+def test_cache_hits_are_recorded_together_before_the_run_ends(tmp_path, home, monkeypatch):
+    counter = tmp_path / "calls"
+    first = conveyor.run(pair, {"text": "hi", "counter": str(counter)})
+    batches = []
+    record_cached = MetadataStore.record_cached
+
+    def spy(self, run_id, batch):
+        batches.append([item["task_key"] for item in batch])
+        return record_cached(self, run_id, batch)
+
+    monkeypatch.setattr(MetadataStore, "record_cached", spy)
+    second = conveyor.run(pair, {"text": "hi", "counter": str(counter)})
+    assert statuses(second) == {"produce": "CACHED", "consume": "CACHED"}
+    assert batches == [["produce", "consume"]]  # one transaction for the whole chain
+    with MetadataStore.open() as store:
+        sources = {e.task_key: e for e in store.get_run(first.run_id).executions}
+        cached = store.get_run(second.run_id).executions
+    assert [e.task_key for e in cached] == ["produce", "consume"]  # ids in decision order
+    for execution in cached:
+        source = sources[execution.task_key]
+        assert execution.cached_from_id == source.id
+        assert execution.output_parameters == source.output_parameters
+        assert execution.outputs.keys() == source.outputs.keys()
+    assert cached[1].inputs["data"][0].id == cached[0].outputs["data"][0].id

@@ -116,3 +116,77 @@ def test_the_nearest_earlier_execution_explains_a_miss(store):
     assert store.previous_execution("p", "train", before=second).id == first
     assert store.previous_execution("p", "train", before=first) is None
     assert store.previous_execution("q", "evaluate") is None
+
+
+def test_cache_hits_recorded_in_a_batch_match_those_recorded_one_by_one(store):
+    store.create_run("r1", "p")
+    train, trained = completed(store, "r1", outputs=("model", "metrics"))
+    evaluate, evaluated = completed(store, "r1", key="k2", task_key="evaluate")
+    store.create_run("one", "p")
+    store.create_run("batch", "p")
+    items = [
+        {
+            "task_key": "train",
+            "parameters": {"x": 1},
+            "cache_key": "k",
+            "cache_key_parts": {"x": 1},
+            "cached_from": train,
+        },
+        {
+            "task_key": "loop/evaluate",
+            "name": "evaluate-1",
+            "parameters": {"y": 2},
+            "inputs": {"model": [trained["model"]]},
+            "cache_key": "k2",
+            "cache_key_parts": {"y": 2},
+            "cached_from": evaluate,
+        },
+    ]
+    one = [store.create_execution("one", **item) for item in items]
+    batch = store.record_cached("batch", items)
+    assert store.record_cached("batch", []) == []
+    assert len(batch) == 2 and batch[0] < batch[1] and one[1] < batch[0]
+
+    def view(run_id):
+        return [
+            {
+                "task_key": e.task_key,
+                "name": e.name,
+                "type": e.type,
+                "state": e.state,
+                "input_parameters": e.input_parameters,
+                "output_parameters": e.output_parameters,
+                "cache_key": e.cache_key,
+                "cache_key_parts": e.cache_key_parts,
+                "cached_from_id": e.cached_from_id,
+                "started": e.started_at == e.ended_at is not None,
+                "inputs": {n: [a.id for a in arts] for n, arts in e.inputs.items()},
+                "outputs": {n: [a.id for a in arts] for n, arts in e.outputs.items()},
+            }
+            for e in store.get_run(run_id).executions
+        ]
+
+    assert view("batch") == view("one")
+    assert [e.id for e in store.get_run("batch").executions] == batch
+    assert view("batch")[1]["outputs"] == {"model": [evaluated["model"]]}
+    assert view("batch")[0]["state"] == ExecutionState.CACHED
+    # Output artifacts join the run that reused them, as for any output.
+    lineage = store.lineage(trained["metrics"])
+    assert lineage is not None
+    assert store.find_cached("p", "k").id == train
+
+
+def test_a_batch_reuses_only_complete_executions(store):
+    import pytest
+
+    from conveyor.store.metadata import NotFound, StoreError
+
+    store.create_run("r1", "p")
+    running = store.create_execution("r1", "train", cache_key="k")
+    store.create_run("r2", "p")
+    item = {"task_key": "train", "cache_key": "k", "cached_from": running}
+    with pytest.raises(StoreError, match="only COMPLETE"):
+        store.record_cached("r2", [item])
+    with pytest.raises(NotFound):
+        store.record_cached("r2", [{**item, "cached_from": running + 1000}])
+    assert store.get_run("r2").executions == []

@@ -151,6 +151,7 @@ class Engine:
     def _loop(self, interruptible: bool = True) -> None:
         while True:
             self._settle()
+            self.recorder.flush()  # cache hits of this pass, in one transaction
             self._launch_ready()
             if not (self.running or self.ready or self.retries or self.settling):
                 return  # finished, or nothing left that could change anything

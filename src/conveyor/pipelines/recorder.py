@@ -10,6 +10,7 @@ on resume a task that already completed in the same run.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from conveyor.pipelines.state import (
     CANCELLED,
@@ -49,11 +50,14 @@ class Recorder:
         self.artifacts = artifacts
         self.run_id = run_id
         self.pipeline = pipeline
+        self._cached: list[tuple[Node, dict[str, Any]]] = []
+        """Cache hits not yet in the store: `flush` records them in one transaction."""
 
     # -- executions -------------------------------------------------------------
 
     def started(self, node: Node, log_uri: str | None = None) -> None:
         """Record a node that starts running (a task, an importer or a DAG)."""
+        self.flush()  # executions keep the order in which the engine decided them
         if node.is_dag:
             kind = DAG_EXECUTION
         elif node.is_importer:
@@ -87,18 +91,35 @@ class Recorder:
         )
 
     def cached(self, node: Node, hit: ExecutionDetail) -> None:
-        """Record a cache hit: a CACHED execution pointing at the one it reuses."""
-        node.execution_id = self.store.create_execution(
-            self.run_id,
-            node.key,
-            name=node.display_name,
-            parameters=node.parameters,
-            inputs=_ids(node.artifacts),
-            cache_key=node.cache_key,
-            cache_key_parts=node.cache_parts,
-            started_at=node.started,
-            cached_from=hit.id,
+        """Queue a cache hit for `flush`: a CACHED execution pointing at the one it reuses.
+
+        The engine flushes once per pass over its settled transitions, before it
+        starts or waits for anything: a crash loses at most unflushed hits, which
+        a resumed run looks up again.
+        """
+        self._cached.append(
+            (
+                node,
+                {
+                    "task_key": node.key,
+                    "name": node.display_name,
+                    "parameters": node.parameters,
+                    "inputs": _ids(node.artifacts),
+                    "cache_key": node.cache_key,
+                    "cache_key_parts": node.cache_parts,
+                    "cached_from": hit.id,
+                },
+            )
         )
+
+    def flush(self) -> None:
+        """Record the queued cache hits, in one transaction."""
+        if not self._cached:
+            return
+        batch, self._cached = self._cached, []
+        ids = self.store.record_cached(self.run_id, [item for _, item in batch])
+        for (node, _), execution_id in zip(batch, ids, strict=True):
+            node.execution_id = execution_id
 
     # -- artifacts --------------------------------------------------------------
 

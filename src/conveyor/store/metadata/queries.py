@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, exists, select
+from sqlalchemy import Connection, Select, bindparam, exists, select
 from sqlalchemy.orm import aliased
 
 from conveyor.store.metadata import rows
@@ -91,10 +91,8 @@ def get_artifact(conn: Connection, artifact_id: int) -> ArtifactRecord:
     return rows.artifact(found)
 
 
-def find_cached(
-    conn: Connection, pipeline_name: str, cache_key: str, not_before: datetime | None
-) -> ExecutionDetail | None:
-    """The latest COMPLETE execution with this key in this pipeline whose outputs are all LIVE."""
+def _find_cached(with_age: bool) -> Select[Any]:
+    """The cache lookup, built once: SQLAlchemy then compiles it once and caches it."""
     not_live = (
         select(Event.id)
         .join(Artifact, Artifact.id == Event.artifact_id)
@@ -108,18 +106,33 @@ def find_cached(
         rows.executions_select()
         .join(Pipeline, Pipeline.id == Context.parent_id)
         .where(
-            Execution.cache_key == cache_key,
+            Execution.cache_key == bindparam("cache_key"),
             Execution.state == ExecutionState.COMPLETE,
-            Pipeline.name == pipeline_name,
+            Pipeline.name == bindparam("pipeline_name"),
             ~exists(not_live),
         )
         .order_by(Execution.ended_at.desc(), Execution.id.desc())
         .limit(1)
     )
-    if not_before is not None:
-        query = query.where(Execution.ended_at >= not_before)
-    found = conn.execute(query).all()
-    return rows.details(conn, found)[0] if found else None
+    if with_age:
+        query = query.where(Execution.ended_at >= bindparam("not_before"))
+    return query
+
+
+_FIND_CACHED = _find_cached(with_age=False)
+_FIND_CACHED_SINCE = _find_cached(with_age=True)
+
+
+def find_cached(
+    conn: Connection, pipeline_name: str, cache_key: str, not_before: datetime | None
+) -> ExecutionDetail | None:
+    """The latest COMPLETE execution with this key in this pipeline whose outputs are all LIVE."""
+    params: dict[str, Any] = {"cache_key": cache_key, "pipeline_name": pipeline_name}
+    if not_before is None:
+        found = conn.execute(_FIND_CACHED, params).first()
+    else:
+        found = conn.execute(_FIND_CACHED_SINCE, {**params, "not_before": not_before}).first()
+    return rows.detail(conn, found) if found is not None else None
 
 
 def previous_execution(

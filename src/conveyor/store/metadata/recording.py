@@ -237,23 +237,108 @@ def create_execution(
     return execution_id
 
 
+_REUSED = select(Execution.state, Execution.output_parameters).where(
+    Execution.id == bindparam("execution_id")
+)
+_REUSED_OUTPUTS = select(Event.name, Event.position, Event.artifact_id).where(
+    Event.execution_id == bindparam("execution_id"), Event.type == EventType.OUTPUT
+)
+
+
 def _reusable(conn: Connection, execution_id: int) -> tuple[dict[str, Any], list[Link]]:
     """Output parameters and output artifact links of a cache hit."""
-    found = conn.execute(
-        select(Execution.state, Execution.output_parameters).where(Execution.id == execution_id)
-    ).first()
+    found = conn.execute(_REUSED, {"execution_id": execution_id}).first()
     if found is None:
         raise NotFound(f"no execution {execution_id} in the metadata store to reuse")
     if found.state != ExecutionState.COMPLETE:
         raise StoreError(
             f"execution {execution_id} is {found.state}; only COMPLETE ones are reused"
         )
-    events = conn.execute(
-        select(Event.name, Event.position, Event.artifact_id).where(
-            Event.execution_id == execution_id, Event.type == EventType.OUTPUT
-        )
-    )
+    events = conn.execute(_REUSED_OUTPUTS, {"execution_id": execution_id})
     return found.output_parameters, [tuple(row) for row in events]
+
+
+_REUSED_MANY = select(Execution.id, Execution.state, Execution.output_parameters).where(
+    Execution.id.in_(bindparam("ids", expanding=True))
+)
+_REUSED_OUTPUTS_MANY = select(
+    Event.execution_id, Event.name, Event.position, Event.artifact_id
+).where(Event.execution_id.in_(bindparam("ids", expanding=True)), Event.type == EventType.OUTPUT)
+_INSERT_EXECUTIONS_RETURNING = insert(EXECUTIONS).returning(
+    EXECUTIONS.c.id, sort_by_parameter_order=True
+)
+
+
+def record_cached(
+    conn: Connection,
+    run: int,
+    batch: Sequence[tuple[dict[str, Any], Mapping[str, Sequence[int]], int]],
+) -> list[int]:
+    """CACHED executions (values, inputs, reused execution) of one run, with a few statements
+    for the whole batch: the same rows `create_execution` writes one hit at a time."""
+    reused: dict[int, tuple[dict[str, Any], list[Link]]] = {}
+    for ids in _chunks(sorted({cached_from for _, _, cached_from in batch})):
+        for found in conn.execute(_REUSED_MANY, {"ids": ids}):
+            if found.state != ExecutionState.COMPLETE:
+                raise StoreError(
+                    f"execution {found.id} is {found.state}; only COMPLETE ones are reused"
+                )
+            reused[found.id] = (found.output_parameters, [])
+        for event in conn.execute(_REUSED_OUTPUTS_MANY, {"ids": ids}):
+            if event.execution_id in reused:
+                reused[event.execution_id][1].append(
+                    (event.name, event.position, event.artifact_id)
+                )
+    stamp = now()
+    rows: list[dict[str, Any]] = []
+    for values, _, cached_from in batch:
+        if cached_from not in reused:
+            raise NotFound(f"no execution {cached_from} in the metadata store to reuse")
+        rows.append(
+            {
+                **values,
+                "output_parameters": reused[cached_from][0],
+                "state": ExecutionState.CACHED,
+                "started_at": stamp,
+                "ended_at": stamp,
+                "created_at": stamp,
+                "cached_from_id": cached_from,
+            }
+        )
+    if conn.dialect.insert_executemany_returning_sort_by_parameter_order:
+        ids = list(conn.execute(_INSERT_EXECUTIONS_RETURNING, rows).scalars())
+    else:
+        ids = [conn.execute(_INSERT_EXECUTION, row).inserted_primary_key[0] for row in rows]
+    conn.execute(_INSERT_ASSOCIATION, [{"context_id": run, "execution_id": i} for i in ids])
+    events: list[dict[str, Any]] = []
+    attributed: list[dict[str, Any]] = []
+    for execution_id, (_, inputs, cached_from) in zip(ids, batch, strict=True):
+        for kind, linked in (
+            (EventType.INPUT, links(inputs)),
+            (EventType.OUTPUT, reused[cached_from][1]),
+        ):
+            for name, position, artifact_id in linked:
+                events.append(
+                    {
+                        "execution_id": execution_id,
+                        "artifact_id": artifact_id,
+                        "type": kind,
+                        "name": name,
+                        "position": position,
+                        "created_at": stamp,
+                    }
+                )
+                if kind == EventType.OUTPUT:
+                    attributed.append({"context_id": run, "artifact_id": artifact_id})
+    if events:
+        conn.execute(_INSERT_EVENTS, events)
+    if attributed:
+        insert_ignore(conn, ATTRIBUTIONS, attributed)
+    return ids
+
+
+def _chunks(ids: list[int], size: int = 5000) -> list[list[int]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 def finish_execution(conn: Connection, execution_id: int, values: dict[str, Any]) -> None:

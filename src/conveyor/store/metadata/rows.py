@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Row, Select, select
+from sqlalchemy import ColumnElement, Connection, Row, Select, bindparam, select
 
 from conveyor.store.metadata.kinds import (
     ArtifactState,
@@ -126,13 +126,7 @@ def details(conn: Connection, rows: Sequence[Row[Any]]) -> list[ExecutionDetail]
     )
     for batch in chunks(row.id for row in rows):
         query = (
-            artifacts_select()
-            .add_columns(
-                Event.execution_id.label("event_execution"),
-                Event.type.label("event_type"),
-                Event.name.label("event_name"),
-            )
-            .join(Event, Event.artifact_id == Artifact.id)
+            _events_select()
             .where(Event.execution_id.in_(batch))
             .order_by(Event.execution_id, Event.type, Event.name, Event.position)
         )
@@ -147,6 +141,36 @@ def details(conn: Connection, rows: Sequence[Row[Any]]) -> list[ExecutionDetail]
         )
         for row in rows
     ]
+
+
+def _events_select() -> Select[Any]:
+    return (
+        artifacts_select()
+        .add_columns(
+            Event.execution_id.label("event_execution"),
+            Event.type.label("event_type"),
+            Event.name.label("event_name"),
+        )
+        .join(Event, Event.artifact_id == Artifact.id)
+    )
+
+
+_EVENTS_OF_ONE = (
+    _events_select()
+    .where(Event.execution_id == bindparam("execution_id"))
+    .order_by(Event.type, Event.name, Event.position)
+)
+"""The artifacts of one execution, built once so that SQLAlchemy compiles it once."""
+
+
+def detail(conn: Connection, row: Row[Any]) -> ExecutionDetail:
+    """One execution row (from `executions_select`) completed with its artifacts."""
+    side: dict[str, dict[str, list[ArtifactRecord]]] = {EventType.INPUT: {}, EventType.OUTPUT: {}}
+    for found in conn.execute(_EVENTS_OF_ONE, {"execution_id": row.id}):
+        side[found.event_type].setdefault(found.event_name, []).append(artifact(found))
+    return ExecutionDetail(
+        **_execution_fields(row), inputs=side[EventType.INPUT], outputs=side[EventType.OUTPUT]
+    )
 
 
 def run_fields(

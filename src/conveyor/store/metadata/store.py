@@ -190,6 +190,36 @@ class MetadataStore:
             run = recording.run_context(conn, run_type, run_id)
             return recording.create_execution(conn, run, values, inputs or {}, cached_from)
 
+    def record_cached(self, run_id: str, batch: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Record cache hits of a run as CACHED executions, all in one transaction; their ids.
+
+        Each item holds the keyword arguments of `create_execution` for a cache
+        hit (`task_key`, `cached_from` and optionally `name`, `parameters`,
+        `inputs`, `cache_key`, `cache_key_parts`): the same records, one commit.
+        """
+        if not batch:
+            return []
+        type_id = self._type(ExecutionType, CONTAINER_EXECUTION)
+        run_type = self._type(ContextType, PIPELINE_RUN)
+        rows = []
+        for item in batch:
+            task_key = item["task_key"]
+            parts = item.get("cache_key_parts")
+            values = {
+                "type_id": type_id,
+                "task_key": task_key,
+                "name": item.get("name") or task_key.rsplit("/", 1)[-1],
+                "input_parameters": dict(item.get("parameters") or {}),
+                "log_uri": None,
+                "error": None,
+                "cache_key": item.get("cache_key"),
+                "cache_key_parts": dict(parts) if parts is not None else None,
+            }
+            rows.append((values, item.get("inputs") or {}, item["cached_from"]))
+        with self._write() as conn:
+            run = recording.run_context(conn, run_type, run_id)
+            return recording.record_cached(conn, run, rows)
+
     def finish_execution(
         self,
         execution_id: int,
