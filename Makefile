@@ -20,9 +20,8 @@ env: $(VENV)/.synced
 system-deps:
 	bash scripts/system-deps.sh postgresql
 
-# Continuous training end to end, served (examples/demo.py); files under .conveyor-demo/.
 demo: env
-	$(VENV)/bin/python examples/demo.py --home .conveyor-demo
+	$(VENV)/bin/conveyor run examples/hello.py:hello_pipeline -p name=Conveyor
 
 lint: env
 	$(VENV)/bin/ruff check src tests benchmarks examples
