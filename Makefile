@@ -20,8 +20,9 @@ env: $(VENV)/.synced
 system-deps:
 	bash scripts/system-deps.sh postgresql
 
+# Continuous training end to end, served (examples/demo.py); files under .conveyor-demo/.
 demo: env
-	$(VENV)/bin/conveyor run examples/hello.py:hello_pipeline -p name=Conveyor
+	$(VENV)/bin/python examples/demo.py --home .conveyor-demo
 
 lint: env
 	$(VENV)/bin/ruff check src tests benchmarks examples

@@ -8,6 +8,15 @@
         print(record.run_id, record.error)
     print(client.explain_cache(run.run_id, "train").lines())
 
+It also reaches the registry and the endpoints, which the hand-over components
+(`conveyor.components`) use from inside their tasks:
+
+    version = client.upload_model("churn", model_folder, framework="sklearn",
+                                  aliases=["production"])
+    client.create_endpoint("churn")
+    client.deploy("churn", "churn@production")
+    client.predict("churn", [{"tenure": 3, "plan": "monthly"}])
+
 This is the embedded mode: the client reads and writes the metadata store
 directly, opening it for each call and closing it after, so a long-lived client
 holds no connection and sees what other processes wrote. A remote mode (the same
@@ -17,11 +26,16 @@ values and dataclasses with `to_json()`.
 
 from __future__ import annotations
 
+import json
 import os
 import re
-from collections.abc import Iterator
+import shutil
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +58,12 @@ from conveyor.store.metadata.store import DEFAULT_LINEAGE_DEPTH
 
 if TYPE_CHECKING:
     from conveyor.pipelines.runner import Run
+    from conveyor.registry import Evaluation, ModelVersion, Registry
+    from conveyor.serving.batch import BatchResult
+    from conveyor.serving.endpoints import Endpoints
+    from conveyor.serving.loading import ModelLoader
+    from conveyor.serving.records import DeployedModel, Endpoint
+    from conveyor.serving.runtimes import Runtime
 
 __all__ = ["Client", "parse_since"]
 
@@ -125,6 +145,292 @@ class Client:
         with self._store() as store:
             return explain_cache(store, run_id, task, _artifact_store())
 
+    # -- the registry -------------------------------------------------------------
+
+    def upload_model(
+        self,
+        name: str,
+        artifact_uri: str | os.PathLike[str],
+        *,
+        framework: str,
+        description: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        input_schema: Any = None,
+        output_schema: Any = None,
+        aliases: Sequence[str] = (),
+        trusted: bool = False,
+        run_id: str | None = None,
+        comment: str | None = None,
+    ) -> ModelVersion:
+        """Register the model folder at `artifact_uri` as the next version of `name`
+        (`Registry.upload`: docs/registry.md). Without `run_id`, the version links to the
+        run that wrote the artifact."""
+        with self._registry() as registry:
+            return registry.upload(
+                name,
+                artifact_uri,
+                framework=framework,
+                description=description,
+                labels=labels,
+                input_schema=input_schema,
+                output_schema=output_schema,
+                aliases=aliases,
+                trusted=trusted,
+                run_id=run_id,
+                comment=comment,
+            )
+
+    def get_model_version(self, reference: str) -> ModelVersion:
+        """The version `churn@3`, `churn@production` or `churn` (its `default`) names;
+        `NotFound` when there is none."""
+        with self._registry() as registry:
+            return registry.get_version(reference)
+
+    def find_model_version(self, reference: str) -> ModelVersion | None:
+        """As `get_model_version`, but None when the model, the version or the alias holder
+        does not exist."""
+        try:
+            return self.get_model_version(reference)
+        except NotFound:
+            return None
+
+    def add_model_evaluation(
+        self,
+        reference: str,
+        metrics: Mapping[str, Any],
+        *,
+        slice: Mapping[str, Any] | None = None,
+        run_id: str | None = None,
+    ) -> Evaluation:
+        """Attach metrics (over all rows, or one `slice`: `{"plan": "monthly"}`) to a version."""
+        with self._registry() as registry:
+            return registry.add_evaluation(reference, None, metrics, slice=slice, run_id=run_id)
+
+    def list_model_evaluations(self, reference: str) -> list[Evaluation]:
+        """The evaluations of the version `reference` names, oldest first."""
+        with self._registry() as registry:
+            version = registry.get_version(reference)
+            return registry.list_evaluations(version.model, version.version_id)
+
+    def copy_model(self, reference: str, target: str | os.PathLike[str]) -> ModelVersion:
+        """Copy the files of a registered version into the folder `target` (made, or emptied
+        first), each checked against the sha256 recorded at upload; the version copied."""
+        from conveyor.serving.loading import local_folder
+        from conveyor.serving.runtimes import verify_files
+
+        version = self.get_model_version(reference)
+        with self._here():
+            folder, sha256s = local_folder(version)
+        verify_files(folder, sha256s)
+        target = Path(target)
+        if target.exists():
+            shutil.rmtree(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # A folder, even for a single-file artifact (staged into a folder of its own).
+        shutil.copytree(folder, target, ignore=shutil.ignore_patterns("__pycache__"))
+        verify_files(target, sha256s)
+        return version
+
+    # -- model runtimes and batch prediction ----------------------------------------
+
+    def check_artifact(self, path: str | os.PathLike[str], *, uri: str | None = None) -> str:
+        """Raise `ChecksumMismatch` unless the file or folder at the local `path` still has
+        the sha256 the metadata store recorded when a task published it at `uri` (default:
+        `path`); no check when no task did. Returns its sha256 now."""
+        from conveyor.serving.runtimes import ChecksumMismatch
+        from conveyor.store.artifacts import digest
+
+        path = Path(path)
+        if not path.exists():
+            raise UsageError(f"the artifact {path} does not exist")
+        found = digest.of_path(path).sha256
+        recorded = self._recorded_sha256(*[u for u in (uri, str(path.resolve())) if u])
+        if recorded is not None and recorded != found:
+            raise ChecksumMismatch(
+                f"{path} does not match the sha256 recorded when its task published it "
+                f"(recorded {recorded[:12]}..., found {found[:12]}...): a file changed, was "
+                "added or was removed since; re-run the task that wrote it"
+            )
+        return found
+
+    def load_model(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        uri: str | None = None,
+        framework: str | None = None,
+        trusted: bool = False,
+        schema: Any = None,
+    ) -> Runtime:
+        """Load the model folder at the local `path` in its serving runtime
+        (docs/runtimes.md), as the server loads a registered version: the folder is first
+        checked against the sha256 the metadata store recorded when a task published it
+        at `uri` (`check_artifact`), then each file as it is read, then trust and schema."""
+        from conveyor.serving.runtimes import load_model
+        from conveyor.store.artifacts import digest
+
+        self.check_artifact(path, uri=uri)
+        path = Path(path)
+        sha256s = {f.path: f.sha256 for f in digest.of_path(path).files}
+        return load_model(
+            path, framework=framework, sha256s=sha256s, trusted=trusted, schema=schema
+        )
+
+    def batch_predict(
+        self,
+        reference: str,
+        input_path: str | os.PathLike[str],
+        output_path: str | os.PathLike[str],
+        *,
+        batch_size: int | None = None,
+        parameters: dict[str, Any] | None = None,
+        input_format: str | None = None,
+        output_format: str | None = None,
+    ) -> BatchResult:
+        """Predict every row of a CSV, Parquet or JSON Lines file with a registered version,
+        into another file (`serving.batch.predict_file`: docs/batch.md)."""
+        from conveyor.serving.batch import DEFAULT_BATCH_SIZE, predict_file
+
+        with self._registry() as registry:
+            return predict_file(
+                registry,
+                reference,
+                input_path,
+                output_path,
+                batch_size=batch_size or DEFAULT_BATCH_SIZE,
+                parameters=parameters,
+                input_format=input_format,
+                output_format=output_format,
+            )
+
+    # -- endpoints ------------------------------------------------------------------
+
+    def create_endpoint(
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        log_sample_rate: float | None = None,
+    ) -> Endpoint:
+        """A new, empty endpoint (docs/serving.md); `ServingConflict` if it exists."""
+        with self._endpoints() as endpoints:
+            return endpoints.create(
+                name, description=description, labels=labels, log_sample_rate=log_sample_rate
+            )
+
+    def get_endpoint(self, name: str) -> Endpoint:
+        """An endpoint with its deployed models and traffic split; `NotFound` if unknown."""
+        with self._endpoints() as endpoints:
+            return endpoints.get(name)
+
+    def find_endpoint(self, name: str) -> Endpoint | None:
+        """As `get_endpoint`, but None when there is no such endpoint."""
+        try:
+            return self.get_endpoint(name)
+        except NotFound:
+            return None
+
+    def deploy(
+        self,
+        endpoint: str,
+        model: str,
+        *,
+        traffic_percentage: int | None = None,
+        traffic_split: Mapping[str, int] | None = None,
+        pin: bool = False,
+    ) -> DeployedModel:
+        """Deploy `churn@3` (pinned), `churn@production` or `churn` (following the alias) to
+        an endpoint, with Vertex AI's traffic rules (`Endpoints.deploy`: docs/serving.md)."""
+        with self._endpoints() as endpoints:
+            return endpoints.deploy(
+                endpoint,
+                model,
+                traffic_percentage=traffic_percentage,
+                traffic_split=traffic_split,
+                pin=pin,
+            )
+
+    def set_traffic(
+        self,
+        endpoint: str,
+        traffic_split: Mapping[str, int] | None = None,
+        *,
+        deployed_model_id: str | None = None,
+        traffic_percentage: int | None = None,
+    ) -> Endpoint:
+        """Replace an endpoint's traffic split, or give one deployed model a percentage and
+        scale the others to share the rest in proportion (as a deployment does)."""
+        from conveyor.serving import traffic
+
+        if (traffic_split is None) == (deployed_model_id is None or traffic_percentage is None):
+            raise UsageError(
+                "give either the whole traffic split, or a deployed model id with its "
+                "traffic percentage"
+            )
+        with self._endpoints() as endpoints:
+            if traffic_split is None:
+                assert deployed_model_id is not None and traffic_percentage is not None
+                current = endpoints.get(endpoint).traffic_split
+                wanted = str(deployed_model_id)
+                if wanted not in current:
+                    from conveyor.serving.errors import DeployedModelNotFound
+
+                    raise DeployedModelNotFound(
+                        f"endpoint {endpoint!r} has no deployed model {wanted!r}; deployed: "
+                        f"{', '.join(current) or 'none'}"
+                    )
+                others = {k: v for k, v in current.items() if k != wanted}
+                if any(others.values()):  # their shares as if `wanted` were not deployed
+                    others = traffic.unallocate(current, wanted)
+                traffic_split = traffic.allocate(others, wanted, traffic_percentage)
+            return endpoints.set_traffic(endpoint, traffic_split)
+
+    def predict(
+        self,
+        endpoint: str,
+        instances: list[Any],
+        parameters: dict[str, Any] | None = None,
+        *,
+        url: str | None = None,
+        timeout: float = 30.0,
+    ) -> dict[str, Any]:
+        """A Vertex AI prediction from an endpoint: `{"predictions": [...],
+        "deployedModelId", "model", "modelVersionId", "modelDisplayName"}`.
+
+        With `url` (`http://127.0.0.1:8080`), the request goes to that running server.
+        Without, it is answered here: the deployed model with the largest share of the
+        traffic (the first of equals) is loaded as the server loads it, once per client.
+        """
+        body: dict[str, Any] = {"instances": instances}
+        if parameters is not None:
+            body["parameters"] = parameters
+        if url is not None:
+            return _post_json(f"{url.rstrip('/')}/v1/endpoints/{endpoint}:predict", body, timeout)
+        found = self.get_endpoint(endpoint)
+        serving = [d for d in found.deployed_models if d.traffic_percentage > 0]
+        if not serving:
+            raise UsageError(
+                f"endpoint {endpoint!r} has no deployed model taking traffic; deploy one first "
+                f"(`conveyor endpoints deploy {endpoint} MODEL@VERSION`)"
+            )
+        chosen = max(serving, key=lambda d: d.traffic_percentage)
+        if chosen.version_id is None:
+            raise UsageError(
+                f"deployed model {chosen.id} of endpoint {endpoint!r} follows alias "
+                f"{chosen.alias!r}, which no version of {chosen.model!r} holds any more"
+            )
+        version = self.get_model_version(f"{chosen.model}@{chosen.version_id}")
+        with self._here():
+            runtime = self._model_loader.load(version)
+        return {
+            "predictions": runtime.predict(instances, parameters),
+            "deployedModelId": chosen.id,
+            "model": version.model,
+            "modelVersionId": str(version.version_id),
+            "modelDisplayName": version.model,
+        }
+
     # -- plumbing ---------------------------------------------------------------
 
     @contextmanager
@@ -143,6 +449,46 @@ class Client:
     def _store(self) -> Iterator[MetadataStore]:
         with self._here(), MetadataStore.open() as store:
             yield store
+
+    @cached_property
+    def _model_loader(self) -> ModelLoader:
+        """Runtimes of the versions this client predicted with, loaded once."""
+        from conveyor.serving.loading import ModelLoader
+
+        return ModelLoader()
+
+    @contextmanager
+    def _registry(self) -> Iterator[Registry]:
+        from conveyor.registry import Registry
+
+        with self._store() as store:
+            yield Registry(store)
+
+    @contextmanager
+    def _endpoints(self) -> Iterator[Endpoints]:
+        from conveyor.serving.endpoints import Endpoints
+
+        with self._store() as store:
+            yield Endpoints(store)
+
+    def _recorded_sha256(self, *uris: str) -> str | None:
+        """The sha256 of the newest LIVE artifact the metadata store holds at one of `uris`."""
+        from conveyor.store.metadata.kinds import ArtifactState
+
+        with self._store() as store:
+            for uri in dict.fromkeys(uris):
+                try:
+                    graph = store.lineage(uri, depth=0)
+                except NotFound:
+                    continue
+                live = [
+                    graph.artifacts[i]
+                    for i in graph.roots
+                    if i in graph.artifacts and graph.artifacts[i].state == ArtifactState.LIVE
+                ]
+                if live:
+                    return live[-1].sha256
+        return None
 
 
 def parse_since(value: str | datetime | timedelta, now: datetime | None = None) -> datetime:
@@ -182,6 +528,30 @@ def _artifact_store() -> ArtifactStore | None:
         return ArtifactStore.open(config.artifact_root())
     except ArtifactStoreError:
         return None
+
+
+def _post_json(url: str, body: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """POST `body` as JSON and read the JSON answer; an error answer raises, with its message."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            return json.loads(answer.read())
+    except urllib.error.HTTPError as exc:
+        text = exc.read().decode(errors="replace")
+        try:
+            message = json.loads(text)["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = text.strip() or exc.reason
+        raise UsageError(f"{url} answered {exc.code}: {message}") from None
+    except urllib.error.URLError as exc:
+        raise UsageError(
+            f"cannot reach {url}: {exc.reason}; is `conveyor serve` running there?"
+        ) from None
 
 
 def _status(text: str) -> RunStatus:

@@ -1,0 +1,344 @@
+"""The end-to-end demo (`make demo`): continuous training of a churn model, served.
+
+1. Make span 1 of the churn data (examples/make_data.py).
+2. Run the continuous-training pipeline (examples/continuous_training.py): the first
+   model is blessed on its own metrics, uploaded as `churn@production` and deployed
+   to the endpoint `churn`.
+3. Start `conveyor serve` on a free loopback port and ask the endpoint, over HTTP, how
+   likely a few customers are to leave.
+4. Make span 2 (more customers; the market has moved) and run the pipeline again: the
+   baseline span's steps come from the cache, and the new candidate is blessed, or
+   not, against the model in production. When it is, the running server switches to
+   it as the `production` alias moves.
+5. Stop the server and print a summary.
+
+Everything goes under `.conveyor-demo/` (data, metadata, artifacts, logs), made afresh
+on each run; delete it when done. `python examples/demo.py --home DIR` puts it elsewhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+EXAMPLES = Path(__file__).resolve().parent
+HIDDEN_TASKS = ("condition-",)
+FINAL = {"SUCCEEDED", "CACHED", "FAILED", "SKIPPED", "CANCELLED"}
+SHOWN_FEATURES = ("contract", "internet_service", "tenure_months", "monthly_charges")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", type=Path, default=Path(".conveyor-demo"))
+    args = parser.parse_args()
+    home = args.home.resolve()
+    if home.exists():
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
+    os.environ["CONVEYOR_HOME"] = str(home)  # before Conveyor reads it
+    sys.path.insert(0, str(EXAMPLES))
+
+    from continuous_training import continuous_training
+    from make_data import write_span
+
+    from conveyor.client import Client
+
+    client = Client(home)
+    data = home / "data"
+    pattern = str(data / "span-{SPAN}" / "*.csv")
+    say(f"Conveyor demo: continuous training of a churn model (everything under {shown(home)})")
+
+    step(1, "Span 1 of the customer data")
+    show_span(write_span(data, 1))
+
+    step(2, "Run 1 of the pipeline on span 1 (conveyor run examples/continuous_training.py)")
+    first = run_pipeline(client, continuous_training, pattern)
+    first_blessing = report_run(client, first)
+
+    step(3, "conveyor serve, and predictions from the endpoint over HTTP")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = start_server(home, port)
+    try:
+        wait_ready(server, url, home)
+        say(f"   serving on {url}; POST {url}/v1/endpoints/churn:predict")
+        customers = sample_customers(seed=1)
+        before = predict(client, url, customers)
+
+        step(4, "Span 2: 3,000 newer customers; more on fiber, paying more")
+        show_span(write_span(data, 2))
+
+        step(5, "Run 2 of the pipeline, on span 2, against the model in production")
+        second = run_pipeline(client, continuous_training, pattern)
+        second_blessing = report_run(client, second)
+        after = None
+        if second_blessing and second_blessing["blessed"]:
+            after = wait_for_switch(client, url, customers, before["modelVersionId"])
+    finally:
+        stop_server(server)
+
+    summary(first, first_blessing, second, second_blessing, before, after, home)
+    return 0 if first.status == second.status == "SUCCEEDED" else 1
+
+
+# Steps
+
+
+def run_pipeline(client: Any, pipeline: Any, pattern: str) -> Any:
+    started = time.monotonic()
+
+    def finished(node: Any) -> None:
+        if node.status in FINAL and not node.name.startswith(HIDDEN_TASKS):
+            took = ""
+            if node.started and node.finished and node.status != "CACHED":
+                took = f"{(node.finished - node.started).total_seconds():5.1f}s"
+            say(f"   {task_name(node.key):<32} {node.status:<9} {took}")
+
+    run = client.run(pipeline, {"data": pattern}, listener=finished)
+    say(f"   run {run.run_id}: {run.status} in {time.monotonic() - started:.0f}s")
+    if run.status != "SUCCEEDED":
+        say(run.error or "")
+    return run
+
+
+def report_run(client: Any, run: Any) -> dict[str, Any] | None:
+    """Print the data validation, the blessing and the hand-over of a run; the blessing."""
+    executions = {e.task_key: e for e in client.get_run(run.run_id).executions}
+    anomalies = document(executions.get("validate-data"), "anomalies")
+    if anomalies:
+        drift = sorted(
+            ((d["value"], name, d) for name, d in anomalies["distances"].items()),
+            key=lambda item: item[0],
+            reverse=True,
+        )[:3]
+        measures = {"jensen_shannon_divergence": "JS", "l_infinity": "L-inf"}
+        largest = ", ".join(
+            f"{name} {value:.3f} ({measures.get(d['measure'], d['measure'])}, "
+            f"threshold {d['threshold']:g})"
+            for value, name, d in drift
+        )
+        verdict = "valid" if anomalies["valid"] else "NOT valid: training skipped"
+        say(f"   data: {verdict}; largest drift from the baseline span: {largest}")
+        for anomaly in anomalies["anomalies"]:
+            say(f"     anomaly: {anomaly['feature']}: {anomaly['description']}")
+    blessing = document(executions.get("condition-1/validate-model"), "blessing")
+    if blessing is None:
+        return None
+    word = "BLESSED" if blessing["blessed"] else "NOT BLESSED"
+    baseline = blessing.get("baseline")
+    against = "on its own metrics (no model in production yet)"
+    if baseline:
+        production = executions["condition-1/get-production-model"].output_parameters
+        against = f"against {production.get('model_version')} in production, on the same rows"
+    say(f"   blessing {against}: {word}: {blessing['reason']}")
+    for check in blessing["checks"]:
+        if check["passed"] is None:
+            continue
+        base = f" vs {check['baseline']:.4f}" if check["baseline"] is not None else ""
+        mark = "ok" if check["passed"] else "FAILED"
+        say(
+            f"     {check['metric']:<9} {check['candidate']:.4f}{base}  "
+            f"{json.dumps(check['threshold'])}  {mark}"
+        )
+    upload = executions.get("condition-1/condition-2/upload-model")
+    deploy = executions.get("condition-1/condition-2/deploy-model")
+    if upload and upload.output_parameters.get("uploaded"):
+        version = upload.output_parameters["model_version"]
+        say(f"   registry: {version} now holds `production`")
+    if deploy and deploy.output_parameters.get("deployed_model_id"):
+        say(
+            f"   endpoint churn: deployed model {deploy.output_parameters['deployed_model_id']} "
+            f"follows churn@production, serving {deploy.output_parameters['model_version']}"
+        )
+    return blessing
+
+
+def predict(client: Any, url: str, customers: list[dict[str, Any]]) -> dict[str, Any]:
+    """Ask the endpoint for churn probabilities of `customers` over HTTP; print them."""
+    features = [{k: v for k, v in c.items() if k not in ("customer_id", "churned")}
+                for c in customers]  # fmt: skip
+    labels = client.predict("churn", features, url=url)
+    scores = client.predict("churn", features, {"method": "predict_proba"}, url=url)
+    say(
+        f"   answered by churn@{labels['modelVersionId']} (deployed model "
+        f"{labels['deployedModelId']}):"
+    )
+    for customer, label, score in zip(
+        customers, labels["predictions"], scores["predictions"], strict=True
+    ):
+        described = ", ".join(str(customer[f]) for f in SHOWN_FEATURES)
+        say(
+            f"     {customer['customer_id']} ({described}): churn {label}, "
+            f"probability {score[1]:.2f}"
+        )
+    return labels
+
+
+def wait_for_switch(
+    client: Any, url: str, customers: list[dict[str, Any]], old: str
+) -> dict[str, Any] | None:
+    """Predict again once the server follows `production` to the new version."""
+    features = [{k: v for k, v in c.items() if k not in ("customer_id", "churned")}
+                for c in customers]  # fmt: skip
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        answer = client.predict("churn", features, url=url)
+        if answer["modelVersionId"] != old:
+            say(f"   the server followed `production` from churn@{old}:")
+            return predict(client, url, customers)
+        time.sleep(0.25)
+    say(f"   the server still answers with churn@{old} after 15s")
+    return None
+
+
+def summary(
+    first: Any,
+    first_blessing: dict[str, Any] | None,
+    second: Any,
+    second_blessing: dict[str, Any] | None,
+    before: dict[str, Any],
+    after: dict[str, Any] | None,
+    home: Path,
+) -> None:
+    say("\nSummary")
+    for number, run, blessing in ((1, first, first_blessing), (2, second, second_blessing)):
+        cached = [t.name.rsplit("/", 1)[-1] for t in run.tasks if t.status == "CACHED"]
+        ran = [t for t in run.tasks if t.status == "SUCCEEDED" and not hidden(t.name)]
+        decision = "no blessing (training skipped)"
+        if blessing is not None:
+            decision = ("BLESSED" if blessing["blessed"] else "NOT BLESSED") + (
+                f": {blessing['reason']}"
+            )
+            compared = [
+                f"{c['metric']} {c['candidate']:.4f} vs production's {c['baseline']:.4f}"
+                for c in blessing["checks"]
+                if c["kind"] == "change" and c["baseline"] is not None
+            ]
+            if compared:
+                decision += " (" + ", ".join(dict.fromkeys(compared)) + ")"
+        say(
+            f"  run {number} ({run.status}): {len(ran)} tasks ran, {len(cached)} CACHED"
+            + (f" ({', '.join(cached)})" if cached else "")
+        )
+        say(f"    {decision}")
+    served = after or before
+    say(f"  endpoint churn serves churn@{served['modelVersionId']} (following production)")
+    say(f"  files: {shown(home)} (metadata.db, artifacts/, runs/); delete it to start again")
+
+
+# The server
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
+    command = Path(sys.executable).with_name("conveyor")
+    argv = [str(command)] if command.exists() else [sys.executable, "-m", "conveyor.cli.main"]
+    argv += ["serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    say(f"   $ conveyor serve --port {port}   (log: {shown(home / 'serve.log')})")
+    log = (home / "serve.log").open("wb")
+    return subprocess.Popen(
+        argv,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "CONVEYOR_HOME": str(home)},
+    )
+
+
+def wait_ready(server: subprocess.Popen[bytes], url: str, home: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/v2/health/ready", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        if server.poll() is not None:
+            break
+        time.sleep(0.2)
+    raise RuntimeError(f"conveyor serve did not start:\n{(home / 'serve.log').read_text()}")
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is None:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    say("   stopped conveyor serve")
+
+
+# Helpers
+
+
+def sample_customers(seed: int) -> list[dict[str, Any]]:
+    """Three new customers the model has not seen, with every feature recorded."""
+    import pandas as pd
+    from make_data import customers
+
+    frame = customers(span=2, rows=200, seed=seed, first_id=900_001).dropna()
+    picked = frame.sample(3, random_state=seed)
+    return json.loads(pd.DataFrame(picked).to_json(orient="records"))
+
+
+def document(execution: Any, output: str) -> dict[str, Any] | None:
+    if execution is None or output not in execution.outputs:
+        return None
+    path = Path(execution.outputs[output][0].uri)
+    return json.loads(path.read_text()) if path.is_file() and path.stat().st_size else None
+
+
+def show_span(written: list[Path]) -> None:
+    import pandas as pd
+
+    frame = pd.concat([pd.read_csv(p) for p in written])
+    say(
+        f"   {len(frame)} customers in {len(written)} files under {shown(written[0].parent)}; "
+        f"churn rate {frame['churned'].mean():.1%}, fiber {frame['internet_service'].eq('fiber').mean():.0%}, "
+        f"mean monthly charges {frame['monthly_charges'].mean():.2f}"
+    )
+
+
+def task_name(key: str) -> str:
+    parts = [p for p in key.split("/") if not p.startswith(HIDDEN_TASKS)]
+    return ("  " * (len(key.split("/")) - 1)) + (parts[-1] if parts else key)
+
+
+def hidden(key: str) -> bool:
+    return key.rsplit("/", 1)[-1].startswith(HIDDEN_TASKS)
+
+
+def shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd())) + ("/" if path.is_dir() else "")
+    except ValueError:
+        return str(path)
+
+
+def step(number: int, title: str) -> None:
+    say(f"\n[{number}/5] {title}")
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
