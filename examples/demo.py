@@ -128,6 +128,8 @@ def report_run(client: Any, run: Any) -> dict[str, Any] | None:
             for value, name, d in drift
         )
         verdict = "valid" if anomalies["valid"] else "NOT valid: training skipped"
+        if not any(d["value"] for d in anomalies["distances"].values()):
+            largest = "none (the newest span is the baseline span)"
         say(f"   data: {verdict}; largest drift from the baseline span: {largest}")
         for anomaly in anomalies["anomalies"]:
             say(f"     anomaly: {anomaly['feature']}: {anomaly['description']}")

@@ -401,6 +401,11 @@ class Client:
         With `url` (`http://127.0.0.1:8080`), the request goes to that running server.
         Without, it is answered here: the deployed model with the largest share of the
         traffic (the first of equals) is loaded as the server loads it, once per client.
+        Models that predict on OpenMP threads (XGBoost, LightGBM, scikit-learn's
+        HistGradientBoosting) then leave those threads in this process; pipelines run
+        later from the same process fork their workers from it, and GNU OpenMP hangs in
+        such children. Predict over `url`, or in another process, in a process that runs
+        pipelines afterwards.
         """
         body: dict[str, Any] = {"instances": instances}
         if parameters is not None:
