@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.measure import Measurement
 from rich.table import Table
 
+from conveyor.cli._output import JsonOption, err, out, print_json, print_table, when
 from conveyor.errors import ConveyorError
 
 if TYPE_CHECKING:
@@ -24,10 +21,7 @@ app = typer.Typer(
     help="Prediction endpoints: create them, deploy model versions with a traffic split.",
     no_args_is_help=True,
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON, nothing else.")]
 SplitOption = Annotated[
     list[str],
     typer.Option(
@@ -74,7 +68,7 @@ def create(
             name, description=description, labels=labels, log_sample_rate=log_sample_rate
         )
     if as_json:
-        _print_json(endpoint.to_json())
+        print_json(endpoint.to_json())
     else:
         out.print(f"Created endpoint {endpoint.name}", markup=False)
 
@@ -88,7 +82,7 @@ def list_endpoints(as_json: JsonOption = False) -> None:
     with _endpoints() as endpoints:
         found = endpoints.list()
     if as_json:
-        _print_json([e.to_json() for e in found])
+        print_json([e.to_json() for e in found])
         return
     if not found:
         out.print("No endpoints yet: `conveyor endpoints create NAME` makes one.")
@@ -98,8 +92,8 @@ def list_endpoints(as_json: JsonOption = False) -> None:
         serves = ", ".join(
             f"{d.id}: {_serves(d)} {d.traffic_percentage}%" for d in e.deployed_models
         )
-        table.add_row(e.name, serves or "-", _time(e.updated_at))
-    _print_table(table)
+        table.add_row(e.name, serves or "-", when(e.updated_at))
+    print_table(table)
 
 
 @app.command()
@@ -114,7 +108,7 @@ def show(
     with _endpoints() as endpoints:
         endpoint = endpoints.get(name)
     if as_json:
-        _print_json(endpoint.to_json())
+        print_json(endpoint.to_json())
     else:
         _show(endpoint)
 
@@ -159,7 +153,7 @@ def deploy(
         )
         after = endpoints.get(endpoint)
     if as_json:
-        _print_json({**deployed.to_json(), "traffic_split": after.traffic_split})
+        print_json({**deployed.to_json(), "traffic_split": after.traffic_split})
         return
     out.print(
         f"Deployed {_serves(deployed)} to {endpoint} as deployed model {deployed.id}; "
@@ -185,7 +179,7 @@ def undeploy(
     with _endpoints() as endpoints:
         after = endpoints.undeploy(endpoint, deployed_model_id, traffic_split=split)
     if as_json:
-        _print_json(after.to_json())
+        print_json(after.to_json())
     else:
         out.print(
             f"Undeployed {deployed_model_id} from {endpoint}; traffic: "
@@ -208,7 +202,7 @@ def traffic(
     with _endpoints() as endpoints:
         after = endpoints.set_traffic(endpoint, wanted or {})
     if as_json:
-        _print_json(after.to_json())
+        print_json(after.to_json())
     else:
         out.print(f"{endpoint} traffic: {_split_text(after.traffic_split)}", markup=False)
 
@@ -225,7 +219,7 @@ def delete(
     with _endpoints() as endpoints:
         endpoints.delete(name)
     if as_json:
-        _print_json({"deleted": name})
+        print_json({"deleted": name})
     else:
         out.print(f"Deleted endpoint {name}", markup=False)
 
@@ -281,8 +275,8 @@ def _show(e: Endpoint) -> None:
             "prediction log",
             "server default" if e.log_sample_rate is None else f"{e.log_sample_rate:g} of requests",
         ),
-        ("created", f"{_time(e.created_at)} UTC by {e.created_by}"),
-        ("updated", f"{_time(e.updated_at)} UTC (generation {e.generation})"),
+        ("created", f"{when(e.created_at)} UTC by {e.created_by}"),
+        ("updated", f"{when(e.updated_at)} UTC (generation {e.generation})"),
     ]
     for key, value in rows:
         if value:
@@ -299,21 +293,7 @@ def _show(e: Endpoint) -> None:
             d.reference,
             f"version {serving}{follows}",
             f"{d.traffic_percentage}%",
-            _time(d.deployed_at),
+            when(d.deployed_at),
             d.deployed_by,
         )
-    _print_table(table)
-
-
-def _print_table(table: Table) -> None:
-    """A table at its natural width: rows stay whole lines when piped to grep or a file."""
-    natural = Measurement.get(out, out.options.update(max_width=10_000), table).maximum
-    Console(highlight=False, width=max(out.width, natural)).print(table)
-
-
-def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, default=str))
-
-
-def _time(value: datetime) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S")
+    print_table(table)

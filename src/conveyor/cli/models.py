@@ -7,15 +7,13 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.measure import Measurement
 from rich.table import Table
 
+from conveyor.cli._output import JsonOption, err, out, print_json, print_table, when
 from conveyor.errors import ConveyorError, UsageError
 from conveyor.registry import (
     Evaluation,
@@ -35,10 +33,7 @@ app = typer.Typer(
     help="The model registry: upload versions, move aliases, read the history.",
     no_args_is_help=True,
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON, nothing else.")]
 CommentOption = Annotated[str | None, typer.Option(help="Why: kept in the model's history.")]
 
 
@@ -112,7 +107,7 @@ def upload(
             markup=False,
         )
     if as_json:
-        _print_json(version.to_json())
+        print_json(version.to_json())
         return
     files = len(version.files)
     out.print(
@@ -132,7 +127,7 @@ def list_models(as_json: JsonOption = False) -> None:
     with _registry() as registry:
         found = registry.list_models()
     if as_json:
-        _print_json([m.to_json() for m in found])
+        print_json([m.to_json() for m in found])
         return
     if not found:
         out.print("No models yet: `conveyor models upload NAME PATH --framework F` adds one.")
@@ -144,9 +139,9 @@ def list_models(as_json: JsonOption = False) -> None:
             str(m.version_count),
             str(m.default_version or "-"),
             _alias_map(m),
-            _time(m.updated_at),
+            when(m.updated_at),
         )
-    _print_table(table)
+    print_table(table)
 
 
 @app.command()
@@ -168,11 +163,11 @@ def show(
             versions = registry.list_versions(ref.model)
     if ref.names_version:
         if as_json:
-            _print_json({**version.to_json(), "evaluations": [e.to_json() for e in evaluations]})
+            print_json({**version.to_json(), "evaluations": [e.to_json() for e in evaluations]})
         else:
             _show_version(version, evaluations)
     elif as_json:
-        _print_json({**model.to_json(), "versions": [v.to_json() for v in versions]})
+        print_json({**model.to_json(), "versions": [v.to_json() for v in versions]})
     else:
         _show_model(model, versions)
 
@@ -193,7 +188,7 @@ def set_alias(
         before = registry.get_model(_parse(name).model).aliases.get(alias)
         moved = registry.set_alias(name, alias, version, comment=comment)
     if as_json:
-        _print_json(moved.to_json())
+        print_json(moved.to_json())
     elif before == moved.version_id:
         out.print(f"{moved.reference} already holds {alias}; nothing changed", markup=False)
     else:
@@ -217,7 +212,7 @@ def remove_alias(
     with _registry() as registry:
         held = registry.remove_alias(name, alias, comment=comment)
     if as_json:
-        _print_json(held.to_json())
+        print_json(held.to_json())
     else:
         out.print(f"Removed {alias} from {held.reference}", markup=False)
 
@@ -238,12 +233,12 @@ def history(
     with _registry() as registry:
         entries = registry.history(name, alias=alias, version=version)
     if as_json:
-        _print_json([e.to_json() for e in entries])
+        print_json([e.to_json() for e in entries])
         return
     table = Table("#", "WHEN (UTC)", "WHO", "WHAT", "WHY", box=None)
     for e in entries:
-        table.add_row(str(e.id), _time(e.created_at), e.actor, _describe(e), e.comment or "")
-    _print_table(table)
+        table.add_row(str(e.id), when(e.created_at), e.actor, _describe(e), e.comment or "")
+    print_table(table)
 
 
 @app.command()
@@ -274,7 +269,7 @@ def delete(
             numbers = registry.delete_model(ref.model, comment=comment)
             deleted = {"model": ref.model, "versions": numbers, "model_deleted": True}
     if as_json:
-        _print_json(deleted)
+        print_json(deleted)
     elif ref.names_version:
         out.print(f"Deleted {deleted['model']}@{deleted['versions'][0]}", markup=False)
     else:
@@ -357,7 +352,7 @@ def predict(
             if bar.tasks[0].started:
                 bar.stop()
     if as_json:
-        _print_json(dataclasses.asdict(result))
+        print_json(dataclasses.asdict(result))
         return
     out.print(
         f"Predicted {result.rows} rows with {result.model} into {result.output} "
@@ -425,21 +420,6 @@ def _usage(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _print_table(table: Table) -> None:
-    """A table at its natural width: rows stay whole lines when piped to grep or a file."""
-    natural = Measurement.get(out, out.options.update(max_width=10_000), table).maximum
-    Console(highlight=False, width=max(out.width, natural)).print(table)
-
-
-def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, default=str))
-
-
-def _time(value: datetime) -> str:
-    """A UTC time to the second; tables say UTC in their header."""
-    return value.strftime("%Y-%m-%d %H:%M:%S")
-
-
 def _aliases(aliases: list[str]) -> str:
     return ", ".join(aliases) if aliases else "no aliases"
 
@@ -454,7 +434,7 @@ def _show_model(model: Model, versions: list[ModelVersion]) -> None:
         out.print(f"  {model.description}", markup=False)
     if model.labels:
         out.print(f"  labels: {_labels(model.labels)}", markup=False)
-    out.print(f"  created {_time(model.created_at)} UTC, updated {_time(model.updated_at)} UTC")
+    out.print(f"  created {when(model.created_at)} UTC, updated {when(model.updated_at)} UTC")
     if not versions:
         out.print("  no versions (upload one with `conveyor models upload`)", markup=False)
         return
@@ -465,10 +445,10 @@ def _show_model(model: Model, versions: list[ModelVersion]) -> None:
             ", ".join(v.aliases),
             v.framework,
             "yes" if v.trusted else "no",
-            _time(v.created_at),
+            when(v.created_at),
             v.created_by,
         )
-    _print_table(table)
+    print_table(table)
 
 
 def _show_version(version: ModelVersion, evaluations: list[Evaluation]) -> None:
@@ -486,7 +466,7 @@ def _show_version(version: ModelVersion, evaluations: list[Evaluation]) -> None:
         ("run", version.run_id or ""),
         ("execution", str(version.execution_id or "")),
         ("store artifact", str(version.artifact_id or "")),
-        ("created", f"{_time(version.created_at)} UTC by {version.created_by}"),
+        ("created", f"{when(version.created_at)} UTC by {version.created_by}"),
     ]
     for key, value in rows:
         if value:
