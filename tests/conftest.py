@@ -1,8 +1,14 @@
-"""Settings shared by every test."""
+"""Settings and fixtures shared by every test: a Conveyor home of its own, and the
+metadata store on SQLite and on a real PostgreSQL server (`postgres_server.py`)."""
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from conveyor.store.metadata import MetadataStore
+from postgres_server import PostgresServer, postgres_bindir, running_postgres
 
 
 def pytest_configure(config):
@@ -19,3 +25,34 @@ def home(tmp_path, monkeypatch):
         monkeypatch.delenv(name)
     monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
     return tmp_path / "home"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The one PostgreSQL server of the test session, started when a test first needs it."""
+    bindir = postgres_bindir()
+    if bindir is None:
+        reason = (
+            "PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin/initdb); "
+            "install them with `bash scripts/system-deps.sh postgresql`"
+        )
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with running_postgres(bindir) as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a new, empty store on each backend: a test taking it runs twice."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'metadata.db'}"
+    return request.getfixturevalue("postgres_server").new_database()
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[MetadataStore]:
+    """The metadata store of `store_url`, open for the test."""
+    with MetadataStore.open(store_url) as opened:
+        yield opened

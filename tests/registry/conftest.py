@@ -1,15 +1,12 @@
 """Fixtures of the registry tests: a registry on SQLite and on a real PostgreSQL server, and
 tiny scikit-learn models saved the ways users save them (skops, joblib).
 
-The store fixtures are those of `tests/store/conftest.py` (`store_url` runs each test on
-both backends; `postgres_server` starts the server), loaded from that file.
+The store is the root conftest's `store`: `store_url` runs each test on both backends.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,23 +18,6 @@ from sklearn.linear_model import LogisticRegression
 
 from conveyor.registry import Registry
 from conveyor.store.metadata import MetadataStore
-
-
-def _store_fixtures():
-    name = "conveyor_tests_store_conftest"
-    if name not in sys.modules:
-        path = Path(__file__).parents[1] / "store" / "conftest.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-_store = _store_fixtures()
-postgres_server = _store.postgres_server
-store_url = _store.store_url
-store = _store.store
 
 
 @pytest.fixture

@@ -1,9 +1,5 @@
 """`Endpoints`: create, deploy by id or alias, traffic splits, undeploy, the delete guard;
-each test on SQLite and on a real PostgreSQL server (the store tests' fixtures)."""
-
-import importlib.util
-import sys
-from pathlib import Path
+each test on SQLite and on a real PostgreSQL server (the root conftest's `store_url`)."""
 
 import pytest
 
@@ -17,23 +13,14 @@ from conveyor.serving.errors import (
     ServingConflict,
     UndeployableModel,
 )
+from conveyor.store.metadata import MetadataStore
 
 
-def _store_fixtures():
-    name = "conveyor_tests_store_conftest"
-    if name not in sys.modules:
-        path = Path(__file__).parents[1] / "store" / "conftest.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-_store = _store_fixtures()
-postgres_server = _store.postgres_server
-store_url = _store.store_url
-store = _store.store
+@pytest.fixture
+def store(store_url):
+    """The store of `store_url` (both backends), not the serving tests' store of the home."""
+    with MetadataStore.open(store_url) as opened:
+        yield opened
 
 
 def test_create_get_list_and_delete(endpoints):

@@ -1,9 +1,9 @@
-"""Fixtures of the metadata store tests: every store test runs on SQLite and on PostgreSQL.
+"""A real PostgreSQL server for tests: the Debian package's binaries (`make system-deps`
+installs them), started on 127.0.0.1 on a free port, in a temporary folder, as an
+unprivileged user when the tests run as root (PostgreSQL refuses root).
 
-The PostgreSQL server is real: the Debian package's binaries (`make
-system-deps` installs them), started once per test session on 127.0.0.1 on a
-free port, in a temporary folder, as an unprivileged user when the tests run
-as root (PostgreSQL refuses root). Each test gets a database of its own.
+The root conftest starts one per test session (`postgres_server`); each test that
+needs it takes a database of its own (`PostgresServer.new_database`).
 """
 
 from __future__ import annotations
@@ -17,12 +17,10 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
-import pytest
-
-from conveyor.store.metadata import MetadataStore
 
 SERVER_USER = "postgres"
 """Who runs the server when the tests run as root: the user the Debian package creates."""
@@ -71,28 +69,15 @@ class PostgresServer:
             )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _postgres_bindir() -> Path | None:
+def postgres_bindir() -> Path | None:
+    """The folder of the newest installed server's binaries, or None."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     return Path(found[-1]).parent if found else None
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    bindir = _postgres_bindir()
-    if bindir is None:
-        reason = (
-            "PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin/initdb); "
-            "install them with `bash scripts/system-deps.sh postgresql`"
-        )
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(reason)
-        pytest.skip(reason)
+@contextmanager
+def running_postgres(bindir: Path) -> Iterator[PostgresServer]:
+    """Start a server from `bindir` in a temporary folder; stop it and remove the folder after."""
     root = Path(tempfile.mkdtemp(prefix="conveyor-pg-"))
     if os.geteuid() == 0:
         user = pwd.getpwnam(SERVER_USER)
@@ -106,15 +91,7 @@ def postgres_server() -> Iterator[PostgresServer]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URL of a new, empty store on each backend."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'metadata.db'}"
-    return request.getfixturevalue("postgres_server").new_database()
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[MetadataStore]:
-    with MetadataStore.open(store_url) as opened:
-        yield opened
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
