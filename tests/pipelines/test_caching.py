@@ -3,10 +3,12 @@
 from pathlib import Path
 
 import pytest
+from google.protobuf import json_format
 from kfp import dsl
 from kfp.dsl import Dataset, Input, Output
 
 import conveyor
+from conveyor.pipelines import spec as specs
 from conveyor.store.metadata import ArtifactState, ExecutionState, MetadataStore
 
 
@@ -50,6 +52,17 @@ def calls(counter: Path) -> list[str]:
 
 def statuses(run) -> dict[str, str]:
     return {t.name: t.status for t in run.tasks}
+
+
+def test_a_pipeline_function_is_compiled_once_and_its_spec_never_changes(tmp_path, home):
+    spec = specs.load(pair)
+    assert specs.load(pair) is spec
+    conveyor.run(pair, {"text": "hi", "counter": str(tmp_path / "calls")})
+    conveyor.run(pair, {"text": "hi", "counter": str(tmp_path / "calls")})
+    assert spec == json_format.MessageToDict(pair.pipeline_spec)
+    with MetadataStore.open() as store:
+        recorded = [store.get_run(r.run_id).spec for r in store.list_runs()]
+    assert recorded == [spec, spec]
 
 
 def test_second_run_is_fully_cached_and_skips_execution(tmp_path, home):

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from conveyor.store.metadata import (
     DAG_EXECUTION,
@@ -12,7 +13,9 @@ from conveyor.store.metadata import (
     NotFound,
     RunStatus,
     StoreError,
+    spec_digest,
 )
+from conveyor.store.metadata.models import PipelineSpec
 
 
 def record_task(store, run_id, task_key="train", *, inputs=None, cache_key="key"):
@@ -162,6 +165,17 @@ def test_a_run_id_is_recorded_once(store):
     store.create_run("run-1", "training")
     with pytest.raises(StoreError, match="already recorded"):
         store.create_run("run-1", "training")
+
+
+def test_a_spec_is_stored_once_for_all_the_runs_that_use_it(store):
+    spec = {"pipelineInfo": {"name": "training"}, "root": {"dag": {"tasks": {}}}}
+    store.create_run("run-1", "training", spec=spec)
+    store.create_run("run-2", "training", spec=spec, spec_digest=spec_digest(spec))
+    store.create_run("run-3", "training")
+    assert store.get_run("run-1").spec == store.get_run("run-2").spec == spec
+    assert store.get_run("run-3").spec is None
+    with store._read() as conn:
+        assert conn.execute(select(func.count()).select_from(PipelineSpec)).scalar() == 1
 
 
 def test_run_status_updates_and_resume(store):

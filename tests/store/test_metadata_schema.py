@@ -1,6 +1,7 @@
 """Schema migrations, and databases the store refuses: corrupt, foreign, or newer than the code."""
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,49 @@ def test_an_older_store_is_migrated_and_keeps_its_records(store_url):
         assert (old.uri, old.type, old.state) == ("file:///old", "system.Model", ArtifactState.LIVE)
         assert old.created_at.year == 2025
     assert version(store_url) == schema.head()
+
+
+def test_runs_recorded_with_their_spec_inline_keep_it_once_migrated(store_url):
+    engine = engine_for(store_url)
+    try:
+        schema.prepare(engine, "test store", target="0003")
+    finally:
+        engine.dispose()
+    spec = {"pipelineInfo": {"name": "p"}, "root": {"dag": {"tasks": {}}}}
+    properties = json.dumps({"status": "SUCCEEDED", "parameters": {}, "spec": spec})
+    stamp = "'2025-01-01 00:00:00'"
+    execute(
+        store_url,
+        "INSERT INTO context_types (id, name) VALUES (1, 'system.Pipeline'), "
+        "(2, 'system.PipelineRun')",
+        f"INSERT INTO contexts (id, type_id, name, parent_id, properties, created_at, updated_at) "
+        f"VALUES (1, 1, 'p', NULL, '{{}}', {stamp}, {stamp}), "
+        f"(2, 2, 'r1', 1, '{properties}', {stamp}, {stamp}), "
+        f"(3, 2, 'r2', 1, '{properties}', {stamp}, {stamp})",
+    )
+    with MetadataStore.open(store_url) as store:
+        assert store.get_run("r1").spec == spec
+        assert store.get_run("r2").spec == spec
+    assert count(store_url, "pipeline_specs") == 1
+
+    engine = engine_for(store_url)
+    try:
+        with engine.begin() as conn:
+            command.downgrade(schema.alembic_config(conn), "0003")
+            stored = conn.execute(text("SELECT properties FROM contexts WHERE id = 2")).scalar()
+    finally:
+        engine.dispose()
+    stored = json.loads(stored) if isinstance(stored, str) else stored
+    assert stored["spec"] == spec and "spec_digest" not in stored
+
+
+def count(url, table):
+    engine = engine_for(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+    finally:
+        engine.dispose()
 
 
 def test_downgrade_to_nothing_and_upgrade_again(store_url):

@@ -26,6 +26,7 @@ from conveyor.store.metadata import (
     IMPORTER_EXECUTION,
     ArtifactRecord,
     ArtifactState,
+    CacheHit,
     ExecutionDetail,
     ExecutionState,
     MetadataStore,
@@ -90,7 +91,7 @@ class Recorder:
             ended_at=node.finished,
         )
 
-    def cached(self, node: Node, hit: ExecutionDetail) -> None:
+    def cached(self, node: Node, hit: CacheHit) -> None:
         """Queue a cache hit for `flush`: a CACHED execution pointing at the one it reuses.
 
         The engine flushes once per pass over its settled transitions, before it
@@ -153,7 +154,7 @@ class Recorder:
 
     # -- reuse --------------------------------------------------------------------
 
-    def cache_hit(self, key: str, max_age: timedelta | None) -> ExecutionDetail | None:
+    def cache_hit(self, key: str, max_age: timedelta | None) -> CacheHit | None:
         """The latest execution with this key whose outputs are all still there."""
         for _ in range(_GIVE_UP_AFTER):
             hit = self.store.find_cached(self.pipeline, key, max_age=max_age)
@@ -185,7 +186,7 @@ class Recorder:
         return not artifact.sha256 or self.artifacts.is_complete(artifact.uri)
 
 
-def reuse(node: Node, execution: ExecutionDetail) -> None:
+def reuse(node: Node, execution: ExecutionDetail | CacheHit) -> None:
     """Give a node the outputs of an earlier execution instead of running it."""
     node.outputs = dict(execution.output_parameters)
     node.output_artifacts = {

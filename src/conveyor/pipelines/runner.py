@@ -106,7 +106,7 @@ def run(
     run_id = f"{name}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
     context = _context(run_id, name, parallelism, caching)
     with MetadataStore.open() as store:
-        store.create_run(run_id, name, parameters=bound, spec=spec)
+        store.create_run(run_id, name, parameters=bound, spec=spec, spec_digest=spec.digest)
         return _execute(spec, bound, context, store, listener, log)
 
 
@@ -167,7 +167,8 @@ def _execute(
     completed = recorder.completed_in_run() if resuming else None
     executors = [PythonExecutor(log=log), ContainerExecutor(job=context.job)]
     engine = Engine(spec, arguments, context, executors, recorder, listener, completed)
-    status = engine.run()
+    with store.held_connection():
+        status = engine.run()
     outcome = _summarize(engine, status)
     store.update_run(context.run_id, status, error=outcome.error)
     return outcome

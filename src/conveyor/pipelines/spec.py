@@ -9,9 +9,10 @@ parsed spec as plain JSON (`camelCase` keys, as in the compiled YAML).
 from __future__ import annotations
 
 import importlib.util
-import json
 import sys
 import warnings
+import weakref
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,22 @@ from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
 from conveyor.errors import InvalidPipeline, UsageError
+from conveyor.store.metadata import spec_digest
 
-PipelineSpec = dict[str, Any]
+
+class PipelineSpec(dict[str, Any]):
+    """A parsed spec, as the compiled YAML's JSON; never changed once loaded, so it can be
+    shared by every run of a pipeline function and named by its digest."""
+
+    @cached_property
+    def digest(self) -> str:
+        """What the metadata store files the spec under."""
+        return spec_digest(self)
+
+
+_COMPILED: weakref.WeakKeyDictionary[Any, PipelineSpec] = weakref.WeakKeyDictionary()
+"""Specs of pipeline functions already compiled, by function: a kfp pipeline is fixed
+once decorated, and compiling it again costs more than a fully cached run."""
 
 
 def load(target: Any) -> PipelineSpec:
@@ -47,8 +62,10 @@ def from_function(function: Any, label: str) -> PipelineSpec:
             f"{label} is {kind or 'not a pipeline'}: decorate it with @dsl.pipeline "
             "(or give a compiled .yaml/.json file)"
         )
-    message = function.pipeline_spec
-    return json_format.MessageToDict(message)
+    spec = _COMPILED.get(function)
+    if spec is None:
+        spec = _COMPILED[function] = PipelineSpec(json_format.MessageToDict(function.pipeline_spec))
+    return spec
 
 
 def from_file(path: Path) -> PipelineSpec:
@@ -78,7 +95,7 @@ def _parse(document: dict[str, Any], label: str) -> PipelineSpec:
         message = json_format.ParseDict(document, pipeline_spec_pb2.PipelineSpec())
     except json_format.ParseError as exc:
         raise InvalidPipeline(f"{label}: not a valid PipelineSpec: {exc}") from None
-    spec = json_format.MessageToDict(message)
+    spec = PipelineSpec(json_format.MessageToDict(message))
     if "root" not in spec:
         raise InvalidPipeline(f"{label}: not a valid PipelineSpec: it has no 'root' component")
     # deploymentSpec is a free-form Struct in PipelineSpec; its executors have a
@@ -126,8 +143,3 @@ def _import_function(path: Path, name: str) -> Any:
         found = sorted(n for n, v in vars(module).items() if type(v).__name__ == "GraphComponent")
         hint = f" (pipelines in it: {', '.join(found)})" if found else ""
         raise UsageError(f"{path} has no function {name!r}{hint}") from None
-
-
-def dumps(spec: PipelineSpec) -> str:
-    """A stable JSON text of a spec, for hashing and for the run record."""
-    return json.dumps(spec, sort_keys=True, separators=(",", ":"))

@@ -24,8 +24,10 @@ from conveyor.store.metadata.kinds import (
     ExecutionState,
     RunStatus,
 )
+from conveyor.store.metadata.recording import spec_digest
 from conveyor.store.metadata.records import (
     ArtifactRecord,
+    CacheHit,
     ExecutionDetail,
     ExecutionRecord,
     Lineage,
@@ -43,6 +45,7 @@ __all__ = [
     "PIPELINE_RUN",
     "ArtifactRecord",
     "ArtifactState",
+    "CacheHit",
     "Direction",
     "EventType",
     "ExecutionDetail",
@@ -56,4 +59,5 @@ __all__ = [
     "RunRecord",
     "RunStatus",
     "StoreError",
+    "spec_digest",
 ]

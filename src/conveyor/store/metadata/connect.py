@@ -30,6 +30,10 @@ CONNECT_TIMEOUT_S = 5
 _WRITE_OPTION = "conveyor_write"
 WRITE = {_WRITE_OPTION: True}
 """Execution options of connections that write: on SQLite they begin IMMEDIATE."""
+_SINGLE_OPTION = "conveyor_single_statement"
+SINGLE_STATEMENT = {_SINGLE_OPTION: True}
+"""Execution options of connections that read with one statement: on SQLite, no BEGIN
+(a statement is a consistent read of its own, and a transaction would cost more than it)."""
 
 
 def default_url() -> str:
@@ -37,15 +41,20 @@ def default_url() -> str:
     return os.environ.get("CONVEYOR_METADATA_URL") or f"sqlite:///{config.home() / 'metadata.db'}"
 
 
-def create(url: str) -> Engine:
-    """An engine for `url`, set up for the store; raises StoreError for URLs it cannot use."""
+def parse(url: str) -> URL:
+    """`url` parsed; raises StoreError if it is not a database URL."""
     try:
-        parsed = make_url(url)
+        return make_url(url)
     except ArgumentError as err:
         raise StoreError(
             f"metadata store URL {url!r} is not a database URL; use "
             "sqlite:///path/to/metadata.db or postgresql+psycopg://user@host:port/db"
         ) from err
+
+
+def create(url: str) -> Engine:
+    """An engine for `url`, set up for the store; raises StoreError for URLs it cannot use."""
+    parsed = parse(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite(parsed)
     if parsed.get_backend_name() == "postgresql":
@@ -86,10 +95,23 @@ def _sqlite(url: URL) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        immediate = conn.get_execution_options().get(_WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get(_SINGLE_OPTION, False):
+            return
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE_OPTION, False) else "BEGIN")
 
     return engine
+
+
+def file_identity(url: URL) -> tuple[int, int] | None:
+    """A SQLite file's (device, inode), None if it is missing or not a file."""
+    if url.get_backend_name() != "sqlite" or is_memory(url):
+        return None
+    try:
+        found = os.stat(url.database)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
 
 
 def use_wal(engine: Engine) -> None:

@@ -6,6 +6,7 @@ and write them, and events are the edges between the two: an INPUT or OUTPUT
 with the input or output name and the position in an artifact list. Contexts
 group nodes: a pipeline, and a pipeline run whose parent is its pipeline;
 attributions put artifacts in a context, associations put executions in one.
+A run names its compiled pipeline spec by digest: specs are stored once.
 
 The migrations in `migrations/versions` create these tables; a test checks
 that the two agree.
@@ -103,6 +104,15 @@ class Context(Base):
         Index(None, "type_id", "created_at"),
         Index(None, "parent_id", "created_at"),
     )
+
+
+class PipelineSpec(Base):
+    """A compiled pipeline spec, stored once however many runs use it; runs name it by digest."""
+
+    __tablename__ = "pipeline_specs"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    spec: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
 
 
 class Artifact(Base):

@@ -19,14 +19,17 @@ from conveyor.store.metadata.kinds import (
 )
 from conveyor.store.metadata.models import (
     Artifact,
+    ArtifactType,
     Association,
     Context,
     ContextType,
     Event,
     Execution,
+    PipelineSpec,
 )
 from conveyor.store.metadata.records import (
     ArtifactRecord,
+    CacheHit,
     ExecutionDetail,
     RunDetail,
     RunRecord,
@@ -74,14 +77,18 @@ def get_run(conn: Connection, run_id: str) -> RunDetail:
     found = conn.execute(
         _runs().add_columns(Context.properties).where(Context.name == run_id)
     ).first()
+    digest = found.properties.get("spec_digest") if found is not None else None
     if found is None:
         raise NotFound(f"no run {run_id!r} in the metadata store; `conveyor runs list` shows runs")
     executions = rows.execution_details(conn, Association.context_id == found.id)
     return RunDetail(
         **rows.run_fields(run_id, found.pipeline, found.properties, found.created_at),
-        spec=found.properties.get("spec"),
+        spec=conn.execute(_SPEC, {"digest": digest}).scalar() if digest else None,
         executions=executions,
     )
+
+
+_SPEC = select(PipelineSpec.spec).where(PipelineSpec.digest == bindparam("digest"))
 
 
 def get_artifact(conn: Connection, artifact_id: int) -> ArtifactRecord:
@@ -92,7 +99,8 @@ def get_artifact(conn: Connection, artifact_id: int) -> ArtifactRecord:
 
 
 def _find_cached(with_age: bool) -> Select[Any]:
-    """The cache lookup, built once: SQLAlchemy then compiles it once and caches it."""
+    """The cache lookup, one statement built once (SQLAlchemy compiles it once): the newest
+    hit's id in a subquery, joined to its output artifacts, if any."""
     not_live = (
         select(Event.id)
         .join(Artifact, Artifact.id == Event.artifact_id)
@@ -102,8 +110,10 @@ def _find_cached(with_age: bool) -> Select[Any]:
             Artifact.state != ArtifactState.LIVE,
         )
     )
-    query = (
-        rows.executions_select()
+    newest = (
+        select(Execution.id)
+        .join(Association, Association.execution_id == Execution.id)
+        .join(Context, Context.id == Association.context_id)
         .join(Pipeline, Pipeline.id == Context.parent_id)
         .where(
             Execution.cache_key == bindparam("cache_key"),
@@ -115,8 +125,21 @@ def _find_cached(with_age: bool) -> Select[Any]:
         .limit(1)
     )
     if with_age:
-        query = query.where(Execution.ended_at >= bindparam("not_before"))
-    return query
+        newest = newest.where(Execution.ended_at >= bindparam("not_before"))
+    return (
+        select(
+            Execution.id.label("hit_id"),
+            Execution.output_parameters,
+            Event.name.label("event_name"),
+            *Artifact.__table__.columns,
+            ArtifactType.name.label("type_name"),
+        )
+        .outerjoin(Event, (Event.execution_id == Execution.id) & (Event.type == EventType.OUTPUT))
+        .outerjoin(Artifact, Artifact.id == Event.artifact_id)
+        .outerjoin(ArtifactType, ArtifactType.id == Artifact.type_id)
+        .where(Execution.id == newest.scalar_subquery())
+        .order_by(Event.name, Event.position)
+    )
 
 
 _FIND_CACHED = _find_cached(with_age=False)
@@ -125,14 +148,20 @@ _FIND_CACHED_SINCE = _find_cached(with_age=True)
 
 def find_cached(
     conn: Connection, pipeline_name: str, cache_key: str, not_before: datetime | None
-) -> ExecutionDetail | None:
+) -> CacheHit | None:
     """The latest COMPLETE execution with this key in this pipeline whose outputs are all LIVE."""
     params: dict[str, Any] = {"cache_key": cache_key, "pipeline_name": pipeline_name}
     if not_before is None:
-        found = conn.execute(_FIND_CACHED, params).first()
+        found = conn.execute(_FIND_CACHED, params).all()
     else:
-        found = conn.execute(_FIND_CACHED_SINCE, {**params, "not_before": not_before}).first()
-    return rows.detail(conn, found) if found is not None else None
+        found = conn.execute(_FIND_CACHED_SINCE, {**params, "not_before": not_before}).all()
+    if not found:
+        return None
+    outputs: dict[str, list[ArtifactRecord]] = {}
+    for row in found:
+        if row.event_name is not None:
+            outputs.setdefault(row.event_name, []).append(rows.artifact(row))
+    return CacheHit(found[0].hit_id, found[0].output_parameters, outputs)
 
 
 def previous_execution(

@@ -7,12 +7,25 @@ building SQL: the 2 ms per task budget of `benchmarks/metadata.py`.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Table, Update, bindparam, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Insert,
+    Table,
+    Update,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from conveyor.store.metadata.errors import NotFound, StoreError
@@ -30,6 +43,7 @@ from conveyor.store.metadata.models import (
     Context,
     Event,
     Execution,
+    PipelineSpec,
 )
 
 ARTIFACTS: Table = Artifact.__table__
@@ -38,6 +52,7 @@ ATTRIBUTIONS: Table = Attribution.__table__
 CONTEXTS: Table = Context.__table__
 EVENTS: Table = Event.__table__
 EXECUTIONS: Table = Execution.__table__
+SPECS: Table = PipelineSpec.__table__
 
 _INSERT_ARTIFACT = insert(ARTIFACTS)
 _INSERT_ASSOCIATION = insert(ASSOCIATIONS)
@@ -46,6 +61,12 @@ _INSERT_EXECUTION = insert(EXECUTIONS)
 _CONTEXT_ID = select(CONTEXTS.c.id).where(
     CONTEXTS.c.type_id == bindparam("type_id"), CONTEXTS.c.name == bindparam("name")
 )
+_INSERT_CONTEXT = insert(CONTEXTS)
+_RUN_PROPERTIES = (
+    select(CONTEXTS.c.properties).where(CONTEXTS.c.id == bindparam("id")).with_for_update()
+)
+_SET_RUN_PROPERTIES = update(CONTEXTS).where(CONTEXTS.c.id == bindparam("b_id"))
+_SPEC_STORED = select(SPECS.c.digest).where(SPECS.c.digest == bindparam("digest"))
 _RUN_OF = (
     select(ASSOCIATIONS.c.context_id)
     .where(ASSOCIATIONS.c.execution_id == bindparam("execution_id"))
@@ -90,37 +111,51 @@ def run_context(conn: Connection, run_type: int, run_id: str) -> int:
     return found
 
 
+def spec_digest(spec: Mapping[str, Any]) -> str:
+    """The sha256 of a spec's canonical JSON: the name it is stored under."""
+    text = json.dumps(spec, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def store_spec(conn: Connection, spec: Mapping[str, Any], digest: str) -> None:
+    """Store a pipeline spec under its digest, unless it is stored already."""
+    if conn.execute(_SPEC_STORED, {"digest": digest}).first() is None:
+        insert_ignore(conn, SPECS, [{"digest": digest, "spec": spec, "created_at": now()}])
+
+
 def create_run(
     conn: Connection,
     types: tuple[int, int],
     run_id: str,
     pipeline_name: str,
     parameters: dict[str, Any],
-    spec: dict[str, Any] | None,
+    spec_digest: str | None,
 ) -> None:
     pipeline_type, run_type = types
     if conn.execute(_CONTEXT_ID, {"type_id": run_type, "name": run_id}).first():
         raise StoreError(f"run {run_id!r} is already recorded; give the new run another id")
     stamp = now()
-    pipeline = get_or_create(
-        conn,
-        CONTEXTS,
-        {"type_id": pipeline_type, "name": pipeline_name},
-        parent_id=None,
-        properties={},
-        created_at=stamp,
-        updated_at=stamp,
-    )
+    pipeline = conn.execute(_CONTEXT_ID, {"type_id": pipeline_type, "name": pipeline_name}).scalar()
+    if pipeline is None:
+        pipeline = get_or_create(
+            conn,
+            CONTEXTS,
+            {"type_id": pipeline_type, "name": pipeline_name},
+            parent_id=None,
+            properties={},
+            created_at=stamp,
+            updated_at=stamp,
+        )
     properties = {
         "pipeline_name": pipeline_name,
         "parameters": parameters,
         "status": RunStatus.RUNNING,
         "error": None,
         "ended_at": None,
-        "spec": spec,
+        "spec_digest": spec_digest,
     }
     conn.execute(
-        insert(CONTEXTS),
+        _INSERT_CONTEXT,
         {
             "type_id": run_type,
             "name": run_id,
@@ -141,9 +176,7 @@ def update_run(
     ended_at: datetime | None,
 ) -> None:
     context = run_context(conn, run_type, run_id)
-    properties = conn.execute(
-        select(Context.properties).where(Context.id == context).with_for_update()
-    ).scalar_one()
+    properties = conn.execute(_RUN_PROPERTIES, {"id": context}).scalar_one()
     if status == RunStatus.RUNNING:
         ended_at = None
     elif ended_at is None:
@@ -155,7 +188,7 @@ def update_run(
         "ended_at": ended_at.astimezone(UTC).isoformat() if ended_at else None,
     }
     conn.execute(
-        update(Context).where(Context.id == context).values(properties=properties, updated_at=now())
+        _SET_RUN_PROPERTIES, {"b_id": context, "properties": properties, "updated_at": now()}
     )
 
 
@@ -305,10 +338,7 @@ def record_cached(
                 "cached_from_id": cached_from,
             }
         )
-    if conn.dialect.insert_executemany_returning_sort_by_parameter_order:
-        ids = list(conn.execute(_INSERT_EXECUTIONS_RETURNING, rows).scalars())
-    else:
-        ids = [conn.execute(_INSERT_EXECUTION, row).inserted_primary_key[0] for row in rows]
+    ids = _insert_executions(conn, rows)
     conn.execute(_INSERT_ASSOCIATION, [{"context_id": run, "execution_id": i} for i in ids])
     events: list[dict[str, Any]] = []
     attributed: list[dict[str, Any]] = []
@@ -334,6 +364,24 @@ def record_cached(
         conn.execute(_INSERT_EVENTS, events)
     if attributed:
         insert_ignore(conn, ATTRIBUTIONS, attributed)
+    return ids
+
+
+_LAST_EXECUTION_ID = select(func.max(EXECUTIONS.c.id))
+
+
+def _insert_executions(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert executions in one statement; their ids, in order.
+
+    SQLite would return ids of a many-row insert one row at a time, so there the
+    ids are given: the write transaction holds the database's one write lock,
+    and the ids after the largest are free.
+    """
+    if conn.dialect.name != "sqlite":
+        return list(conn.execute(_INSERT_EXECUTIONS_RETURNING, rows).scalars())
+    first = (conn.execute(_LAST_EXECUTION_ID).scalar() or 0) + 1
+    ids = list(range(first, first + len(rows)))
+    conn.execute(_INSERT_EXECUTION, [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
     return ids
 
 

@@ -57,6 +57,15 @@ class ArtifactRecord(_Record):
 
 
 @dataclasses.dataclass(frozen=True)
+class CacheHit(_Record):
+    """An execution whose results a task may reuse: its id, output parameters and artifacts."""
+
+    id: int
+    output_parameters: dict[str, Any]
+    outputs: dict[str, list[ArtifactRecord]]
+
+
+@dataclasses.dataclass(frozen=True)
 class ExecutionRecord(_Record):
     """One execution, without its artifacts (lineage graphs hold those as edges)."""
 

@@ -73,6 +73,14 @@ def prepare(engine: Engine, where: str, target: str = "head") -> None:
             command.upgrade(alembic_config(conn), target)
 
 
+def revision(conn: Connection) -> str | None:
+    """The revision of a store known to be ours (one head: migrations are linear)."""
+    return conn.execute(_REVISION).scalar()
+
+
+_REVISION = text(f"SELECT version_num FROM {VERSION_TABLE}")
+
+
 def _current_revisions(conn: Connection, where: str) -> set[str]:
     tables = set(inspect(conn).get_table_names())
     if VERSION_TABLE not in tables:

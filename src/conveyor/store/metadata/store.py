@@ -2,8 +2,8 @@
 
 Each call is one short transaction of its own (open, write, commit), so the
 engine may call the store from any thread while tasks run, and a crash leaves
-either all of a call's records or none. Open a store once per process and share
-it; it holds a small pool of connections.
+either all of a call's records or none. `MetadataStore.open` shares one store per
+database within a process (`shelf.py`); it holds a small pool of connections.
 """
 
 from __future__ import annotations
@@ -32,11 +32,13 @@ from conveyor.store.metadata.lineage import lineage
 from conveyor.store.metadata.models import ArtifactType, ContextType, ExecutionType
 from conveyor.store.metadata.records import (
     ArtifactRecord,
+    CacheHit,
     ExecutionDetail,
     Lineage,
     RunDetail,
     RunRecord,
 )
+from conveyor.store.metadata.shelf import SHELF
 
 DEFAULT_LINEAGE_DEPTH = 50
 """Executions walked on each side of an artifact unless the caller asks otherwise."""
@@ -49,10 +51,15 @@ _TypeModel = type[ArtifactType] | type[ExecutionType] | type[ContextType]
 class MetadataStore:
     """Runs (pipeline run contexts), their executions, artifacts and events; see docs/metadata.md."""
 
-    def __init__(self, engine: Engine, where: str) -> None:
+    def __init__(self, engine: Engine, where: str, identity: tuple[int, int] | None = None) -> None:
         """Use `MetadataStore.open`, which also checks and migrates the schema."""
         self._engine = engine
+        self._identity = identity
+        """The SQLite file's (device, inode) when opened: replaced files are other stores."""
         self._writer = engine.execution_options(**connect.WRITE)
+        self._single = engine.execution_options(**connect.SINGLE_STATEMENT)
+        self._held = threading.local()
+        """The connection of `held_connection`, per thread."""
         self.where = where
         """The store's location, for messages (no password)."""
         self._types: dict[tuple[str, str], int] = {}
@@ -62,26 +69,56 @@ class MetadataStore:
 
     @classmethod
     def open(cls, url: str | None = None) -> MetadataStore:
-        """Open the store at `url` (default: `connect.default_url()`), migrating it if older.
+        """The store at `url` (default: `connect.default_url()`), migrated if older.
+
+        Stores are shared within a process (see `shelf.py`): opening the same
+        database again hands out the open store while it is still current, and
+        `close` gives it back. An in-memory database is new at each `open`.
 
         Raises StoreError, having changed nothing, for a database that is not a
         Conveyor store, one written by a newer Conveyor, or a server that does
         not answer.
         """
-        engine = connect.create(url or connect.default_url())
+        url = url or connect.default_url()
+        if connect.is_memory(connect.parse(url)):
+            return cls._connect(url)
+        return SHELF.take(url, lambda: cls._connect(url))
+
+    @classmethod
+    def _connect(cls, url: str) -> MetadataStore:
+        engine = connect.create(url)
         where = connect.describe(engine.url)
         try:
             with translated(where):
                 schema.prepare(engine, where)
                 connect.use_wal(engine)
+            identity = connect.file_identity(engine.url)
         except BaseException:
             engine.dispose()
             raise
-        return cls(engine, where)
+        return cls(engine, where, identity)
+
+    def current(self) -> bool:
+        """Whether this store still speaks for its database: for a SQLite file, the same
+        file, and the schema at this code's revision (another process may have moved it)."""
+        if connect.file_identity(self._engine.url) != self._identity:
+            return False
+        try:
+            with self._read_one() as conn:
+                return schema.revision(conn) == schema.head()
+        except Exception:  # a corrupted or vanished database: opening anew says what it is
+            return False
+
+    def dispose(self) -> None:
+        """Close the store's connections for good."""
+        self._engine.dispose()
 
     def close(self) -> None:
-        """Close the store's connections; the store cannot be used afterwards."""
-        self._engine.dispose()
+        """Done with the store: give it back to the process's shelf, or close an in-memory one."""
+        if connect.is_memory(self._engine.url):
+            self.dispose()
+        else:
+            SHELF.give_back(self)
 
     def __enter__(self) -> MetadataStore:
         return self
@@ -98,17 +135,21 @@ class MetadataStore:
         *,
         parameters: Mapping[str, Any] | None = None,
         spec: Mapping[str, Any] | None = None,
+        spec_digest: str | None = None,
     ) -> None:
-        """Record a run of `pipeline_name`, RUNNING, with its parameters and pipeline spec."""
+        """Record a run of `pipeline_name`, RUNNING, with its parameters and pipeline spec.
+
+        The spec is stored once under its digest, however many runs use it; a
+        caller that knows the digest already (`recording.spec_digest`) passes it.
+        """
         types = (self._type(ContextType, PIPELINE), self._type(ContextType, PIPELINE_RUN))
+        if spec is not None and spec_digest is None:
+            spec_digest = recording.spec_digest(spec)
         with self._write() as conn:
+            if spec is not None:
+                recording.store_spec(conn, spec, spec_digest)
             recording.create_run(
-                conn,
-                types,
-                run_id,
-                pipeline_name,
-                dict(parameters or {}),
-                dict(spec) if spec is not None else None,
+                conn, types, run_id, pipeline_name, dict(parameters or {}), spec_digest
             )
 
     def update_run(
@@ -315,11 +356,11 @@ class MetadataStore:
 
     def find_cached(
         self, pipeline_name: str, cache_key: str, *, max_age: timedelta | None = None
-    ) -> ExecutionDetail | None:
+    ) -> CacheHit | None:
         """The cache hit for a task: the latest COMPLETE execution with `cache_key` in a run of
         `pipeline_name`, ended within `max_age`, whose output artifacts are all LIVE."""
         not_before = recording.now() - max_age if max_age is not None else None
-        with self._read() as conn:
+        with self._read_one() as conn:
             return queries.find_cached(conn, pipeline_name, cache_key, not_before)
 
     def previous_execution(
@@ -357,3 +398,30 @@ class MetadataStore:
     def _read(self) -> Iterator[Connection]:
         with self._turn, translated(self.where), self._engine.begin() as conn:
             yield conn
+
+    @contextmanager
+    def held_connection(self) -> Iterator[None]:
+        """Within this block, this thread's one-statement reads (cache lookups) share one
+        connection rather than taking one from the pool each time: a run looks up every task."""
+        with translated(self.where):
+            conn = self._single.connect()
+        self._held.connection = conn
+        try:
+            yield
+        finally:
+            self._held.connection = None
+            conn.close()
+
+    @contextmanager
+    def _read_one(self) -> Iterator[Connection]:
+        """For a read of one statement, consistent on its own: no transaction around it."""
+        held: Connection | None = getattr(self._held, "connection", None)
+        with self._turn, translated(self.where):
+            if held is None:
+                with self._single.connect() as conn:
+                    yield conn
+                return
+            try:
+                yield held
+            finally:
+                held.rollback()  # ends what a server began; SQLite began nothing
