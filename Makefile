@@ -25,8 +25,8 @@ demo: env
 	$(VENV)/bin/python examples/demo.py --home .conveyor-demo
 
 lint: env
-	$(VENV)/bin/ruff check src tests benchmarks examples
-	$(VENV)/bin/ruff format --check src tests benchmarks examples
+	$(VENV)/bin/ruff check src tests benchmarks examples support
+	$(VENV)/bin/ruff format --check src tests benchmarks examples support
 	$(VENV)/bin/lint-imports
 
 test: env system-deps lint

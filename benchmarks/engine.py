@@ -16,7 +16,6 @@ target and exits 0 either way: it is a report, not a test.
 """
 
 import argparse
-import builtins
 import contextlib
 import math
 import os
@@ -28,9 +27,12 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from kfp import dsl, local
+from kfp import dsl
 
 warnings.filterwarnings("ignore", "The default base_image", FutureWarning)
+sys.path.insert(0, str(Path(__file__).parents[1] / "support"))
+
+from kfp_reference import on_kfp_local  # noqa: E402
 
 CHAIN_LENGTH = 50
 FAN_OUT_ITEMS = 32
@@ -87,15 +89,8 @@ def run_on_conveyor(pipeline, parallelism: int) -> Any:
 
 
 def run_on_kfp_local(pipeline, pipeline_root: Path, log_path: Path) -> Any:
-    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root))
-    original_print = builtins.print
-    try:
-        with output_to(log_path):
-            task = pipeline()
-    finally:
-        # kfp.local indents task logs by swapping builtins.print; its loop threads race
-        # and can leave the swapped one in place.
-        builtins.print = original_print
+    with on_kfp_local(pipeline_root), output_to(log_path):
+        task = pipeline()
     return task.outputs["Output"]
 
 

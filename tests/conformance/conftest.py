@@ -11,17 +11,17 @@ skipped after the kfp.local half has passed.
 
 from __future__ import annotations
 
-import builtins
-import contextlib
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from kfp import dsl, local
+from kfp import dsl
+
+from kfp_reference import on_kfp_local
 
 try:
     from conveyor import run as conveyor_run
@@ -128,18 +128,13 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def run_on_kfp_local(pipeline, arguments: dict[str, Any], pipeline_root: Path) -> LocalOutcome:
-    """Run the pipeline as kfp.local does: init, then call the pipeline function.
+    """Run the pipeline as kfp.local does (`on_kfp_local`): init, then call the pipeline function.
 
     kfp.local reports a failed task by raising RuntimeError("Pipeline ... finished
     with status FAILURE. Inner task failed: ..."); anything else it raises is a
     limitation of kfp.local and propagates.
     """
-    local.init(
-        runner=local.SubprocessRunner(use_venv=False),
-        pipeline_root=str(pipeline_root),
-        raise_on_error=True,
-    )
-    with print_restored():
+    with on_kfp_local(pipeline_root):
         try:
             task = pipeline(**arguments)
         except RuntimeError as error:
@@ -148,17 +143,6 @@ def run_on_kfp_local(pipeline, arguments: dict[str, Any], pipeline_root: Path) -
                 raise
             return LocalOutcome("FAILED", {}, message)
     return LocalOutcome("SUCCEEDED", dict(task.outputs))
-
-
-@contextlib.contextmanager
-def print_restored() -> Iterator[None]:
-    """kfp.local indents task logs by swapping `builtins.print`; its loop threads race and
-    can leave the swapped one in place, which Conveyor's forked workers would inherit."""
-    original = builtins.print
-    try:
-        yield
-    finally:
-        builtins.print = original
 
 
 @pytest.fixture
