@@ -8,6 +8,7 @@ from kfp import dsl
 from kfp.dsl import Dataset, Input, Output
 
 import conveyor
+from conveyor.pipelines import cache
 from conveyor.pipelines import spec as specs
 from conveyor.store.metadata import ArtifactState, ExecutionState, MetadataStore
 
@@ -172,3 +173,12 @@ def test_cache_hits_are_recorded_together_before_the_run_ends(tmp_path, home, mo
         assert execution.output_parameters == source.output_parameters
         assert execution.outputs.keys() == source.outputs.keys()
     assert cached[1].inputs["data"][0].id == cached[0].outputs["data"][0].id
+
+
+def test_a_key_made_with_its_component_parts_is_the_same_key():
+    container = {"image": "python:3.11", "command": ["python", "-c"], "args": ["print(1)"]}
+    outputs = {"parameters": {"Output": {"parameterType": "NUMBER_INTEGER"}}}
+    component = cache.component_parts(container, outputs)
+    parts = cache.key_parts(component, {"n": 1, "text": "é"}, {})
+    assert cache.key_of(parts, component) == cache.key_of(parts)
+    assert cache.key_of(parts) != cache.key_of({**parts, "parameters": {"n": 2, "text": "é"}})

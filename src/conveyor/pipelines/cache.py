@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -65,41 +66,93 @@ def parse_age(text: str) -> timedelta:
     return timedelta(seconds=value * units[unit])
 
 
+@dataclass(frozen=True)
+class ComponentParts:
+    """The parts of a cache key that a component fixes, with their canonical JSON made once:
+    every task of the component, in every iteration of a loop, shares them."""
+
+    container: dict[str, Any]
+    outputs: dict[str, Any]
+    container_json: str
+    outputs_json: str
+
+
+_MADE: OrderedDict[tuple[int, int], tuple[Any, Any, ComponentParts]] = OrderedDict()
+"""Parts made lately, by the identity of the spec objects they were made from (held here,
+so an identity is never reused while remembered). Specs are never changed once loaded,
+and a pipeline function's spec serves all its runs: its parts are made once."""
+_REMEMBERED = 4096
+
+
+def component_parts(
+    container: dict[str, Any], output_definitions: dict[str, Any]
+) -> ComponentParts:
+    """The key parts a component fixes: its container (image, command, args, env) and the
+    types of its outputs."""
+    identity = (id(container), id(output_definitions))
+    found = _MADE.get(identity)
+    if found is None:
+        made = _parts_of(container, output_definitions)
+        found = _MADE[identity] = (container, output_definitions, made)
+        if len(_MADE) > _REMEMBERED:
+            _MADE.popitem(last=False)
+    return found[2]
+
+
+def _parts_of(container: dict[str, Any], output_definitions: dict[str, Any]) -> ComponentParts:
+    fixed = {
+        "image": container.get("image", ""),
+        "command": container.get("command", []),
+        "args": container.get("args", []),
+        "env": {e["name"]: e.get("value", "") for e in container.get("env", [])},
+    }
+    outputs = {
+        "parameters": {
+            name: d.get("parameterType")
+            for name, d in output_definitions.get("parameters", {}).items()
+        },
+        "artifacts": {
+            name: d.get("artifactType", {}).get("schemaTitle")
+            for name, d in output_definitions.get("artifacts", {}).items()
+        },
+    }
+    return ComponentParts(fixed, outputs, _canonical(fixed), _canonical(outputs))
+
+
 def key_parts(
-    container: dict[str, Any],
+    component: ComponentParts,
     parameters: dict[str, Any],
     artifacts: dict[str, list[Artifact]],
-    output_definitions: dict[str, Any],
     identity: str = BY_ID,
 ) -> dict[str, Any]:
     """The parts of a task's cache key, as plain JSON."""
     return {
-        "container": {
-            "image": container.get("image", ""),
-            "command": container.get("command", []),
-            "args": container.get("args", []),
-            "env": {e["name"]: e.get("value", "") for e in container.get("env", [])},
-        },
+        "container": component.container,
         "parameters": parameters,
         "artifacts": {
             name: [_identity(a, identity) for a in arts] for name, arts in artifacts.items()
         },
-        "outputs": {
-            "parameters": {
-                name: d.get("parameterType")
-                for name, d in output_definitions.get("parameters", {}).items()
-            },
-            "artifacts": {
-                name: d.get("artifactType", {}).get("schemaTitle")
-                for name, d in output_definitions.get("artifacts", {}).items()
-            },
-        },
+        "outputs": component.outputs,
     }
 
 
-def key_of(parts: dict[str, Any]) -> str:
-    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+def key_of(parts: dict[str, Any], component: ComponentParts | None = None) -> str:
+    """The sha256 of the parts' canonical JSON; with the `component` they were made from,
+    its parts' JSON is reused rather than made again (the text is the same)."""
+    if component is None:
+        text = _canonical(parts)
+    else:
+        text = (
+            f'{{"artifacts":{_canonical(parts["artifacts"])},'
+            f'"container":{component.container_json},'
+            f'"outputs":{component.outputs_json},'
+            f'"parameters":{_canonical(parts["parameters"])}}}'
+        )
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def _identity(artifact: Artifact, identity: str) -> str:

@@ -235,6 +235,9 @@ class Engine:
             scope.nodes[name] = node
             self.nodes[node.key] = node
             self.listener(node)
+        for node in scope.nodes.values():
+            for name in node.upstream:
+                scope.nodes[name].downstream.append(node)
         scope.unfinished = len(scope.nodes)
         if not scope.nodes:
             self.settling.append((self._close, scope))
@@ -292,14 +295,15 @@ class Engine:
     def _schedule(self, node: Node, container: dict[str, Any]) -> None:
         """Queue a task to run, unless its results can be reused (resume, then cache)."""
         caching = self.context.caching
+        definitions = node.component.get("outputDefinitions", {})
+        component = cache.component_parts(container, definitions)
         node.cache_parts = cache.key_parts(
-            container,
+            component,
             node.parameters,
             node.artifacts,
-            node.component.get("outputDefinitions", {}),
             cache.BY_CONTENT if caching.by_content else cache.BY_ID,
         )
-        node.cache_key = cache.key_of(node.cache_parts)
+        node.cache_key = cache.key_of(node.cache_parts, component)
         node.caching = caching.applies_to(node.task)
         earlier = self.completed.get(node.key)
         if earlier is not None and cache.key_of(earlier.cache_key_parts or {}) == node.cache_key:
@@ -356,12 +360,11 @@ class Engine:
                 self.first_failure = node
         self.recorder.finished(node)
         self.listener(node)
+        for follower in node.downstream:
+            follower.upstream.discard(node.name)
+            if not follower.upstream and follower.status == PENDING:
+                self.settling.append((self._consider, follower))
         scope = node.scope
-        for sibling in scope.nodes.values():
-            if node.name in sibling.upstream:
-                sibling.upstream.discard(node.name)
-                if not sibling.upstream and sibling.status == PENDING:
-                    self.settling.append((self._consider, sibling))
         scope.unfinished -= 1
         if scope.unfinished == 0:
             self.settling.append((self._close, scope))

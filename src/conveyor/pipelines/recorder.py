@@ -106,8 +106,6 @@ class Recorder:
                     "name": node.display_name,
                     "parameters": node.parameters,
                     "inputs": _ids(node.artifacts),
-                    "cache_key": node.cache_key,
-                    "cache_key_parts": node.cache_parts,
                     "cached_from": hit.id,
                 },
             )

@@ -36,6 +36,7 @@ class TaskInfo:
     finished: datetime | None = None
     error: str | None = None
     log_path: Path | None = None
+    """Where its output went in this run; None if it reused earlier results."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -183,7 +184,14 @@ def _summarize(engine: Engine, status: str) -> Run:
         outputs[name] = uris if definitions.get(name, {}).get("isArtifactList") else uris[0]
     ordered = sorted(engine.nodes.values(), key=lambda n: (n.started is None, n.started, n.key))
     tasks = [
-        TaskInfo(n.key, n.status, n.started, n.finished, n.error, engine.files.log_path(n))
+        TaskInfo(
+            n.key,
+            n.status,
+            n.started,
+            n.finished,
+            n.error,
+            None if n.reused else engine.files.log_path(n),
+        )
         for n in ordered
     ]
     error = None

@@ -86,6 +86,8 @@ class Node:
     attempts: int = 0
     upstream: set[str] = field(default_factory=set)
     """Names of sibling tasks not finished yet."""
+    downstream: list[Node] = field(default_factory=list, repr=False, compare=False)
+    """Sibling tasks that wait for this one."""
     parameters: dict[str, Any] = field(default_factory=dict)
     """Resolved input parameters (what the task was given)."""
     artifacts: dict[str, list[Artifact]] = field(default_factory=dict)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import os
-import uuid
 from pathlib import Path
 
 from conveyor.store.artifacts import digest as digests
@@ -76,17 +75,24 @@ class LocalArtifactStore(ArtifactStore):
         return str(self.path.joinpath(*segments))
 
     def _check_writable(self) -> None:
+        # access(2) answers as a write would (permissions, read-only mounts) without
+        # creating a file, which costs a cached run a millisecond on some filesystems.
         try:
             self.staging_area.mkdir(parents=True, exist_ok=True)
-            probe = self.path / f".probe-{uuid.uuid4().hex}"
-            probe.write_bytes(b"probe")
-            probe.unlink()
+            for folder in (self.path, self.staging_area):
+                if not os.access(folder, os.W_OK | os.X_OK):
+                    code = errno.EROFS if _read_only(folder) else errno.EACCES
+                    raise OSError(code, os.strerror(code), str(folder))
         except OSError as exc:
             raise root_unusable(self.root, exc) from exc
 
     def _sweep(self) -> None:
         super()._sweep()
         sweep(self.staging_area)
+
+
+def _read_only(folder: Path) -> bool:
+    return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
 
 
 def _sync_folder(folder: Path) -> None:

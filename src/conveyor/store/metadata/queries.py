@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, exists, select
 from sqlalchemy.orm import aliased
 
-from conveyor.store.metadata import rows
+from conveyor.store.metadata import driver, rows
 from conveyor.store.metadata.errors import NotFound
 from conveyor.store.metadata.kinds import (
     PIPELINE_RUN,
@@ -19,13 +20,13 @@ from conveyor.store.metadata.kinds import (
 )
 from conveyor.store.metadata.models import (
     Artifact,
-    ArtifactType,
     Association,
     Context,
     ContextType,
     Event,
     Execution,
     PipelineSpec,
+    UtcDateTime,
 )
 from conveyor.store.metadata.records import (
     ArtifactRecord,
@@ -99,19 +100,15 @@ def get_artifact(conn: Connection, artifact_id: int) -> ArtifactRecord:
 
 
 def _find_cached(with_age: bool) -> Select[Any]:
-    """The cache lookup, one statement built once (SQLAlchemy compiles it once): the newest
-    hit's id in a subquery, joined to its output artifacts, if any."""
-    not_live = (
-        select(Event.id)
-        .join(Artifact, Artifact.id == Event.artifact_id)
-        .where(
-            Event.execution_id == Execution.id,
-            Event.type == EventType.OUTPUT,
-            Artifact.state != ArtifactState.LIVE,
-        )
+    """The newest cache hit: its id, output parameters, and whether it has output artifacts."""
+    outputs = select(Event.id).where(
+        Event.execution_id == Execution.id, Event.type == EventType.OUTPUT
     )
-    newest = (
-        select(Execution.id)
+    not_live = outputs.join(Artifact, Artifact.id == Event.artifact_id).where(
+        Artifact.state != ArtifactState.LIVE
+    )
+    query = (
+        select(Execution.id, Execution.output_parameters, exists(outputs).label("has_outputs"))
         .join(Association, Association.execution_id == Execution.id)
         .join(Context, Context.id == Association.context_id)
         .join(Pipeline, Pipeline.id == Context.parent_id)
@@ -125,43 +122,36 @@ def _find_cached(with_age: bool) -> Select[Any]:
         .limit(1)
     )
     if with_age:
-        newest = newest.where(Execution.ended_at >= bindparam("not_before"))
-    return (
-        select(
-            Execution.id.label("hit_id"),
-            Execution.output_parameters,
-            Event.name.label("event_name"),
-            *Artifact.__table__.columns,
-            ArtifactType.name.label("type_name"),
-        )
-        .outerjoin(Event, (Event.execution_id == Execution.id) & (Event.type == EventType.OUTPUT))
-        .outerjoin(Artifact, Artifact.id == Event.artifact_id)
-        .outerjoin(ArtifactType, ArtifactType.id == Artifact.type_id)
-        .where(Execution.id == newest.scalar_subquery())
-        .order_by(Event.name, Event.position)
-    )
+        query = query.where(Execution.ended_at >= bindparam("not_before", type_=UtcDateTime()))
+    return query
 
 
-_FIND_CACHED = _find_cached(with_age=False)
-_FIND_CACHED_SINCE = _find_cached(with_age=True)
+_LOOKUPS = {False: _find_cached(with_age=False), True: _find_cached(with_age=True)}
+_OUTPUTS_OF_ONE = (
+    rows.events_select()
+    .where(Event.execution_id == bindparam("execution_id"), Event.type == EventType.OUTPUT)
+    .order_by(Event.name, Event.position)
+)
 
 
 def find_cached(
     conn: Connection, pipeline_name: str, cache_key: str, not_before: datetime | None
 ) -> CacheHit | None:
     """The latest COMPLETE execution with this key in this pipeline whose outputs are all LIVE."""
-    params: dict[str, Any] = {"cache_key": cache_key, "pipeline_name": pipeline_name}
-    if not_before is None:
-        found = conn.execute(_FIND_CACHED, params).all()
-    else:
-        found = conn.execute(_FIND_CACHED_SINCE, {**params, "not_before": not_before}).all()
-    if not found:
+    found = driver.prepared(_LOOKUPS[not_before is not None], conn.dialect).first(
+        conn,
+        {"cache_key": cache_key, "pipeline_name": pipeline_name, "not_before": not_before},
+    )
+    if found is None:
         return None
+    hit_id, parameters, has_outputs = found
+    if isinstance(parameters, str):  # SQLite's JSON is text; PostgreSQL's driver decodes JSONB
+        parameters = json.loads(parameters)
     outputs: dict[str, list[ArtifactRecord]] = {}
-    for row in found:
-        if row.event_name is not None:
+    if has_outputs:
+        for row in conn.execute(_OUTPUTS_OF_ONE, {"execution_id": hit_id}):
             outputs.setdefault(row.event_name, []).append(rows.artifact(row))
-    return CacheHit(found[0].hit_id, found[0].output_parameters, outputs)
+    return CacheHit(hit_id, parameters, outputs)
 
 
 def previous_execution(

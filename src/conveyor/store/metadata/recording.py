@@ -17,17 +17,22 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Insert,
+    Integer,
+    String,
     Table,
     Update,
     bindparam,
     func,
     insert,
+    literal,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from conveyor.store.metadata import driver
 from conveyor.store.metadata.errors import NotFound, StoreError
 from conveyor.store.metadata.kinds import (
     STARTED_STATES,
@@ -43,7 +48,9 @@ from conveyor.store.metadata.models import (
     Context,
     Event,
     Execution,
+    Json,
     PipelineSpec,
+    UtcDateTime,
 )
 
 ARTIFACTS: Table = Artifact.__table__
@@ -248,58 +255,93 @@ def create_execution(
     run: int,
     values: dict[str, Any],
     inputs: Mapping[str, Sequence[int]],
-    cached_from: int | None,
 ) -> int:
     stamp = now()
-    outputs: list[Link] = []
-    if cached_from is not None:
-        values["output_parameters"], outputs = _reusable(conn, cached_from)
-        values.update(state=ExecutionState.CACHED, started_at=stamp, ended_at=stamp)
-    elif values["state"] not in STARTED_STATES:
+    if values["state"] not in STARTED_STATES:
         raise ValueError(
             f"an execution starts NEW or RUNNING, not {values['state']}; "
             "record it, then call finish_execution"
         )
-    elif values["state"] == ExecutionState.RUNNING and values["started_at"] is None:
+    if values["state"] == ExecutionState.RUNNING and values["started_at"] is None:
         values["started_at"] = stamp
-    values.update(created_at=stamp, cached_from_id=cached_from)
+    values.update(created_at=stamp, cached_from_id=None)
     execution_id = conn.execute(_INSERT_EXECUTION, values).inserted_primary_key[0]
     conn.execute(_INSERT_ASSOCIATION, {"context_id": run, "execution_id": execution_id})
     add_events(conn, execution_id, EventType.INPUT, links(inputs))
-    add_events(conn, execution_id, EventType.OUTPUT, outputs, run)
     return execution_id
 
 
-_REUSED = select(Execution.state, Execution.output_parameters).where(
-    Execution.id == bindparam("execution_id")
+_SOURCES = select(EXECUTIONS.c.id, EXECUTIONS.c.state).where(
+    EXECUTIONS.c.id.in_(bindparam("ids", expanding=True))
 )
-_REUSED_OUTPUTS = select(Event.name, Event.position, Event.artifact_id).where(
-    Event.execution_id == bindparam("execution_id"), Event.type == EventType.OUTPUT
+_LAST_EXECUTION_ID = select(func.max(EXECUTIONS.c.id))
+_PG_EXECUTION_IDS = text(
+    "SELECT nextval(pg_get_serial_sequence('executions', 'id')) FROM generate_series(1, :n)"
 )
-
-
-def _reusable(conn: Connection, execution_id: int) -> tuple[dict[str, Any], list[Link]]:
-    """Output parameters and output artifact links of a cache hit."""
-    found = conn.execute(_REUSED, {"execution_id": execution_id}).first()
-    if found is None:
-        raise NotFound(f"no execution {execution_id} in the metadata store to reuse")
-    if found.state != ExecutionState.COMPLETE:
-        raise StoreError(
-            f"execution {execution_id} is {found.state}; only COMPLETE ones are reused"
-        )
-    events = conn.execute(_REUSED_OUTPUTS, {"execution_id": execution_id})
-    return found.output_parameters, [tuple(row) for row in events]
-
-
-_REUSED_MANY = select(Execution.id, Execution.state, Execution.output_parameters).where(
-    Execution.id.in_(bindparam("ids", expanding=True))
+_reused = EXECUTIONS.alias("reused")
+_stamp = bindparam("stamp", type_=UtcDateTime())
+_COPY_AS_CACHED = insert(EXECUTIONS).from_select(
+    [
+        "id",
+        "type_id",
+        "task_key",
+        "name",
+        "state",
+        "input_parameters",
+        "output_parameters",
+        "created_at",
+        "started_at",
+        "ended_at",
+        "cache_key",
+        "cache_key_parts",
+        "cached_from_id",
+    ],
+    select(
+        bindparam("id", type_=Integer()),
+        _reused.c.type_id,
+        bindparam("task_key", type_=String()),
+        bindparam("name", type_=String()),
+        literal(ExecutionState.CACHED.value, String()),
+        bindparam("input_parameters", type_=Json),
+        _reused.c.output_parameters,
+        _stamp,
+        _stamp,
+        _stamp,
+        _reused.c.cache_key,
+        _reused.c.cache_key_parts,
+        _reused.c.id,
+    ).where(
+        _reused.c.id == bindparam("cached_from", type_=Integer()),
+        _reused.c.state == ExecutionState.COMPLETE.value,
+    ),
 )
-_REUSED_OUTPUTS_MANY = select(
-    Event.execution_id, Event.name, Event.position, Event.artifact_id
-).where(Event.execution_id.in_(bindparam("ids", expanding=True)), Event.type == EventType.OUTPUT)
-_INSERT_EXECUTIONS_RETURNING = insert(EXECUTIONS).returning(
-    EXECUTIONS.c.id, sort_by_parameter_order=True
+_ASSOCIATE = insert(ASSOCIATIONS).values(
+    context_id=bindparam("run", type_=Integer()), execution_id=bindparam("id", type_=Integer())
 )
+_outputs_of_reused = (
+    EVENTS.c.execution_id == bindparam("cached_from", type_=Integer()),
+    EVENTS.c.type == EventType.OUTPUT.value,
+)
+_COPY_OUTPUT_EVENTS = insert(EVENTS).from_select(
+    ["execution_id", "artifact_id", "type", "name", "position", "created_at"],
+    select(
+        bindparam("id", type_=Integer()),
+        EVENTS.c.artifact_id,
+        EVENTS.c.type,
+        EVENTS.c.name,
+        EVENTS.c.position,
+        _stamp,
+    ).where(*_outputs_of_reused),
+)
+_ATTRIBUTE_OUTPUTS = {
+    name: dialect.insert(ATTRIBUTIONS)
+    .from_select(
+        ["context_id", "artifact_id"],
+        select(bindparam("run", type_=Integer()), EVENTS.c.artifact_id).where(*_outputs_of_reused),
+    )
+    .on_conflict_do_nothing()
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 
 def record_cached(
@@ -307,86 +349,65 @@ def record_cached(
     run: int,
     batch: Sequence[tuple[dict[str, Any], Mapping[str, Sequence[int]], int]],
 ) -> list[int]:
-    """CACHED executions (values, inputs, reused execution) of one run, with a few statements
-    for the whole batch: the same rows `create_execution` writes one hit at a time."""
-    reused: dict[int, tuple[dict[str, Any], list[Link]]] = {}
-    for ids in _chunks(sorted({cached_from for _, _, cached_from in batch})):
-        for found in conn.execute(_REUSED_MANY, {"ids": ids}):
-            if found.state != ExecutionState.COMPLETE:
-                raise StoreError(
-                    f"execution {found.id} is {found.state}; only COMPLETE ones are reused"
-                )
-            reused[found.id] = (found.output_parameters, [])
-        for event in conn.execute(_REUSED_OUTPUTS_MANY, {"ids": ids}):
-            if event.execution_id in reused:
-                reused[event.execution_id][1].append(
-                    (event.name, event.position, event.artifact_id)
-                )
-    stamp = now()
-    rows: list[dict[str, Any]] = []
-    for values, _, cached_from in batch:
-        if cached_from not in reused:
-            raise NotFound(f"no execution {cached_from} in the metadata store to reuse")
-        rows.append(
-            {
-                **values,
-                "output_parameters": reused[cached_from][0],
-                "state": ExecutionState.CACHED,
-                "started_at": stamp,
-                "ended_at": stamp,
-                "created_at": stamp,
-                "cached_from_id": cached_from,
-            }
-        )
-    ids = _insert_executions(conn, rows)
-    conn.execute(_INSERT_ASSOCIATION, [{"context_id": run, "execution_id": i} for i in ids])
-    events: list[dict[str, Any]] = []
-    attributed: list[dict[str, Any]] = []
-    for execution_id, (_, inputs, cached_from) in zip(ids, batch, strict=True):
-        for kind, linked in (
-            (EventType.INPUT, links(inputs)),
-            (EventType.OUTPUT, reused[cached_from][1]),
-        ):
-            for name, position, artifact_id in linked:
-                events.append(
-                    {
-                        "execution_id": execution_id,
-                        "artifact_id": artifact_id,
-                        "type": kind,
-                        "name": name,
-                        "position": position,
-                        "created_at": stamp,
-                    }
-                )
-                if kind == EventType.OUTPUT:
-                    attributed.append({"context_id": run, "artifact_id": artifact_id})
-    if events:
-        conn.execute(_INSERT_EVENTS, events)
-    if attributed:
-        insert_ignore(conn, ATTRIBUTIONS, attributed)
-    return ids
+    """CACHED executions (values, inputs, reused execution) of one run; their ids.
 
-
-_LAST_EXECUTION_ID = select(func.max(EXECUTIONS.c.id))
-
-
-def _insert_executions(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert executions in one statement; their ids, in order.
-
-    SQLite would return ids of a many-row insert one row at a time, so there the
-    ids are given: the write transaction holds the database's one write lock,
-    and the ids after the largest are free.
+    Each copies what a hit shares with the execution it reuses (its type, cache
+    key and key parts, output parameters, OUTPUT events) inside the database,
+    with statements prepared once per process (`driver.py`): a fully cached run
+    records all its tasks in a few executemany calls.
     """
-    if conn.dialect.name != "sqlite":
-        return list(conn.execute(_INSERT_EXECUTIONS_RETURNING, rows).scalars())
-    first = (conn.execute(_LAST_EXECUTION_ID).scalar() or 0) + 1
-    ids = list(range(first, first + len(rows)))
-    conn.execute(_INSERT_EXECUTION, [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+    ids = _new_execution_ids(conn, len(batch))
+    stamp = now()
+    hits = [
+        {**values, "id": execution_id, "cached_from": cached_from}
+        for execution_id, (values, _, cached_from) in zip(ids, batch, strict=True)
+    ]
+    shared = {"run": run, "stamp": stamp}
+    copied = driver.prepared(_COPY_AS_CACHED, conn.dialect).many(conn, hits, shared)
+    if copied != len(hits):
+        _refuse_to_reuse(conn, sorted({cached_from for _, _, cached_from in batch}))
+    reuses = [{"id": hit["id"], "cached_from": hit["cached_from"]} for hit in hits]
+    for statement in (_ASSOCIATE, _COPY_OUTPUT_EVENTS, _ATTRIBUTE_OUTPUTS[conn.dialect.name]):
+        driver.prepared(statement, conn.dialect).many(conn, reuses, shared)
+    inputs = [
+        {
+            "execution_id": execution_id,
+            "artifact_id": artifact_id,
+            "type": EventType.INPUT,
+            "name": name,
+            "position": position,
+            "created_at": stamp,
+        }
+        for execution_id, (_, linked, _) in zip(ids, batch, strict=True)
+        for name, position, artifact_id in links(linked)
+    ]
+    if inputs:
+        conn.execute(_INSERT_EVENTS, inputs)
     return ids
 
 
-def _chunks(ids: list[int], size: int = 5000) -> list[list[int]]:
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
+def _refuse_to_reuse(conn: Connection, reused: list[int]) -> None:
+    """Say which execution of a batch cannot be reused (missing, or not COMPLETE)."""
+    states = dict(conn.execute(_SOURCES, {"ids": reused}).all())
+    for execution_id in reused:
+        if execution_id not in states:
+            raise NotFound(f"no execution {execution_id} in the metadata store to reuse")
+        if states[execution_id] != ExecutionState.COMPLETE:
+            raise StoreError(
+                f"execution {execution_id} is {states[execution_id]}; only COMPLETE ones are reused"
+            )
+    # Every one is reusable, yet rows are missing: refuse rather than record half a batch.
+    raise StoreError(f"cache hits reusing executions {reused} could not all be recorded")
+
+
+def _new_execution_ids(conn: Connection, count: int) -> list[int]:
+    """Ids for `count` new executions. On SQLite the write transaction holds the one write
+    lock, so the ids after the largest are free; PostgreSQL hands them out of its sequence."""
+    if conn.dialect.name == "sqlite":
+        last = driver.prepared(_LAST_EXECUTION_ID, conn.dialect).first(conn, {})
+        first = (last[0] if last and last[0] is not None else 0) + 1
+        return list(range(first, first + count))
+    return list(conn.execute(_PG_EXECUTION_IDS, {"n": count}).scalars())
 
 
 def finish_execution(conn: Connection, execution_id: int, values: dict[str, Any]) -> None:

@@ -126,7 +126,7 @@ def details(conn: Connection, rows: Sequence[Row[Any]]) -> list[ExecutionDetail]
     )
     for batch in chunks(row.id for row in rows):
         query = (
-            _events_select()
+            events_select()
             .where(Event.execution_id.in_(batch))
             .order_by(Event.execution_id, Event.type, Event.name, Event.position)
         )
@@ -143,7 +143,7 @@ def details(conn: Connection, rows: Sequence[Row[Any]]) -> list[ExecutionDetail]
     ]
 
 
-def _events_select() -> Select[Any]:
+def events_select() -> Select[Any]:
     return (
         artifacts_select()
         .add_columns(
@@ -156,7 +156,7 @@ def _events_select() -> Select[Any]:
 
 
 _EVENTS_OF_ONE = (
-    _events_select()
+    events_select()
     .where(Event.execution_id == bindparam("execution_id"))
     .order_by(Event.type, Event.name, Event.position)
 )

@@ -56,7 +56,6 @@ class MetadataStore:
         self._engine = engine
         self._identity = identity
         """The SQLite file's (device, inode) when opened: replaced files are other stores."""
-        self._writer = engine.execution_options(**connect.WRITE)
         self._single = engine.execution_options(**connect.SINGLE_STATEMENT)
         self._held = threading.local()
         """The connection of `held_connection`, per thread."""
@@ -209,9 +208,11 @@ class MetadataStore:
         list order. A RUNNING execution starts now unless `started_at` says.
 
         With `cached_from` (a COMPLETE execution, from `find_cached`), the new
-        execution is recorded finished as CACHED: it takes that execution's
-        output parameters and OUTPUT events to the same artifacts.
+        execution is recorded as `record_cached` does: finished, CACHED.
         """
+        if cached_from is not None:
+            hit = {"task_key": task_key, "name": name, "parameters": parameters, "inputs": inputs}
+            return self.record_cached(run_id, [{**hit, "cached_from": cached_from}])[0]
         values = {
             "type_id": self._type(ExecutionType, type),
             "task_key": task_key,
@@ -229,34 +230,32 @@ class MetadataStore:
         run_type = self._type(ContextType, PIPELINE_RUN)
         with self._write() as conn:
             run = recording.run_context(conn, run_type, run_id)
-            return recording.create_execution(conn, run, values, inputs or {}, cached_from)
+            return recording.create_execution(conn, run, values, inputs or {})
 
     def record_cached(self, run_id: str, batch: Sequence[Mapping[str, Any]]) -> list[int]:
         """Record cache hits of a run as CACHED executions, all in one transaction; their ids.
 
-        Each item holds the keyword arguments of `create_execution` for a cache
-        hit (`task_key`, `cached_from` and optionally `name`, `parameters`,
-        `inputs`, `cache_key`, `cache_key_parts`): the same records, one commit.
+        Each item names the hit's `task_key` and the COMPLETE execution it reuses
+        (`cached_from`), and optionally its `name`, input `parameters` and input
+        artifact ids (`inputs`). A CACHED execution takes the type, cache key and
+        key parts, output parameters and output artifacts of the one it reuses:
+        a hit has the same key, so the same parts.
         """
         if not batch:
             return []
-        type_id = self._type(ExecutionType, CONTAINER_EXECUTION)
         run_type = self._type(ContextType, PIPELINE_RUN)
-        rows = []
-        for item in batch:
-            task_key = item["task_key"]
-            parts = item.get("cache_key_parts")
-            values = {
-                "type_id": type_id,
-                "task_key": task_key,
-                "name": item.get("name") or task_key.rsplit("/", 1)[-1],
-                "input_parameters": dict(item.get("parameters") or {}),
-                "log_uri": None,
-                "error": None,
-                "cache_key": item.get("cache_key"),
-                "cache_key_parts": dict(parts) if parts is not None else None,
-            }
-            rows.append((values, item.get("inputs") or {}, item["cached_from"]))
+        rows = [
+            (
+                {
+                    "task_key": item["task_key"],
+                    "name": item.get("name") or item["task_key"].rsplit("/", 1)[-1],
+                    "input_parameters": dict(item.get("parameters") or {}),
+                },
+                item.get("inputs") or {},
+                item["cached_from"],
+            )
+            for item in batch
+        ]
         with self._write() as conn:
             run = recording.run_context(conn, run_type, run_id)
             return recording.record_cached(conn, run, rows)
@@ -390,27 +389,42 @@ class MetadataStore:
         return found
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._turn, translated(self.where), self._writer.begin() as conn:
-            yield conn
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self._turn, translated(self.where), self._engine.begin() as conn:
-            yield conn
-
-    @contextmanager
     def held_connection(self) -> Iterator[None]:
-        """Within this block, this thread's one-statement reads (cache lookups) share one
-        connection rather than taking one from the pool each time: a run looks up every task."""
+        """Within this block, this thread's calls share one connection rather than taking
+        one from the pool each time. A run records and looks up every task from one
+        thread; on one connection SQLite's statement and page caches stay warm."""
         with translated(self.where):
-            conn = self._single.connect()
+            conn = self._engine.connect()
         self._held.connection = conn
         try:
             yield
         finally:
             self._held.connection = None
             conn.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._turn, translated(self.where), self._transaction(connect.WRITE) as conn:
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._turn, translated(self.where), self._transaction({}) as conn:
+            yield conn
+
+    @contextmanager
+    def _transaction(self, options: dict[str, bool]) -> Iterator[Connection]:
+        held: Connection | None = getattr(self._held, "connection", None)
+        if held is None:
+            with self._engine.execution_options(**options).begin() as conn:
+                yield conn
+            return
+        held.execution_options(**options)  # in place, for this transaction's BEGIN
+        try:
+            with held.begin():
+                yield held
+        finally:
+            held.execution_options(**dict.fromkeys(options, False))
 
     @contextmanager
     def _read_one(self) -> Iterator[Connection]:
@@ -423,5 +437,6 @@ class MetadataStore:
                 return
             try:
                 yield held
-            finally:
-                held.rollback()  # ends what a server began; SQLite began nothing
+            finally:  # end what was begun, through SQLAlchemy or by the driver itself
+                held.rollback()
+                held.connection.driver_connection.rollback()
