@@ -28,6 +28,9 @@ class PipelineSpec(dict[str, Any]):
     """A parsed spec, as the compiled YAML's JSON; never changed once loaded, so it can be
     shared by every run of a pipeline function and named by its digest."""
 
+    checked = False
+    """Whether `validate.check_spec` passed on it: once is enough for a spec that never changes."""
+
     @cached_property
     def digest(self) -> str:
         """What the metadata store files the spec under."""

@@ -17,6 +17,8 @@ from conveyor.pipelines.spec import PipelineSpec
 
 def check_spec(spec: PipelineSpec) -> None:
     """Raise InvalidPipeline naming the first broken reference of the spec."""
+    if getattr(spec, "checked", False):
+        return
     components = spec.get("components", {})
     executors = spec.get("deploymentSpec", {}).get("executors", {})
     for name, component in components.items():
@@ -32,6 +34,8 @@ def check_spec(spec: PipelineSpec) -> None:
     for name, component in components.items():
         if "dag" in component:
             _check_dag(component, f"components.{name}", components)
+    if isinstance(spec, PipelineSpec):
+        spec.checked = True
 
 
 def _check_dag(component: dict[str, Any], where: str, components: dict[str, Any]) -> None:

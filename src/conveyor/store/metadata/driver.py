@@ -52,6 +52,10 @@ class DriverStatement:
             cursor.close()
         return tuple(row) if row is not None else None
 
+    def execute(self, conn: Connection, params: dict[str, Any]) -> int:
+        """Execute once; the number of rows changed."""
+        return self.many(conn, [params], {})
+
     def many(self, conn: Connection, rows: list[dict[str, Any]], shared: dict[str, Any]) -> int:
         """Execute once per row of parameters, with the `shared` ones (bound once) in
         every row; the number of rows changed."""

@@ -318,26 +318,42 @@ _COPY_AS_CACHED = insert(EXECUTIONS).from_select(
 _ASSOCIATE = insert(ASSOCIATIONS).values(
     context_id=bindparam("run", type_=Integer()), execution_id=bindparam("id", type_=Integer())
 )
-_outputs_of_reused = (
-    EVENTS.c.execution_id == bindparam("cached_from", type_=Integer()),
-    EVENTS.c.type == EventType.OUTPUT.value,
+# The OUTPUT events of the executions this batch reuses, through the batch's new
+# executions: those associated with the run, with ids in the batch's range. Other
+# executions of the run were recorded before the batch's ids were handed out (one
+# engine thread records a run), and those of other runs have another context.
+_batch = ASSOCIATIONS.join(EXECUTIONS, EXECUTIONS.c.id == ASSOCIATIONS.c.execution_id).join(
+    EVENTS,
+    (EVENTS.c.execution_id == EXECUTIONS.c.cached_from_id)
+    & (EVENTS.c.type == EventType.OUTPUT.value),
+)
+_in_batch = (
+    ASSOCIATIONS.c.context_id == bindparam("run", type_=Integer()),
+    ASSOCIATIONS.c.execution_id.between(
+        bindparam("low", type_=Integer()), bindparam("high", type_=Integer())
+    ),
 )
 _COPY_OUTPUT_EVENTS = insert(EVENTS).from_select(
     ["execution_id", "artifact_id", "type", "name", "position", "created_at"],
     select(
-        bindparam("id", type_=Integer()),
+        EXECUTIONS.c.id,
         EVENTS.c.artifact_id,
         EVENTS.c.type,
         EVENTS.c.name,
         EVENTS.c.position,
         _stamp,
-    ).where(*_outputs_of_reused),
+    )
+    .select_from(_batch)
+    .where(*_in_batch),
 )
 _ATTRIBUTE_OUTPUTS = {
     name: dialect.insert(ATTRIBUTIONS)
     .from_select(
         ["context_id", "artifact_id"],
-        select(bindparam("run", type_=Integer()), EVENTS.c.artifact_id).where(*_outputs_of_reused),
+        select(ASSOCIATIONS.c.context_id, EVENTS.c.artifact_id)
+        .select_from(_batch)
+        .where(*_in_batch)
+        .distinct(),
     )
     .on_conflict_do_nothing()
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
@@ -366,9 +382,11 @@ def record_cached(
     copied = driver.prepared(_COPY_AS_CACHED, conn.dialect).many(conn, hits, shared)
     if copied != len(hits):
         _refuse_to_reuse(conn, sorted({cached_from for _, _, cached_from in batch}))
-    reuses = [{"id": hit["id"], "cached_from": hit["cached_from"]} for hit in hits]
-    for statement in (_ASSOCIATE, _COPY_OUTPUT_EVENTS, _ATTRIBUTE_OUTPUTS[conn.dialect.name]):
-        driver.prepared(statement, conn.dialect).many(conn, reuses, shared)
+    associations = [{"id": hit["id"]} for hit in hits]
+    driver.prepared(_ASSOCIATE, conn.dialect).many(conn, associations, shared)
+    batch_of_run = {**shared, "low": min(ids), "high": max(ids)}
+    for statement in (_COPY_OUTPUT_EVENTS, _ATTRIBUTE_OUTPUTS[conn.dialect.name]):
+        driver.prepared(statement, conn.dialect).execute(conn, batch_of_run)
     inputs = [
         {
             "execution_id": execution_id,

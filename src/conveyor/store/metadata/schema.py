@@ -33,6 +33,7 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, inspect, text
 
+from conveyor.store.metadata import driver
 from conveyor.store.metadata.connect import WRITE
 from conveyor.store.metadata.errors import StoreError
 
@@ -75,7 +76,8 @@ def prepare(engine: Engine, where: str, target: str = "head") -> None:
 
 def revision(conn: Connection) -> str | None:
     """The revision of a store known to be ours (one head: migrations are linear)."""
-    return conn.execute(_REVISION).scalar()
+    found = driver.prepared(_REVISION, conn.dialect).first(conn, {})
+    return found[0] if found else None
 
 
 _REVISION = text(f"SELECT version_num FROM {VERSION_TABLE}")
