@@ -1,13 +1,19 @@
 """A warm worker: runs lightweight Python components one after another.
 
-It starts once (forked from the engine, or as `python _worker.py FD` inside a
-`packages_to_install` environment) and then takes jobs over a pipe, so a task
-costs an `exec` of the component's source instead of an interpreter start and
-a kfp import. It imports only the standard library and kfp, because inside a
-cached environment Conveyor itself is not installed.
+It starts once (forked from the engine, forked from the fork server, or as
+`python _worker.py FD` inside a `packages_to_install` environment) and then
+takes jobs over a pipe, so a task costs an `exec` of the component's source
+instead of an interpreter start and a kfp import. It imports only the standard
+library and kfp, because inside a cached environment Conveyor itself is not
+installed.
 
 A job is a dict: `source`, `function`, `executor_input`, `env`, `log_path`,
 `module_path`. The answer is `(succeeded, error_line)`.
+
+The fork server (`python _worker.py --fork-server FD`, see `_forkserver`) is a
+clean process that has imported kfp and forks a worker for each pipe end the
+engine sends it. Its workers first receive what a fork from the engine would
+have given them: `{"environ", "cwd", "sys_path"}`.
 """
 
 from __future__ import annotations
@@ -15,21 +21,37 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import select
 import signal
+import socket
+import struct
 import sys
 import threading
 import time
 import traceback
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, NoReturn
 
 _PARENT_CHECK_SECONDS = 1.0
 
 
-def serve(conn: Connection) -> None:
-    """Answer jobs until the pipe closes or the engine process goes away."""
+def serve(conn: Connection, *, configure: bool = False) -> None:
+    """Answer jobs until the pipe closes or the process that started this one goes away.
+
+    With `configure`, the first message is the engine's environment, working
+    folder and `sys.path`, which a worker forked from the fork server takes on.
+    """
     # Ctrl-C reaches the whole process group; the engine decides what to stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if configure:
+        try:
+            setup = conn.recv()
+        except (EOFError, OSError):
+            return
+        os.environ.clear()
+        os.environ.update(setup["environ"])
+        os.chdir(setup["cwd"])
+        sys.path[:] = setup["sys_path"]
     os.environ["_KFP_RUNTIME"] = "true"
     # A forked worker inherits whatever the engine's process had as sys.stdout (a
     # test runner's capture, a notebook stream, a live display): write to the
@@ -48,7 +70,8 @@ def serve(conn: Connection) -> None:
 
 
 def _exit_with(parent: int) -> None:
-    """End this worker, even mid-task, when the engine's process is gone (killed)."""
+    """End this worker, even mid-task, when its parent is gone (the engine's process, or
+    the fork server, which ends when the engine's process does)."""
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -120,5 +143,85 @@ def _output_to(log_path: str):
             os.close(fd)
 
 
+def fork_server(control: socket.socket) -> None:
+    """Fork a worker for each pipe end received on `control`, until the engine is gone.
+
+    Each request is one byte with a worker's pipe end attached; the answer is the
+    worker's pid (8 bytes) with the read end of a pipe attached, on which the
+    worker's exit code (8 bytes, negative for a signal) arrives once it has ended.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(ImportError):  # else each worker imports it with the engine's path
+        from kfp.dsl import executor  # noqa: F401  (what every worker needs, imported once)
+
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    statuses: dict[int, int] = {}  # worker pid -> write end of its exit code pipe
+    while True:
+        ready, _, _ = select.select([control, wake_r], [], [])
+        if wake_r in ready:
+            os.read(wake_r, 4096)
+            _reap(statuses)
+        if control in ready:
+            try:
+                data, fds, _, _ = socket.recv_fds(control, 1, 1)
+            except OSError:
+                data, fds = b"", []
+            if not data or not fds:
+                return  # the engine's process closed its end: it is gone
+            status_r, status_w = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                control.close()
+                for fd in (wake_r, wake_w, status_r, status_w, *statuses.values()):
+                    os.close(fd)
+                _run_forked(fds[0])
+            os.close(fds[0])
+            statuses[pid] = status_w
+            try:
+                socket.send_fds(control, [struct.pack("=q", pid)], [status_r])
+            except OSError:
+                return  # the engine's process is gone
+            finally:
+                os.close(status_r)
+
+
+def _run_forked(fd: int) -> NoReturn:
+    """The life of a worker forked by the fork server; never returns."""
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    code = 0
+    try:
+        serve(Connection(fd), configure=True)
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def _reap(statuses: dict[int, int]) -> None:
+    """Collect ended workers and send each one's exit code down its pipe."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        fd = statuses.pop(pid, None)
+        if fd is not None:
+            with contextlib.suppress(OSError):  # the engine may have stopped listening
+                os.write(fd, struct.pack("=q", os.waitstatus_to_exitcode(status)))
+            os.close(fd)
+
+
 if __name__ == "__main__":
-    serve(Connection(int(sys.argv[1])))
+    if sys.argv[1] == "--fork-server":
+        fork_server(socket.socket(fileno=int(sys.argv[2])))
+    else:
+        serve(Connection(int(sys.argv[1])))

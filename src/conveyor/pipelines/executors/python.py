@@ -2,8 +2,11 @@
 
 Workers are forked from the engine process, which has kfp imported already, so
 a new worker costs a fork rather than an interpreter start; each worker then
-runs task after task. Components with `packages_to_install` that are not
-importable here get workers started from their cached virtual environment.
+runs task after task. When the engine's process runs native threads that a fork
+would break (an OpenMP pool left by a model trained in a notebook), workers are
+forked from a clean fork server instead (`_forkserver`). Components with
+`packages_to_install` that are not importable here get workers started from
+their cached virtual environment.
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ import subprocess
 import sys
 import threading
 import warnings
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from conveyor.pipelines.executors import _worker, python_component, venvs
+from conveyor.pipelines.executors import _forkserver, _worker, python_component, venvs
 from conveyor.pipelines.executors.base import Done, Executor, TaskRequest, TaskResult
 
 
@@ -32,31 +36,51 @@ class WorkerDied(Exception):
 class Worker:
     """One worker process and the pipe to it."""
 
-    def __init__(self, python: Path | None) -> None:
+    def __init__(self, python: Path | None, conn: Connection, process: Any) -> None:
         self.python = python
+        """The interpreter of its package environment; None for the main environment."""
+        self.conn = conn
+        self.process = process
+        """A `multiprocessing.Process`, a `subprocess.Popen` or a `_forkserver.ServedProcess`."""
+
+    @classmethod
+    def fork(cls) -> Worker:
+        """A worker forked from this process (only when `_forkserver.needed()` is false)."""
         ours, theirs = multiprocessing.Pipe()
-        if python is None:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            context = multiprocessing.get_context("fork")
-            self.process: Any = context.Process(target=_worker.serve, args=(theirs,), daemon=True)
-            with warnings.catch_warnings():
-                # Python 3.12+ warns about forking a threaded process; the child
-                # only runs `_worker.serve`, whose locks (stdio, logging) are
-                # fresh or reinitialised after fork.
-                warnings.filterwarnings(
-                    "ignore", message=".*multi-threaded.*fork", category=DeprecationWarning
-                )
-                self.process.start()
-        else:
-            self.process = subprocess.Popen(
-                [str(python), _worker.__file__, str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),),
-                stdin=subprocess.DEVNULL,
-                env={**os.environ, "_KFP_RUNTIME": "true"},
+        sys.stdout.flush()
+        sys.stderr.flush()
+        context = multiprocessing.get_context("fork")
+        process = context.Process(target=_worker.serve, args=(theirs,), daemon=True)
+        with warnings.catch_warnings():
+            # Python 3.12+ warns about forking a threaded process; the child only
+            # runs `_worker.serve`, whose locks (stdio, logging) are fresh or
+            # reinitialised after fork, and `_forkserver.needed` has checked the
+            # threads that are not Python's.
+            warnings.filterwarnings(
+                "ignore", message=".*multi-threaded.*fork", category=DeprecationWarning
             )
+            process.start()
         theirs.close()
-        self.conn: Connection = ours
+        return cls(None, ours, process)
+
+    @classmethod
+    def from_fork_server(cls) -> Worker:
+        """A worker for the main environment, forked by the fork server."""
+        conn, process = _forkserver.spawn()
+        return cls(None, conn, process)
+
+    @classmethod
+    def in_env(cls, python: Path) -> Worker:
+        """A worker started by the interpreter of a package environment."""
+        ours, theirs = multiprocessing.Pipe()
+        process = subprocess.Popen(
+            [str(python), _worker.__file__, str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "_KFP_RUNTIME": "true"},
+        )
+        theirs.close()
+        return cls(python, ours, process)
 
     def call(self, job: dict[str, Any]) -> tuple[bool, str | None]:
         try:
@@ -66,12 +90,14 @@ class Worker:
             raise WorkerDied(self._how_it_ended()) from None
 
     def _how_it_ended(self) -> str:
-        if isinstance(self.process, subprocess.Popen):
-            code = self.process.wait()
-        else:
+        if isinstance(self.process, multiprocessing.process.BaseProcess):
             self.process.join()
             code = self.process.exitcode
-        if code is not None and code < 0:
+        else:
+            code = self.process.wait()
+        if code is None:
+            return "the worker process ended, and so did the fork server it came from"
+        if code < 0:
             return f"the worker process was killed by signal {signal.Signals(-code).name}"
         return f"the worker process exited with code {code}"
 
@@ -82,6 +108,8 @@ class Worker:
         with contextlib.suppress(OSError):
             self.conn.send(None)
         self.conn.close()
+        if isinstance(self.process, _forkserver.ServedProcess):
+            self.process.close()
 
 
 class PythonExecutor(Executor):
@@ -100,13 +128,14 @@ class PythonExecutor(Executor):
     def submit(self, request: TaskRequest, done: Done) -> None:
         component = python_component.parse(request.container)
         assert component is not None
-        # Workers for the main environment are forked here, on the engine's
-        # thread, so that forking never races with a task thread's bookkeeping.
+        # A worker forked from this process is forked here, on the engine's thread,
+        # so that forking never races with a task thread's bookkeeping. Workers from
+        # the fork server or a package environment start on the task's thread.
         needs_env = bool(component.packages) and not venvs.satisfied(component.packages)
-        worker = None if needs_env else self._acquire(None, request.key)
+        worker = None if needs_env else self._acquire(None, request.key, _fork_if_safe)
         thread = threading.Thread(
             target=self._run,
-            args=(request, component, worker, done),
+            args=(request, component, needs_env, worker, done),
             name=f"task {request.key}",
             daemon=True,
         )
@@ -116,13 +145,17 @@ class PythonExecutor(Executor):
         self,
         request: TaskRequest,
         component: python_component.PythonComponent,
+        needs_env: bool,
         worker: Worker | None,
         done: Done,
     ) -> None:
         try:
-            if worker is None:
+            if worker is None and needs_env:
                 python = venvs.ensure_env(component.packages, component.index_urls, log=self._log)
-                worker = self._acquire(python, request.key)
+                worker = self._acquire(python, request.key, lambda: Worker.in_env(python))
+            elif worker is None:
+                worker = self._acquire(None, request.key, Worker.from_fork_server)
+            assert worker is not None
             result = self._execute(request, component, worker)
         except Exception as exc:  # a failure of ours must still end the task
             self._forget(request.key)
@@ -155,14 +188,18 @@ class PythonExecutor(Executor):
             return TaskResult(request.key, False, error=error)
         return TaskResult(request.key, True, executor_output=_read_output(request))
 
-    def _acquire(self, python: Path | None, key: str) -> Worker:
+    def _acquire(
+        self, python: Path | None, key: str, new: Callable[[], Worker | None]
+    ) -> Worker | None:
+        """An idle worker of that environment, else `new()`; it is busy with `key`."""
         with self._lock:
             idle = self._idle.get(python)
             worker = idle.pop() if idle else None
         if worker is None:
-            worker = Worker(python)
-        with self._lock:
-            self._busy[key] = worker
+            worker = new()
+        if worker is not None:
+            with self._lock:
+                self._busy[key] = worker
         return worker
 
     def _release(self, key: str, worker: Worker) -> None:
@@ -190,6 +227,11 @@ class PythonExecutor(Executor):
             worker.kill()
         for worker in idle:
             worker.stop()
+
+
+def _fork_if_safe() -> Worker | None:
+    """A worker forked from this process, unless that is not safe (`_forkserver`)."""
+    return None if _forkserver.needed() else Worker.fork()
 
 
 def _read_output(request: TaskRequest) -> dict[str, Any]:

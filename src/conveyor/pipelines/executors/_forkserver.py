@@ -1,0 +1,243 @@
+"""Where warm workers come from when the engine's process is not safe to fork.
+
+A forked child has only the thread that forked it. Threads Python started are
+fine (their locks are reset after a fork), and so are native thread pools that
+prepare for a fork (OpenBLAS, which numpy loads). Two runtimes are not: GNU
+OpenMP (libgomp: LightGBM, XGBoost, scikit-learn, PyTorch) keeps its thread
+pool's state across a fork, so the child's next parallel region waits forever
+for threads that do not exist; and CUDA refuses to start in a forked child.
+`fork_is_safe` says no when this process runs threads that Python did not start
+(`/proc/self/task` against `threading`) and has one of those runtimes loaded
+(`/proc/self/maps`): a notebook that trained a model before calling
+`conveyor.run`. Both are read in about a millisecond, on Linux; elsewhere
+workers are always forked from the engine.
+
+Then workers come from the fork server: a fresh interpreter, started once per
+engine process with `python _worker.py --fork-server FD`, that imports kfp and
+forks a worker for each request. A worker costs a fork there too, and takes on
+the engine's current environment, working folder and `sys.path` before its
+first job. Once the server runs it serves every later worker of the process; it
+ends when the engine's process does (its end of the socket closes), and its
+workers follow it.
+
+    if _forkserver.needed():
+        conn, process = _forkserver.spawn()   # then conn.send(job), process.wait()
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import multiprocessing
+import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from conveyor.pipelines.executors import _worker
+
+_TASKS = Path("/proc/self/task")
+_MAPS = Path("/proc/self/maps")
+_UNSAFE_RUNTIMES = (b"/libgomp", b"/libcuda.")
+"""Libraries (as mapped file names) whose threads a forked child cannot do without."""
+_SETTLE_SECONDS = 0.005
+
+
+class ForkServerError(Exception):
+    """The fork server could not start a worker."""
+
+
+def fork_is_safe() -> bool:
+    """Whether a worker forked from this process would work (see the module docstring).
+
+    A thread Python started but has just finished leaves `threading` a moment
+    before the system forgets it: only threads still there a moment later count.
+    """
+    foreign = _foreign_threads()
+    if not foreign or not _unsafe_runtime_loaded():
+        return True
+    time.sleep(_SETTLE_SECONDS)
+    return not foreign & (_foreign_threads() or set())
+
+
+def _foreign_threads() -> set[int]:
+    """Thread ids of this process that no `threading.Thread` stands for (Linux)."""
+    try:
+        ids = {int(name) for name in os.listdir(_TASKS)}
+    except OSError:
+        return set()
+    return ids - {thread.native_id for thread in threading.enumerate()}
+
+
+def _unsafe_runtime_loaded() -> bool:
+    try:
+        maps = _MAPS.read_bytes()
+    except OSError:
+        return False
+    return any(name in maps for name in _UNSAFE_RUNTIMES)
+
+
+class ServedProcess:
+    """A worker forked by the fork server: a `subprocess.Popen` look-alike."""
+
+    def __init__(self, pid: int, status_fd: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+        self._status_fd: int | None = status_fd
+
+    def kill(self) -> None:
+        if self._ended():
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+
+    def wait(self) -> int | None:
+        """The exit code (negative for a signal) once the worker has ended; None if
+        the fork server went away first."""
+        if self._status_fd is not None:
+            data = b""
+            while len(data) < 8:
+                chunk = os.read(self._status_fd, 8 - len(data))
+                if not chunk:
+                    break
+                data += chunk
+            if len(data) == 8:
+                (self.returncode,) = struct.unpack("=q", data)
+            self.close()
+        return self.returncode
+
+    def close(self) -> None:
+        """Stop listening for the exit code."""
+        if self._status_fd is not None:
+            os.close(self._status_fd)
+            self._status_fd = None
+
+    def _ended(self) -> bool:
+        """Whether the exit code is there, so the pid may already belong to another process."""
+        if self._status_fd is None:
+            return True
+        readable, _, _ = select.select([self._status_fd], [], [], 0)
+        return bool(readable)
+
+
+class ForkServer:
+    """The engine's end of one fork server process."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        with theirs:
+            self.process = subprocess.Popen(
+                [sys.executable, _worker.__file__, "--fork-server", str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+            )
+        self.socket = ours
+
+    def spawn(self, conn: Connection) -> ServedProcess:
+        """Fork a worker that serves `conn` (the worker's end of a pipe)."""
+        try:
+            socket.send_fds(self.socket, [b"w"], [conn.fileno()])
+            data, fds, _, _ = socket.recv_fds(self.socket, 8, 1)
+            while fds and 0 < len(data) < 8:
+                data += self.socket.recv(8 - len(data))
+        except OSError as error:
+            raise ForkServerError(f"the fork server is gone ({error})") from None
+        if len(data) != 8 or not fds:
+            for fd in fds:
+                os.close(fd)
+            raise ForkServerError(f"the fork server is gone ({self._how_it_ended()})")
+        (pid,) = struct.unpack("=q", data)
+        return ServedProcess(pid, fds[0])
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def _how_it_ended(self) -> str:
+        try:
+            code = self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return "it stopped answering"
+        return f"it exited with code {code}"
+
+    def stop(self, timeout: float) -> None:
+        """Close our end; the server sees it and exits."""
+        self.socket.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=timeout)
+
+    def forget(self) -> None:
+        """In a forked child of the engine's process: this server is the parent's."""
+        self.socket.close()
+
+
+_lock = threading.Lock()
+_server: ForkServer | None = None
+
+
+def needed() -> bool:
+    """Whether workers must come from the fork server: once it runs, always."""
+    return _server is not None or not fork_is_safe()
+
+
+def start() -> None:
+    """Start the fork server now, if none runs, so that it imports kfp meanwhile."""
+    with _lock:
+        _running()
+
+
+def spawn() -> tuple[Connection, ServedProcess]:
+    """A worker forked by the fork server, and the engine's end of its pipe.
+
+    The worker first gets this process's environment, working folder and
+    `sys.path`, as a fork from here would have given it.
+    """
+    ours, theirs = multiprocessing.Pipe()
+    with theirs, _lock:
+        try:
+            process = _running().spawn(theirs)
+        except ForkServerError:  # it died since the last worker: start another, once
+            _stop_locked()
+            process = _running().spawn(theirs)
+    ours.send({"environ": dict(os.environ), "cwd": os.getcwd(), "sys_path": list(sys.path)})
+    return ours, process
+
+
+def stop() -> None:
+    """Stop the fork server, if one runs (at exit, and in tests)."""
+    with _lock:
+        _stop_locked()
+
+
+def _running() -> ForkServer:
+    global _server
+    if _server is None or not _server.alive():
+        _stop_locked()
+        _server = ForkServer()
+    return _server
+
+
+def _stop_locked() -> None:
+    global _server
+    if _server is not None:
+        _server.stop(timeout=1.0)
+        _server = None
+
+
+def _forget_in_child() -> None:
+    """In a forked child of this process, the server and the lock are the parent's."""
+    global _lock, _server
+    _lock = threading.Lock()
+    if _server is not None:
+        _server.forget()
+        _server = None
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
+atexit.register(stop)
