@@ -39,9 +39,7 @@ def test_bound_parameters_and_rows_match_sqlalchemy(store):
 def test_a_statement_is_compiled_once_per_kind_of_database(store):
     statement = select(Execution.id).where(Execution.id == bindparam("id"))
     with store._read() as conn:
-        assert driver.prepared(statement, conn.dialect) is driver.prepared(
-            statement, conn.dialect
-        )
+        assert driver.prepared(statement, conn.dialect) is driver.prepared(statement, conn.dialect)
 
 
 def _json(value):
