@@ -127,18 +127,12 @@ def test_cache_hits_recorded_in_a_batch_match_those_recorded_one_by_one(store):
     items = [
         {
             "task_key": "train",
-            "parameters": {"x": 1},
-            "cache_key": "k",
-            "cache_key_parts": {"x": 1},
             "cached_from": train,
         },
         {
             "task_key": "loop/evaluate",
             "name": "evaluate-1",
-            "parameters": {"y": 2},
             "inputs": {"model": [trained["model"]]},
-            "cache_key": "k2",
-            "cache_key_parts": {"y": 2},
             "cached_from": evaluate,
         },
     ]
@@ -170,6 +164,10 @@ def test_cache_hits_recorded_in_a_batch_match_those_recorded_one_by_one(store):
     assert [e.id for e in store.get_run("batch").executions] == batch
     assert view("batch")[1]["outputs"] == {"model": [evaluated["model"]]}
     assert view("batch")[0]["state"] == ExecutionState.CACHED
+    # What a hit shares with the execution it reuses comes from that execution.
+    assert view("batch")[1]["cache_key"] == "k2"
+    assert view("batch")[1]["input_parameters"] == {"x": 1}
+    assert view("batch")[1]["cache_key_parts"] == {"x": 1, "run": "r1"}
     # Output artifacts join the run that reused them, as for any output.
     lineage = store.lineage(trained["metrics"])
     assert lineage is not None
@@ -190,3 +188,24 @@ def test_a_batch_reuses_only_complete_executions(store):
     with pytest.raises(NotFound):
         store.record_cached("r2", [{**item, "cached_from": running + 1000}])
     assert store.get_run("r2").executions == []
+
+
+def test_the_hits_of_the_last_runs_keys_come_in_one_query(store):
+    store.create_run("r1", "p")
+    completed(store, "r1", key="k1")
+    third, _ = completed(store, "r1", key="k3", task_key="evaluate")
+    completed(store, "r1", key="k4", task_key="report")  # not a key of the last run
+    store.create_run("r2", "p")
+    newer, _ = completed(store, "r2", key="k1")
+    store.create_execution("r2", "evaluate", cached_from=third)  # CACHED rows carry keys too
+    completed(store, "r2", key="k5", task_key="report", publish=False)  # PENDING output
+    store.create_run("other", "q")
+    completed(store, "other", key="k9")
+    store.create_run("r3", "p")  # the run asking
+
+    hits = store.find_cached_like_last_run("p", "r3")
+    assert {key: hit.id for key, hit in hits.items()} == {"k1": newer, "k3": third}
+    assert hits["k1"] == store.find_cached("p", "k1")
+    assert store.find_cached_like_last_run("p", "r3", max_age=timedelta(microseconds=1)) == {}
+    assert store.find_cached_like_last_run("q", "r4").keys() == {"k9"}
+    assert store.find_cached_like_last_run("new", "r5") == {}

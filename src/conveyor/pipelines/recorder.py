@@ -51,6 +51,8 @@ class Recorder:
         self.artifacts = artifacts
         self.run_id = run_id
         self.pipeline = pipeline
+        self._hits_like_last_run: dict[str, CacheHit] | None = None
+        """Cache hits for the keys of the pipeline's last run, fetched at the first lookup."""
         self._cached: list[tuple[Node, dict[str, Any]]] = []
         """Cache hits not yet in the store: `flush` records them in one transaction."""
 
@@ -104,7 +106,6 @@ class Recorder:
                 {
                     "task_key": node.key,
                     "name": node.display_name,
-                    "parameters": node.parameters,
                     "inputs": _ids(node.artifacts),
                     "cached_from": hit.id,
                 },
@@ -153,7 +154,18 @@ class Recorder:
     # -- reuse --------------------------------------------------------------------
 
     def cache_hit(self, key: str, max_age: timedelta | None) -> CacheHit | None:
-        """The latest execution with this key whose outputs are all still there."""
+        """The latest execution with this key whose outputs are all still there.
+
+        The first lookup of a run fetches the hits for every key of the pipeline's
+        last run at once: a pipeline run again asks for those keys, task after task.
+        """
+        if self._hits_like_last_run is None:
+            self._hits_like_last_run = self.store.find_cached_like_last_run(
+                self.pipeline, self.run_id, max_age=max_age
+            )
+        known = self._hits_like_last_run.get(key)
+        if known is not None and all(self._present(a) for a in _all(known.outputs)):
+            return known
         for _ in range(_GIVE_UP_AFTER):
             hit = self.store.find_cached(self.pipeline, key, max_age=max_age)
             if hit is None:

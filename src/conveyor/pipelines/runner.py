@@ -106,7 +106,7 @@ def run(
     name = spec.get("pipelineInfo", {}).get("name", "pipeline")
     run_id = f"{name}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
     context = _context(run_id, name, parallelism, caching)
-    with MetadataStore.open() as store:
+    with MetadataStore.open() as store, store.held_connection():
         store.create_run(run_id, name, parameters=bound, spec=spec, spec_digest=spec.digest)
         return _execute(spec, bound, context, store, listener, log)
 
@@ -123,7 +123,7 @@ def resume(
 ) -> Run:
     """Continue a failed, cancelled or killed run, re-running only what did not complete."""
     caching = _policy(enable_caching, cache_max_age, cache_by_content)
-    with MetadataStore.open() as store:
+    with MetadataStore.open() as store, store.held_connection():
         recorded = store.get_run(run_id)
         if recorded.status == RunStatus.SUCCEEDED:
             raise UsageError(f"run {run_id} already succeeded; there is nothing to resume")
@@ -168,8 +168,7 @@ def _execute(
     completed = recorder.completed_in_run() if resuming else None
     executors = [PythonExecutor(log=log), ContainerExecutor(job=context.job)]
     engine = Engine(spec, arguments, context, executors, recorder, listener, completed)
-    with store.held_connection():
-        status = engine.run()
+    status = engine.run()
     outcome = _summarize(engine, status)
     store.update_run(context.run_id, status, error=outcome.error)
     return outcome

@@ -52,6 +52,15 @@ class DriverStatement:
             cursor.close()
         return tuple(row) if row is not None else None
 
+    def all(self, conn: Connection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Every row for `params`, as the driver returns them."""
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            cursor.execute(self.sql, self._ordered({**self.fixed, **self._processed(params)}))
+            return [tuple(row) for row in cursor.fetchall()]
+        finally:
+            cursor.close()
+
     def execute(self, conn: Connection, params: dict[str, Any]) -> int:
         """Execute once; the number of rows changed."""
         return self.many(conn, [params], {})

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, exists, select
+from sqlalchemy import Connection, Select, bindparam, exists, select, text
 from sqlalchemy.orm import aliased
 
 from conveyor.store.metadata import driver, rows
@@ -15,10 +15,10 @@ from conveyor.store.metadata.kinds import (
     PIPELINE_RUN,
     ArtifactState,
     EventType,
-    ExecutionState,
     RunStatus,
 )
 from conveyor.store.metadata.models import (
+    COMPLETE_ONLY,
     Artifact,
     Association,
     Context,
@@ -99,34 +99,69 @@ def get_artifact(conn: Connection, artifact_id: int) -> ArtifactRecord:
     return rows.artifact(found)
 
 
-def _find_cached(with_age: bool) -> Select[Any]:
-    """The newest cache hit: its id, output parameters, and whether it has output artifacts."""
+def _find_cached(with_age: bool, like_last_run: bool = False) -> Select[Any]:
+    """The newest cache hit for a key: its id, output parameters, and whether it has output
+    artifacts. `like_last_run`: the newest hit for every key the pipeline's last other run
+    recorded, newest first within each key (what a pipeline run again looks up)."""
     outputs = select(Event.id).where(
         Event.execution_id == Execution.id, Event.type == EventType.OUTPUT
     )
     not_live = outputs.join(Artifact, Artifact.id == Event.artifact_id).where(
         Artifact.state != ArtifactState.LIVE
     )
+    found = (
+        Execution.id,
+        Execution.output_parameters,
+        exists(outputs).label("has_outputs"),
+    )
     query = (
-        select(Execution.id, Execution.output_parameters, exists(outputs).label("has_outputs"))
+        select(*found, Execution.cache_key)
         .join(Association, Association.execution_id == Execution.id)
         .join(Context, Context.id == Association.context_id)
         .join(Pipeline, Pipeline.id == Context.parent_id)
         .where(
-            Execution.cache_key == bindparam("cache_key"),
-            Execution.state == ExecutionState.COMPLETE,
+            text(COMPLETE_ONLY),  # word for word, so the cache-entry index serves it
             Pipeline.name == bindparam("pipeline_name"),
             ~exists(not_live),
         )
-        .order_by(Execution.ended_at.desc(), Execution.id.desc())
-        .limit(1)
     )
     if with_age:
         query = query.where(Execution.ended_at >= bindparam("not_before", type_=UtcDateTime()))
-    return query
+    if not like_last_run:
+        return (
+            query.where(Execution.cache_key == bindparam("cache_key"))
+            .order_by(Execution.ended_at.desc(), Execution.id.desc())
+            .limit(1)
+        )
+    return query.where(Execution.cache_key.in_(_keys_of_last_run())).order_by(
+        Execution.cache_key, Execution.ended_at.desc(), Execution.id.desc()
+    )
 
 
-_LOOKUPS = {False: _find_cached(with_age=False), True: _find_cached(with_age=True)}
+def _keys_of_last_run() -> Select[Any]:
+    """The cache keys recorded by the latest run of the pipeline other than `run_id`."""
+    run, pipeline = aliased(Context, name="last_run"), aliased(Context, name="its_pipeline")
+    last_run = (
+        select(run.id)
+        .join(pipeline, pipeline.id == run.parent_id)
+        .where(pipeline.name == bindparam("pipeline_name"), run.name != bindparam("run_id"))
+        .order_by(run.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    recorded, member = aliased(Execution, name="recorded"), aliased(Association, name="member")
+    return (
+        select(recorded.cache_key)
+        .join(member, member.execution_id == recorded.id)
+        .where(member.context_id == last_run, recorded.cache_key.is_not(None))
+    )
+
+
+_LOOKUPS = {
+    (with_age, like_last_run): _find_cached(with_age, like_last_run)
+    for with_age in (False, True)
+    for like_last_run in (False, True)
+}
 _OUTPUTS_OF_ONE = (
     rows.events_select()
     .where(Event.execution_id == bindparam("execution_id"), Event.type == EventType.OUTPUT)
@@ -138,13 +173,29 @@ def find_cached(
     conn: Connection, pipeline_name: str, cache_key: str, not_before: datetime | None
 ) -> CacheHit | None:
     """The latest COMPLETE execution with this key in this pipeline whose outputs are all LIVE."""
-    found = driver.prepared(_LOOKUPS[not_before is not None], conn.dialect).first(
+    found = driver.prepared(_LOOKUPS[not_before is not None, False], conn.dialect).first(
         conn,
         {"cache_key": cache_key, "pipeline_name": pipeline_name, "not_before": not_before},
     )
-    if found is None:
-        return None
-    hit_id, parameters, has_outputs = found
+    return _hit(conn, found) if found is not None else None
+
+
+def find_cached_like_last_run(
+    conn: Connection, pipeline_name: str, run_id: str, not_before: datetime | None
+) -> dict[str, CacheHit]:
+    """`find_cached` for every key the pipeline's latest other run recorded, in one query."""
+    found = driver.prepared(_LOOKUPS[not_before is not None, True], conn.dialect).all(
+        conn, {"pipeline_name": pipeline_name, "run_id": run_id, "not_before": not_before}
+    )
+    hits: dict[str, CacheHit] = {}
+    for row in found:
+        if row[3] not in hits:  # the newest of its key
+            hits[row[3]] = _hit(conn, row)
+    return hits
+
+
+def _hit(conn: Connection, found: tuple[Any, ...]) -> CacheHit:
+    hit_id, parameters, has_outputs = found[:3]
     if isinstance(parameters, str):  # SQLite's JSON is text; PostgreSQL's driver decodes JSONB
         parameters = json.loads(parameters)
     outputs: dict[str, list[ArtifactRecord]] = {}

@@ -48,7 +48,6 @@ from conveyor.store.metadata.models import (
     Context,
     Event,
     Execution,
-    Json,
     PipelineSpec,
     UtcDateTime,
 )
@@ -302,7 +301,7 @@ _COPY_AS_CACHED = insert(EXECUTIONS).from_select(
         bindparam("task_key", type_=String()),
         bindparam("name", type_=String()),
         literal(ExecutionState.CACHED.value, String()),
-        bindparam("input_parameters", type_=Json),
+        _reused.c.input_parameters,
         _reused.c.output_parameters,
         _stamp,
         _stamp,

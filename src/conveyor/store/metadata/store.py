@@ -208,10 +208,11 @@ class MetadataStore:
         list order. A RUNNING execution starts now unless `started_at` says.
 
         With `cached_from` (a COMPLETE execution, from `find_cached`), the new
-        execution is recorded as `record_cached` does: finished, CACHED.
+        execution is recorded as `record_cached` does: finished, CACHED, with the
+        key, parameters and outputs of the one it reuses.
         """
         if cached_from is not None:
-            hit = {"task_key": task_key, "name": name, "parameters": parameters, "inputs": inputs}
+            hit = {"task_key": task_key, "name": name, "inputs": inputs}
             return self.record_cached(run_id, [{**hit, "cached_from": cached_from}])[0]
         values = {
             "type_id": self._type(ExecutionType, type),
@@ -236,10 +237,10 @@ class MetadataStore:
         """Record cache hits of a run as CACHED executions, all in one transaction; their ids.
 
         Each item names the hit's `task_key` and the COMPLETE execution it reuses
-        (`cached_from`), and optionally its `name`, input `parameters` and input
-        artifact ids (`inputs`). A CACHED execution takes the type, cache key and
-        key parts, output parameters and output artifacts of the one it reuses:
-        a hit has the same key, so the same parts.
+        (`cached_from`), and optionally its `name` and input artifact ids
+        (`inputs`). A CACHED execution takes the type, cache key and key parts,
+        input and output parameters and output artifacts of the one it reuses: a
+        hit has the same key, so the same parts, parameters among them.
         """
         if not batch:
             return []
@@ -249,7 +250,6 @@ class MetadataStore:
                 {
                     "task_key": item["task_key"],
                     "name": item.get("name") or item["task_key"].rsplit("/", 1)[-1],
-                    "input_parameters": dict(item.get("parameters") or {}),
                 },
                 item.get("inputs") or {},
                 item["cached_from"],
@@ -361,6 +361,15 @@ class MetadataStore:
         not_before = recording.now() - max_age if max_age is not None else None
         with self._read_one() as conn:
             return queries.find_cached(conn, pipeline_name, cache_key, not_before)
+
+    def find_cached_like_last_run(
+        self, pipeline_name: str, run_id: str, *, max_age: timedelta | None = None
+    ) -> dict[str, CacheHit]:
+        """`find_cached` for every cache key that the latest other run of `pipeline_name`
+        recorded, by key, in one query: a pipeline run again looks up those keys."""
+        not_before = recording.now() - max_age if max_age is not None else None
+        with self._read_one() as conn:
+            return queries.find_cached_like_last_run(conn, pipeline_name, run_id, not_before)
 
     def previous_execution(
         self, pipeline_name: str, task_key: str, *, before: int | None = None

@@ -1,4 +1,5 @@
-"""Pipeline specs stored once, by digest: runs name theirs instead of carrying a copy."""
+"""Pipeline specs stored once, by digest: runs name theirs instead of carrying a copy.
+The cache-key index holds cache entries (COMPLETE executions) only."""
 
 import hashlib
 import json
@@ -16,6 +17,7 @@ depends_on: str | Sequence[str] | None = None
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 TIME = sa.DateTime(timezone=True)
+COMPLETE_ONLY = "state = 'COMPLETE'"
 
 _specs = sa.table(
     "pipeline_specs", sa.column("digest"), sa.column("spec", JSON), sa.column("created_at", TIME)
@@ -31,6 +33,14 @@ def _digest(spec: dict) -> str:
 
 
 def upgrade() -> None:
+    op.drop_index("ix_executions_cache_key_state", table_name="executions")
+    op.create_index(
+        "ix_executions_cache_entries",
+        "executions",
+        ["cache_key", "ended_at"],
+        sqlite_where=sa.text(COMPLETE_ONLY),
+        postgresql_where=sa.text(COMPLETE_ONLY),
+    )
     op.create_table(
         "pipeline_specs",
         sa.Column("digest", sa.String(64), nullable=False),
@@ -68,6 +78,8 @@ def downgrade() -> None:
             .values(properties={**properties, "spec": specs.get(digest)})
         )
     op.drop_table("pipeline_specs")
+    op.drop_index("ix_executions_cache_entries", table_name="executions")
+    op.create_index("ix_executions_cache_key_state", "executions", ["cache_key", "state"])
 
 
 def _now() -> datetime:
