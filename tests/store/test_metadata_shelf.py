@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import threading
 
 import pytest
 
@@ -120,3 +121,21 @@ def test_a_forked_child_does_not_use_its_parents_stores(tmp_path):
         assert results.get(timeout=5) == 0
     finally:
         store.close()
+
+
+def test_a_held_connection_serves_its_threads_calls_and_nests(tmp_path):
+    with MetadataStore.open(f"sqlite:///{tmp_path / 'metadata.db'}") as store:
+        with store.held_connection():
+            held = store._held.connection
+            with store.held_connection():
+                store.create_run("r1", "p")
+            assert store._held.connection is held
+            with store._read() as conn:
+                assert conn is held
+            elsewhere = []
+            worker = threading.Thread(target=lambda: elsewhere.append(store._held.__dict__))
+            worker.start()
+            worker.join()
+            assert elsewhere == [{}]  # other threads take connections from the pool
+            assert [r.run_id for r in store.list_runs()] == ["r1"]
+        assert store._held.connection is None

@@ -367,7 +367,7 @@ def record_cached(
     """CACHED executions (values, inputs, reused execution) of one run; their ids.
 
     Each copies what a hit shares with the execution it reuses (its type, cache
-    key and key parts, output parameters, OUTPUT events) inside the database,
+    key and key parts, input and output parameters, OUTPUT events) inside the database,
     with statements prepared once per process (`driver.py`): a fully cached run
     records all its tasks in a few executemany calls.
     """

@@ -402,6 +402,9 @@ class MetadataStore:
         """Within this block, this thread's calls share one connection rather than taking
         one from the pool each time. A run records and looks up every task from one
         thread; on one connection SQLite's statement and page caches stay warm."""
+        if getattr(self._held, "connection", None) is not None:
+            yield  # held already, further up this thread
+            return
         with translated(self.where):
             conn = self._engine.connect()
         self._held.connection = conn
