@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.pool import StaticPool
 
 from conveyor import config
@@ -100,7 +100,11 @@ def _sqlite(url: URL) -> Engine:
         options = conn.get_execution_options()
         if options.get(_SINGLE_OPTION, False):
             return
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE_OPTION, False) else "BEGIN")
+        begin = "BEGIN IMMEDIATE" if options.get(_WRITE_OPTION, False) else "BEGIN"
+        try:  # straight to the driver: every transaction pays for this statement
+            conn.connection.driver_connection.execute(begin)
+        except sqlite3.Error as err:
+            raise DBAPIError.instance(begin, None, err, sqlite3.Error) from err
 
     return engine
 

@@ -13,11 +13,14 @@ connection and transaction.
 
 from __future__ import annotations
 
+import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Connection, Dialect
+from sqlalchemy import Connection, Dialect, exc
 from sqlalchemy.sql.expression import Executable
 
 
@@ -41,25 +44,20 @@ class DriverStatement:
         }
         self.fixed = self._processed(fixed)
         """The statement's own values (literals, enums), bound once."""
+        self._driver_error: type[Exception] = dialect.loaded_dbapi.Error
 
     def first(self, conn: Connection, params: dict[str, Any]) -> tuple[Any, ...] | None:
         """The first row for `params`, as the driver returns it, or None."""
-        cursor = conn.connection.driver_connection.cursor()
-        try:
+        with self._cursor(conn) as cursor:
             cursor.execute(self.sql, self._ordered({**self.fixed, **self._processed(params)}))
             row = cursor.fetchone()
-        finally:
-            cursor.close()
         return tuple(row) if row is not None else None
 
     def all(self, conn: Connection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         """Every row for `params`, as the driver returns them."""
-        cursor = conn.connection.driver_connection.cursor()
-        try:
+        with self._cursor(conn) as cursor:
             cursor.execute(self.sql, self._ordered({**self.fixed, **self._processed(params)}))
             return [tuple(row) for row in cursor.fetchall()]
-        finally:
-            cursor.close()
 
     def execute(self, conn: Connection, params: dict[str, Any]) -> int:
         """Execute once; the number of rows changed."""
@@ -70,10 +68,18 @@ class DriverStatement:
         every row; the number of rows changed."""
         common = {**self.fixed, **self._processed(shared)}
         bound = [self._ordered({**common, **self._processed(row)}) for row in rows]
-        cursor = conn.connection.driver_connection.cursor()
-        try:
+        with self._cursor(conn) as cursor:
             cursor.executemany(self.sql, bound)
             return cursor.rowcount
+
+    @contextmanager
+    def _cursor(self, conn: Connection) -> Iterator[Any]:
+        """The driver's cursor; its errors raised as SQLAlchemy's, as `translated` expects."""
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            yield cursor
+        except self._driver_error as err:
+            raise exc.DBAPIError.instance(self.sql, None, err, self._driver_error) from err
         finally:
             cursor.close()
 
@@ -90,6 +96,11 @@ class DriverStatement:
 
 _PREPARED: dict[tuple[int, str, str], tuple[Executable, DriverStatement]] = {}
 _LOCK = threading.Lock()
+
+
+def decoded(value: Any) -> Any:
+    """A JSON column's value as the driver gives it: text on SQLite, decoded on PostgreSQL."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def prepared(statement: Executable, dialect: Dialect) -> DriverStatement:

@@ -48,6 +48,7 @@ from conveyor.store.metadata.models import (
     Context,
     Event,
     Execution,
+    Json,
     PipelineSpec,
     UtcDateTime,
 )
@@ -67,11 +68,27 @@ _INSERT_EXECUTION = insert(EXECUTIONS)
 _CONTEXT_ID = select(CONTEXTS.c.id).where(
     CONTEXTS.c.type_id == bindparam("type_id"), CONTEXTS.c.name == bindparam("name")
 )
-_INSERT_CONTEXT = insert(CONTEXTS)
-_RUN_PROPERTIES = (
-    select(CONTEXTS.c.properties).where(CONTEXTS.c.id == bindparam("id")).with_for_update()
+_INSERT_RUN = insert(CONTEXTS).values(
+    type_id=bindparam("type_id", type_=Integer()),
+    name=bindparam("name", type_=String()),
+    parent_id=bindparam("parent_id", type_=Integer()),
+    properties=bindparam("properties", type_=Json),
+    created_at=bindparam("stamp", type_=UtcDateTime()),
+    updated_at=bindparam("stamp", type_=UtcDateTime()),
 )
-_SET_RUN_PROPERTIES = update(CONTEXTS).where(CONTEXTS.c.id == bindparam("b_id"))
+_RUN_PROPERTIES = (
+    select(CONTEXTS.c.properties)
+    .where(CONTEXTS.c.id == bindparam("id", type_=Integer()))
+    .with_for_update()
+)
+_SET_RUN_PROPERTIES = (
+    update(CONTEXTS)
+    .where(CONTEXTS.c.id == bindparam("b_id", type_=Integer()))
+    .values(
+        properties=bindparam("properties", type_=Json),
+        updated_at=bindparam("updated_at", type_=UtcDateTime()),
+    )
+)
 _SPEC_STORED = select(SPECS.c.digest).where(SPECS.c.digest == bindparam("digest"))
 _RUN_OF = (
     select(ASSOCIATIONS.c.context_id)
@@ -111,10 +128,17 @@ def get_or_create(conn: Connection, table: Table, key: dict[str, Any], **extra: 
 
 
 def run_context(conn: Connection, run_type: int, run_id: str) -> int:
-    found = conn.execute(_CONTEXT_ID, {"type_id": run_type, "name": run_id}).scalar()
+    found = _context_id(conn, run_type, run_id)
     if found is None:
         raise NotFound(f"no run {run_id!r} in the metadata store; `conveyor runs list` shows runs")
     return found
+
+
+def _context_id(conn: Connection, type_id: int, name: str) -> int | None:
+    found = driver.prepared(_CONTEXT_ID, conn.dialect).first(
+        conn, {"type_id": type_id, "name": name}
+    )
+    return found[0] if found is not None else None
 
 
 def spec_digest(spec: Mapping[str, Any]) -> str:
@@ -125,7 +149,7 @@ def spec_digest(spec: Mapping[str, Any]) -> str:
 
 def store_spec(conn: Connection, spec: Mapping[str, Any], digest: str) -> None:
     """Store a pipeline spec under its digest, unless it is stored already."""
-    if conn.execute(_SPEC_STORED, {"digest": digest}).first() is None:
+    if driver.prepared(_SPEC_STORED, conn.dialect).first(conn, {"digest": digest}) is None:
         insert_ignore(conn, SPECS, [{"digest": digest, "spec": spec, "created_at": now()}])
 
 
@@ -138,10 +162,10 @@ def create_run(
     spec_digest: str | None,
 ) -> None:
     pipeline_type, run_type = types
-    if conn.execute(_CONTEXT_ID, {"type_id": run_type, "name": run_id}).first():
+    if _context_id(conn, run_type, run_id) is not None:
         raise StoreError(f"run {run_id!r} is already recorded; give the new run another id")
     stamp = now()
-    pipeline = conn.execute(_CONTEXT_ID, {"type_id": pipeline_type, "name": pipeline_name}).scalar()
+    pipeline = _context_id(conn, pipeline_type, pipeline_name)
     if pipeline is None:
         pipeline = get_or_create(
             conn,
@@ -160,15 +184,14 @@ def create_run(
         "ended_at": None,
         "spec_digest": spec_digest,
     }
-    conn.execute(
-        _INSERT_CONTEXT,
+    driver.prepared(_INSERT_RUN, conn.dialect).execute(
+        conn,
         {
             "type_id": run_type,
             "name": run_id,
             "parent_id": pipeline,
             "properties": properties,
-            "created_at": stamp,
-            "updated_at": stamp,
+            "stamp": stamp,
         },
     )
 
@@ -182,7 +205,8 @@ def update_run(
     ended_at: datetime | None,
 ) -> None:
     context = run_context(conn, run_type, run_id)
-    properties = conn.execute(_RUN_PROPERTIES, {"id": context}).scalar_one()
+    (found,) = driver.prepared(_RUN_PROPERTIES, conn.dialect).first(conn, {"id": context})
+    properties = driver.decoded(found)
     if status == RunStatus.RUNNING:
         ended_at = None
     elif ended_at is None:
@@ -193,8 +217,8 @@ def update_run(
         "error": error,
         "ended_at": ended_at.astimezone(UTC).isoformat() if ended_at else None,
     }
-    conn.execute(
-        _SET_RUN_PROPERTIES, {"b_id": context, "properties": properties, "updated_at": now()}
+    driver.prepared(_SET_RUN_PROPERTIES, conn.dialect).execute(
+        conn, {"b_id": context, "properties": properties, "updated_at": now()}
     )
 
 
