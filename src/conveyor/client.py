@@ -401,8 +401,8 @@ class Client:
         With `url` (`http://127.0.0.1:8080`), the request goes to that running server.
         Without, it is answered here: the deployed model with the largest share of the
         traffic (the first of equals) is loaded as the server loads it, once per client.
-        A model that predicts on OpenMP threads leaves them in this process; pipelines
-        run from it afterwards take their workers from a fork server (docs/pipelines.md).
+        A model that predicts on OpenMP threads leaves them in this process; a pipeline
+        run from it afterwards then starts its fork server afresh (docs/pipelines.md).
         """
         body: dict[str, Any] = {"instances": instances}
         if parameters is not None:

@@ -90,7 +90,7 @@ def test_two_spans_end_to_end(tmp_path, example):
     (deployed,) = client.get_endpoint("churn").deployed_models
     assert (deployed.alias, deployed.version_id) == ("production", 2)
     # Predicted in another process: a gradient-boosted model's OpenMP threads in this one
-    # would send every later test's workers through the fork server.
+    # would make later tests start their fork server as a fresh interpreter.
     answer = json.loads(
         subprocess.run(
             [sys.executable, "-c", PREDICT],

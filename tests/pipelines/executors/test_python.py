@@ -64,6 +64,20 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                if parent_of(int(entry.name)) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
 def wait_until(condition, what: str, timeout=30.0):
     deadline = time.monotonic() + timeout
     while not condition():
@@ -109,20 +123,35 @@ def where(name: str) -> str:
     )
 
 
-def test_workers_come_from_where_forking_is_safe(origin, executor, tmp_path):
+def test_workers_come_from_the_fork_server_forked_from_here_when_that_is_safe(
+    origin, executor, tmp_path
+):
     seen = json.loads(output(run(executor, make_request(where, tmp_path, {"name": "HOME"}))))
 
-    if origin == "engine":
-        assert seen["parent"] == os.getpid()
-    else:
-        assert seen["parent"] == _forkserver._server.process.pid
+    server = _forkserver._server.process.pid
+    assert seen["parent"] == server
+    command = Path(f"/proc/{server}/cmdline").read_bytes().split(b"\0")
+    if origin == "engine":  # forked from this process: it runs what this one runs
+        assert parent_of(server) == os.getpid()
+        assert b"--fork-server" not in command
+    else:  # a fresh interpreter
+        assert b"--fork-server" in command
+
+
+def test_the_engine_forks_once_however_many_runs(origin, tmp_path):
+    for attempt in range(3):
+        executor = PythonExecutor()
+        (tmp_path / str(attempt)).mkdir()
+        run(executor, make_request(where, tmp_path / str(attempt), {"name": "HOME"}))
+        executor.close()
+    servers = [p for p in children_of(os.getpid()) if p == _forkserver._server.process.pid]
+    assert len(servers) == 1
 
 
 def test_a_worker_sees_the_environment_folder_and_path_of_the_moment(
     origin, executor, tmp_path, monkeypatch
 ):
-    if origin == "fork server":
-        _forkserver.start()  # before the changes below
+    _forkserver.start()  # before the changes below
     folder = tmp_path / "here"
     folder.mkdir()
     monkeypatch.setenv("CONVEYOR_TEST_VALUE", "set late")
@@ -319,3 +348,16 @@ def test_workers_and_the_fork_server_end_with_the_process_that_started_them(tmp_
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_a_fork_server_forked_from_here_holds_none_of_its_files(origin):
+    import socket
+
+    listening = socket.create_server(("127.0.0.1", 0))
+    port = listening.getsockname()[1]
+    _forkserver.start()
+    listening.close()
+    # Were the server holding the socket, the port would still be taken.
+    socket.create_server(("127.0.0.1", port)).close()
+    server = _forkserver._server.process.pid
+    assert sorted(os.listdir(f"/proc/{server}/fd")) <= ["0", "1", "2", "3", "4", "5", "6"]

@@ -1,4 +1,13 @@
-"""Where warm workers come from when the engine's process is not safe to fork.
+"""The fork server: the one process that forks warm workers.
+
+Workers are forked, so a worker costs a fork rather than an interpreter start
+and a kfp import. They are not forked from the engine's process itself: after
+a fork, every page of the engine's memory that it writes to again costs a page
+fault, and a fully cached run right after a run would pay thousands. So the
+engine's process forks once, a fork server, which forks every worker on
+request; each worker takes on the engine's current environment, working folder
+and `sys.path` before its first job. The server ends when the engine's process
+does (its end of the socket closes), and its workers follow it.
 
 A forked child has only the thread that forked it. Threads Python started are
 fine (their locks are reset after a fork), and so are native thread pools that
@@ -9,25 +18,18 @@ for threads that do not exist; and CUDA refuses to start in a forked child.
 `fork_is_safe` says no when this process runs threads that Python did not start
 (`/proc/self/task` against `threading`) and has one of those runtimes loaded
 (`/proc/self/maps`): a notebook that trained a model before calling
-`conveyor.run`. Both are read in about a millisecond, on Linux; elsewhere
-workers are always forked from the engine.
+`conveyor.run`. Both are read in about a millisecond, on Linux; elsewhere a
+fork is taken to be safe. Then the fork server is a fresh interpreter instead,
+`python _worker.py --fork-server FD`, which imports kfp first (a second or two).
 
-Then workers come from the fork server: a fresh interpreter, started once per
-engine process with `python _worker.py --fork-server FD`, that imports kfp and
-forks a worker for each request. A worker costs a fork there too, and takes on
-the engine's current environment, working folder and `sys.path` before its
-first job. Once the server runs it serves every later worker of the process; it
-ends when the engine's process does (its end of the socket closes), and its
-workers follow it.
-
-    if _forkserver.needed():
-        conn, process = _forkserver.spawn()   # then conn.send(job), process.wait()
+    conn, process = _forkserver.spawn()   # then conn.send(job), process.wait()
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
 import multiprocessing
 import os
 import select
@@ -38,6 +40,8 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
+import warnings
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -48,6 +52,8 @@ _MAPS = Path("/proc/self/maps")
 _UNSAFE_RUNTIMES = (b"/libgomp", b"/libcuda.")
 """Libraries (as mapped file names) whose threads a forked child cannot do without."""
 _SETTLE_SECONDS = 0.005
+_READY = b"r"
+"""What a fork server forked from here says once it holds none of the engine's files."""
 
 
 class ForkServerError(Exception):
@@ -127,17 +133,76 @@ class ServedProcess:
         return bool(readable)
 
 
+class ForkedServer:
+    """The fork server forked from this process (a `subprocess.Popen` look-alike): it
+    starts at once, with kfp imported already."""
+
+    def __init__(self, ours: socket.socket, theirs: socket.socket) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        with warnings.catch_warnings():
+            # Python 3.12+ warns about forking a threaded process; the child only
+            # serves forks, and `fork_is_safe` has checked the threads that are not
+            # Python's.
+            warnings.filterwarnings(
+                "ignore", message=".*multi-threaded.*fork", category=DeprecationWarning
+            )
+            self.pid = os.fork()
+        if self.pid == 0:
+            code = 0
+            try:
+                # The engine's objects stay as they were: none is finalized here, so
+                # closing every inherited file but the socket (the engine's listening
+                # sockets, its pipes, its database) cannot close a reused number later.
+                gc.disable()
+                keep = theirs.fileno()
+                os.closerange(3, keep)
+                os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
+                theirs.sendall(_READY)
+                _worker.fork_server(theirs)
+            except BaseException:
+                traceback.print_exc()
+                code = 1
+            finally:
+                os._exit(code)
+        self.returncode: int | None = None
+        if ours.recv(len(_READY)) != _READY:  # its files are closed: none of ours is held
+            raise ForkServerError(f"the fork server ended as it started ({self.wait(5)})")
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # reaped by someone else: it has ended
+                self.returncode = -1
+                return self.returncode
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (code := self.poll()) is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"fork server {self.pid}", timeout or 0)
+            time.sleep(0.01)
+        return code
+
+
 class ForkServer:
     """The engine's end of one fork server process."""
 
     def __init__(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         with theirs:
-            self.process = subprocess.Popen(
-                [sys.executable, _worker.__file__, "--fork-server", str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),),
-                stdin=subprocess.DEVNULL,
-            )
+            if fork_is_safe():
+                self.process: subprocess.Popen[bytes] | ForkedServer = ForkedServer(ours, theirs)
+            else:
+                self.process = subprocess.Popen(
+                    [sys.executable, _worker.__file__, "--fork-server", str(theirs.fileno())],
+                    pass_fds=(theirs.fileno(),),
+                    stdin=subprocess.DEVNULL,
+                )
         self.socket = ours
 
     def spawn(self, conn: Connection) -> ServedProcess:
@@ -181,9 +246,10 @@ _lock = threading.Lock()
 _server: ForkServer | None = None
 
 
-def needed() -> bool:
-    """Whether workers must come from the fork server: once it runs, always."""
-    return _server is not None or not fork_is_safe()
+def at_once() -> bool:
+    """Whether a worker comes without waiting: the fork server runs, or can be forked
+    from here (a fresh interpreter would import kfp first, for a second or two)."""
+    return (_server is not None and _server.alive()) or fork_is_safe()
 
 
 def start() -> None:
@@ -198,15 +264,27 @@ def spawn() -> tuple[Connection, ServedProcess]:
     The worker first gets this process's environment, working folder and
     `sys.path`, as a fork from here would have given it.
     """
-    ours, theirs = multiprocessing.Pipe()
-    with theirs, _lock:
+    with _lock:
         try:
-            process = _running().spawn(theirs)
+            ours, process = _spawn_locked()
         except ForkServerError:  # it died since the last worker: start another, once
             _stop_locked()
-            process = _running().spawn(theirs)
+            ours, process = _spawn_locked()
     ours.send({"environ": dict(os.environ), "cwd": os.getcwd(), "sys_path": list(sys.path)})
     return ours, process
+
+
+def _spawn_locked() -> tuple[Connection, ServedProcess]:
+    # The server starts before the worker's pipe exists: one forked from here must
+    # not hold the pipe's ends, or the engine would not see the worker end.
+    server = _running()
+    ours, theirs = multiprocessing.Pipe()
+    try:
+        with theirs:
+            return ours, server.spawn(theirs)
+    except ForkServerError:
+        ours.close()
+        raise
 
 
 def stop() -> None:

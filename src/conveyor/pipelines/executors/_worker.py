@@ -19,6 +19,7 @@ have given them: `{"environ", "cwd", "sys_path"}`.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib.util
 import os
 import select
@@ -190,6 +191,7 @@ def fork_server(control: socket.socket) -> None:
 
 def _run_forked(fd: int) -> NoReturn:
     """The life of a worker forked by the fork server; never returns."""
+    gc.enable()  # a server forked from the engine runs without it
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     code = 0

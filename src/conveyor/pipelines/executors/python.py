@@ -1,12 +1,13 @@
 """Lightweight Python components, run in warm worker processes.
 
-Workers are forked from the engine process, which has kfp imported already, so
-a new worker costs a fork rather than an interpreter start; each worker then
-runs task after task. When the engine's process runs native threads that a fork
-would break (an OpenMP pool left by a model trained in a notebook), workers are
-forked from a clean fork server instead (`_forkserver`). Components with
-`packages_to_install` that are not importable here get workers started from
-their cached virtual environment.
+Workers are forked by a fork server (`_forkserver`), itself forked once from
+the engine's process, which has kfp imported already: a new worker costs a fork
+rather than an interpreter start, and the engine's own memory is forked once
+per process, not once per run. Each worker then runs task after task. When the
+engine's process runs native threads that a fork would break (an OpenMP pool
+left by a model trained in a notebook), the fork server is a fresh interpreter
+instead. Components with `packages_to_install` that are not importable here get
+workers started from their cached virtual environment.
 """
 
 from __future__ import annotations
@@ -17,9 +18,7 @@ import multiprocessing
 import os
 import signal
 import subprocess
-import sys
 import threading
-import warnings
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -41,27 +40,7 @@ class Worker:
         """The interpreter of its package environment; None for the main environment."""
         self.conn = conn
         self.process = process
-        """A `multiprocessing.Process`, a `subprocess.Popen` or a `_forkserver.ServedProcess`."""
-
-    @classmethod
-    def fork(cls) -> Worker:
-        """A worker forked from this process (only when `_forkserver.needed()` is false)."""
-        ours, theirs = multiprocessing.Pipe()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        context = multiprocessing.get_context("fork")
-        process = context.Process(target=_worker.serve, args=(theirs,), daemon=True)
-        with warnings.catch_warnings():
-            # Python 3.12+ warns about forking a threaded process; the child only
-            # runs `_worker.serve`, whose locks (stdio, logging) are fresh or
-            # reinitialised after fork, and `_forkserver.needed` has checked the
-            # threads that are not Python's.
-            warnings.filterwarnings(
-                "ignore", message=".*multi-threaded.*fork", category=DeprecationWarning
-            )
-            process.start()
-        theirs.close()
-        return cls(None, ours, process)
+        """A `subprocess.Popen` or a `_forkserver.ServedProcess`."""
 
     @classmethod
     def from_fork_server(cls) -> Worker:
@@ -128,11 +107,12 @@ class PythonExecutor(Executor):
     def submit(self, request: TaskRequest, done: Done) -> None:
         component = python_component.parse(request.container)
         assert component is not None
-        # A worker forked from this process is forked here, on the engine's thread,
-        # so that forking never races with a task thread's bookkeeping. Workers from
-        # the fork server or a package environment start on the task's thread.
+        # A worker that comes at once comes here, on the engine's thread, so that
+        # forking the fork server never races with a task thread's bookkeeping. One
+        # that must wait (a fresh fork server, a package environment) starts on the
+        # task's thread.
         needs_env = bool(component.packages) and not venvs.satisfied(component.packages)
-        worker = None if needs_env else self._acquire(None, request.key, _fork_if_safe)
+        worker = None if needs_env else self._acquire(None, request.key, _worker_at_once)
         thread = threading.Thread(
             target=self._run,
             args=(request, component, needs_env, worker, done),
@@ -229,9 +209,9 @@ class PythonExecutor(Executor):
             worker.stop()
 
 
-def _fork_if_safe() -> Worker | None:
-    """A worker forked from this process, unless that is not safe (`_forkserver`)."""
-    return None if _forkserver.needed() else Worker.fork()
+def _worker_at_once() -> Worker | None:
+    """A main-environment worker if one comes at once (`_forkserver.at_once`), else None."""
+    return Worker.from_fork_server() if _forkserver.at_once() else None
 
 
 def _read_output(request: TaskRequest) -> dict[str, Any]:
