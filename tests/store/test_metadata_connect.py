@@ -136,3 +136,22 @@ def test_a_silent_postgresql_times_out():
         url = f"postgresql+psycopg://conveyor@127.0.0.1:{port}/metadata?connect_timeout=2"
         with pytest.raises(StoreError, match=f"cannot reach .* 127.0.0.1:{port}.*timeout"):
             MetadataStore.open(url)
+
+
+def test_the_switch_to_wal_waits_for_another_writer(tmp_path):
+    from conveyor.store.metadata import connect
+
+    path = tmp_path / "metadata.db"
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("CREATE TABLE t (x)")
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO t VALUES (1)")
+    # SQLite refuses the switch at once, not after its busy timeout, while this writes.
+    threading.Timer(0.3, lambda: writer.execute("COMMIT")).start()
+    engine = connect.create(f"sqlite:///{path}")
+    try:
+        connect.use_wal(engine)
+    finally:
+        engine.dispose()
+    mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -126,9 +127,23 @@ def use_wal(engine: Engine) -> None:
         return
     raw = engine.raw_connection()
     try:
-        raw.driver_connection.execute("PRAGMA journal_mode = WAL")
+        _switch_to_wal(raw.driver_connection)
     finally:
         raw.close()
+
+
+def _switch_to_wal(db: sqlite3.Connection) -> None:
+    """The switch needs the file to itself, and SQLite refuses it at once (no waiting)
+    while another connection writes: a store opened by several processes at once
+    retries until the first switch is done, up to `BUSY_TIMEOUT_S`."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _postgresql(url: URL) -> Engine:
