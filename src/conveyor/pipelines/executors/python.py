@@ -69,11 +69,7 @@ class Worker:
             raise WorkerDied(self._how_it_ended()) from None
 
     def _how_it_ended(self) -> str:
-        if isinstance(self.process, multiprocessing.process.BaseProcess):
-            self.process.join()
-            code = self.process.exitcode
-        else:
-            code = self.process.wait()
+        code = self.process.wait()
         if code is None:
             return "the worker process ended, and so did the fork server it came from"
         if code < 0:
