@@ -96,19 +96,11 @@ class _Handlers:
             serving = pick(live)
         except ApiError as error:
             return self.refused(request, live, error, start)
-        parameters = body.get("parameters")
-        rate = live.log_sample_rate
-        try:
-            predictions = await self.service.predict(serving, instances, parameters)
-        except ApiError as error:
-            self.service.record(
-                serving, serving.labels, start, error.status, instances, None, parameters,
-                error.message, rate,
-            )  # fmt: skip
-            return error_response(request.url.path, error)
-        self.service.record(
-            serving, serving.labels, start, 200, instances, predictions, parameters, None, rate
+        predictions = await self._predict(
+            request, live, serving, instances, body.get("parameters"), start
         )
+        if isinstance(predictions, Response):
+            return predictions
         version = serving.version
         return json_response(
             {
@@ -140,6 +132,22 @@ class _Handlers:
             return self.refused(request, live, error, start)
         except Exception as exc:
             return self.refused(request, live, api_error(exc), start)
+        predictions = await self._predict(request, live, serving, instances, parameters, start)
+        if isinstance(predictions, Response):
+            return predictions
+        return json_response({"predictions": predictions}, headers)
+
+    async def _predict(
+        self,
+        request: Request,
+        live: LiveEndpoint,
+        serving: Serving,
+        instances: Any,
+        parameters: Any,
+        start: float,
+    ) -> list[Any] | Response:
+        """The predictions, or the error response; either way recorded in the metrics and
+        the endpoint's prediction log."""
         rate = live.log_sample_rate
         try:
             predictions = await self.service.predict(serving, instances, parameters)
@@ -152,7 +160,7 @@ class _Handlers:
         self.service.record(
             serving, serving.labels, start, 200, instances, predictions, parameters, None, rate
         )
-        return json_response({"predictions": predictions}, headers)
+        return predictions
 
     def refused(
         self, request: Request, live: LiveEndpoint | None, error: ApiError, start: float
