@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlalchemy import Connection
@@ -101,7 +100,7 @@ class Registry:
         schemas = check_schema(input_schema, "input"), check_schema(output_schema, "output")
         contents = read_contents(artifact_uri, kind)
         actor = self._actor()
-        with self._write() as conn:
+        with self.store.transaction(write=True) as conn:
             model = catalog.ensure(conn, model_name, description, labels, actor, comment)
             origin = link(conn, contents.uri, contents.digest, model_name, run_id, execution_id)
             digest = contents.digest
@@ -130,13 +129,13 @@ class Registry:
         """One version: `get_version("churn@3")`, `("churn", "production")`, `("churn", 3)`;
         the model alone means its `default` version."""
         ref = resolve_reference(model, version)
-        with self._read() as conn:
+        with self.store.transaction() as conn:
             row = rows.model_row(conn, ref.model)
             return rows.version(conn, row, rows.version_number(conn, row, ref))
 
     def list_versions(self, model: str) -> list[ModelVersion]:
         """The model's versions, oldest first."""
-        with self._read() as conn:
+        with self.store.transaction() as conn:
             return rows.versions(conn, rows.model_row(conn, check_model_name(model)))
 
     def update_version(
@@ -160,7 +159,7 @@ class Registry:
             changes["trusted"] = bool(trusted)
         ref = resolve_reference(model, version)
         actor = self._actor()
-        with self._write() as conn:
+        with self.store.transaction(write=True) as conn:
             row, number = self._locked_version(conn, ref)
             versions.update_fields(conn, row, number, changes, actor, comment)
             return rows.version(conn, row, number)
@@ -177,7 +176,7 @@ class Registry:
         target = self.get_version(model, version)
         self._check_guards([target])
         actor = self._actor()
-        with self._write() as conn:
+        with self.store.transaction(write=True) as conn:
             row = rows.lock_model(conn, target.model)
             number = rows.version_number(conn, row, Reference(target.model, target.version_id))
             versions.drop(conn, row, number, actor, comment)
@@ -197,7 +196,7 @@ class Registry:
         check_alias(alias)
         ref = resolve_reference(model, version)
         actor = self._actor()
-        with self._write() as conn:
+        with self.store.transaction(write=True) as conn:
             row, number = self._locked_version(conn, ref)
             aliases.assign(conn, row, alias, number, actor, comment)
             return rows.version(conn, row, number)
@@ -207,7 +206,7 @@ class Registry:
         check_model_name(model)
         check_alias(alias)
         actor = self._actor()
-        with self._write() as conn:
+        with self.store.transaction(write=True) as conn:
             row = rows.lock_model(conn, model)
             number = aliases.remove(conn, row, alias, actor, comment)
             return rows.version(conn, row, number)
@@ -215,7 +214,7 @@ class Registry:
     # Models
 
     def get_model(self, name: str) -> Model:
-        with self._read() as conn:
+        with self.store.transaction() as conn:
             found = rows.models(conn, check_model_name(name))
         if not found:
             raise ModelNotFound(
@@ -225,7 +224,7 @@ class Registry:
 
     def list_models(self) -> list[Model]:
         """Every model, by name."""
-        with self._read() as conn:
+        with self.store.transaction() as conn:
             return rows.models(conn)
 
     def update_model(
@@ -244,7 +243,7 @@ class Registry:
             changes["labels"] = check_labels(labels)
         check_model_name(name)
         actor = self._actor()
-        with self._write() as conn:
+        with self.store.transaction(write=True) as conn:
             catalog.update_fields(conn, rows.lock_model(conn, name), changes, actor, comment)
         return self.get_model(name)
 
@@ -253,7 +252,7 @@ class Registry:
         Refused while a delete guard says one of its versions is in use. The history stays."""
         self._check_guards(self.list_versions(name))
         actor = self._actor()
-        with self._write() as conn:
+        with self.store.transaction(write=True) as conn:
             return catalog.drop(conn, rows.lock_model(conn, name), actor, comment)
 
     def history(
@@ -269,7 +268,7 @@ class Registry:
         deleted, aliases set, moved and removed, evaluations added; each with who, when and
         why. Narrow it to one `alias` or `version`, or to entries after an entry id."""
         check_model_name(model)
-        with self._read() as conn:
+        with self.store.transaction() as conn:
             found = history.entries(
                 conn, model, alias=alias, version=version, after=after, limit=limit
             )
@@ -296,7 +295,7 @@ class Registry:
         slice = evaluations.check_slice(slice)
         ref = resolve_reference(model, version)
         actor = self._actor()
-        with self._write() as conn:
+        with self.store.transaction(write=True) as conn:
             row, number = self._locked_version(conn, ref)
             if run_id is not None:
                 check_run(conn, run_id)
@@ -306,7 +305,7 @@ class Registry:
     def list_evaluations(self, model: str, version: VersionSelector = None) -> list[Evaluation]:
         """Evaluations of one version, or of every version when none is named, oldest first."""
         ref = resolve_reference(model, version)
-        with self._read() as conn:
+        with self.store.transaction() as conn:
             row = rows.model_row(conn, ref.model)
             number = rows.version_number(conn, row, ref) if ref.names_version else None
             return rows.evaluations(conn, row, number)
@@ -328,12 +327,3 @@ class Registry:
 
     def _actor(self) -> str:
         return self.user or history.current_user()
-
-    # The store keeps its transactions private; the registry's tables live in the same
-    # database and its writes need the same care (BEGIN IMMEDIATE on SQLite, errors
-    # translated, one connection at a time in memory), so it borrows them.
-    def _write(self) -> AbstractContextManager[Connection]:
-        return self.store._write()
-
-    def _read(self) -> AbstractContextManager[Connection]:
-        return self.store._read()

@@ -24,10 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import Connection
 
 from conveyor.registry import ModelVersion, Registry, parse_reference
 from conveyor.registry.errors import InvalidLabels
@@ -123,20 +120,20 @@ class Endpoints:
             "log_sample_rate": check_sample_rate(log_sample_rate),
             "created_by": self._actor(),
         }
-        with self._write() as conn:
+        with self.store.transaction(write=True) as conn:
             _rows.insert_endpoint(conn, values)
         return self.get(name)
 
     def get(self, name: str) -> Endpoint:
         """The endpoint with its deployed models; followed aliases resolved now."""
-        with self._read() as conn:
+        with self.store.transaction() as conn:
             row = _rows.endpoint_row(conn, check_endpoint_name(name))
             deployed = _rows.active(conn, [row.id])
         return self._endpoint(row, deployed)
 
     def list(self) -> list[Endpoint]:
         """Every endpoint, by name."""
-        with self._read() as conn:
+        with self.store.transaction() as conn:
             rows = _rows.endpoint_rows(conn)
             deployed = _rows.active(conn)
         by_endpoint: dict[int, list[Any]] = {}
@@ -161,14 +158,14 @@ class Endpoints:
             changes["labels"] = _labels(labels)
         if log_sample_rate is not _UNSET:
             changes["log_sample_rate"] = check_sample_rate(log_sample_rate)
-        with self._write() as conn:
+        with self.store.transaction(write=True) as conn:
             row = _rows.endpoint_row(conn, check_endpoint_name(name), lock=True)
             _rows.touch(conn, row.id, **changes)
         return self.get(name)
 
     def delete(self, name: str) -> None:
         """Delete an endpoint; refused while models are deployed to it."""
-        with self._write() as conn:
+        with self.store.transaction(write=True) as conn:
             row = _rows.endpoint_row(conn, check_endpoint_name(name), lock=True)
             if _rows.count_active(conn, row.id):
                 raise ServingConflict(
@@ -207,13 +204,13 @@ class Endpoints:
                 "split, not both"
             )
         ref = parse_reference(model) if version is None else with_selector(model, version)
-        with self._read() as conn:
+        with self.store.transaction() as conn:
             _rows.endpoint_row(conn, endpoint)
         target = self.registry.get_version(ref.model, ref.version or ref.alias)
         alias = None if (pin or ref.version is not None) else ref.alias or DEFAULT
         if self.check_loads:
             self._check_loads(target)
-        with self._write() as conn:
+        with self.store.transaction(write=True) as conn:
             row = _rows.endpoint_row(conn, endpoint, lock=True)
             current = {str(d.id): d.traffic for d in _rows.active(conn, [row.id])}
             if traffic_split is not None:
@@ -255,7 +252,7 @@ class Endpoints:
         """
         check_endpoint_name(endpoint)
         removed = str(deployed_model_id)
-        with self._write() as conn:
+        with self.store.transaction(write=True) as conn:
             row = _rows.endpoint_row(conn, endpoint, lock=True)
             current = {str(d.id): d.traffic for d in _rows.active(conn, [row.id])}
             if removed not in current:
@@ -276,7 +273,7 @@ class Endpoints:
     def set_traffic(self, endpoint: str, traffic_split: Mapping[str, int]) -> Endpoint:
         """Replace the endpoint's traffic split; it must cover percentages adding up to 100."""
         check_endpoint_name(endpoint)
-        with self._write() as conn:
+        with self.store.transaction(write=True) as conn:
             row = _rows.endpoint_row(conn, endpoint, lock=True)
             ids = [str(d.id) for d in _rows.active(conn, [row.id])]
             split = traffic.check_split(traffic_split, ids)
@@ -286,13 +283,13 @@ class Endpoints:
 
     def deployments_of(self, model: str) -> list[DeployedModel]:
         """The live deployments of a registered model, on every endpoint."""
-        with self._read() as conn:
+        with self.store.transaction() as conn:
             rows = _rows.active_of_model(conn, model)
         return [self._deployed(d, self._aliases(d.model_name)) for d in rows]
 
     def generations(self) -> dict[str, int]:
         """Each endpoint's generation: what a running server compares to notice changes."""
-        with self._read() as conn:
+        with self.store.transaction() as conn:
             return _rows.generations(conn)
 
     def delete_guard(self, version: ModelVersion) -> str | None:
@@ -362,13 +359,6 @@ class Endpoints:
 
     def _actor(self) -> str:
         return self.user or current_user()
-
-    # The registry borrows the store's transactions for its tables; the endpoints do too.
-    def _write(self) -> AbstractContextManager[Connection]:
-        return self.store._write()
-
-    def _read(self) -> AbstractContextManager[Connection]:
-        return self.store._read()
 
 
 def _labels(labels: Mapping[str, str] | None) -> dict[str, str]:

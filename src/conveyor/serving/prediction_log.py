@@ -299,7 +299,7 @@ def prediction_logs(store: MetadataStore, endpoint: str | None = None) -> list[A
         .where(ArtifactType.name == LOG_TYPE, Artifact.state == ArtifactState.LIVE)
         .order_by(Artifact.id)
     )
-    with store._read() as conn:
+    with store.transaction() as conn:
         ids = list(conn.execute(query).scalars())
     found = [store.get_artifact(i) for i in ids]
     if endpoint is not None:

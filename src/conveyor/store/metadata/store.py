@@ -415,14 +415,21 @@ class MetadataStore:
             conn.close()
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._turn, translated(self.where), self._transaction(connect.WRITE) as conn:
+    def transaction(self, *, write: bool = False) -> Iterator[Connection]:
+        """One transaction on the store's database, for the layers that keep tables of
+        their own in it (the registry, the endpoints, the layers to come): committed when
+        the block ends, rolled back if it raises. A `write` transaction takes the write
+        lock at once (BEGIN IMMEDIATE on SQLite), so a read-then-write inside it is
+        atomic; database errors leave it as `StoreError`s that name the store."""
+        options = connect.WRITE if write else {}
+        with self._turn, translated(self.where), self._transaction(options) as conn:
             yield conn
 
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self._turn, translated(self.where), self._transaction({}) as conn:
-            yield conn
+    def _write(self) -> AbstractContextManager[Connection]:
+        return self.transaction(write=True)
+
+    def _read(self) -> AbstractContextManager[Connection]:
+        return self.transaction()
 
     @contextmanager
     def _transaction(self, options: dict[str, bool]) -> Iterator[Connection]:
