@@ -42,7 +42,7 @@ def other(n: int) -> int:
 
 def test_run_list_and_get(home):
     client = Client()
-    assert client.home == home
+    assert client.home.settings.folder == home
     ok = client.run(pair, {"n": 3})
     bad = client.run(pair, {"n": -1})
     elsewhere = client.run(other, {"n": 3})

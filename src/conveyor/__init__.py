@@ -10,13 +10,38 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from conveyor.pipelines.runner import Run, TaskInfo, resume, run
+    from conveyor.home import Home
+    from conveyor.pipelines.runner import Run, TaskInfo
 
 __all__ = ["Run", "TaskInfo", "resume", "run"]
 
 
+def run(
+    pipeline: Any,
+    arguments: dict[str, Any] | None = None,
+    *,
+    home: Home | None = None,
+    **options: Any,
+) -> Run:
+    """Run a pipeline to its end in `home` (default: the home of the environment's
+    settings, `.conveyor/` here or `$CONVEYOR_HOME`); `options` are those of
+    `conveyor.pipelines.runner.run` (`parallelism`, `enable_caching`, ...)."""
+    from conveyor.client import Client
+
+    with Client(home) as client:
+        return client.run(pipeline, arguments, **options)
+
+
+def resume(run_id: str, *, home: Home | None = None, **options: Any) -> Run:
+    """Continue a failed, cancelled or killed run, re-running only what did not complete."""
+    from conveyor.client import Client
+
+    with Client(home) as client:
+        return client.resume(run_id, **options)
+
+
 def __getattr__(name: str) -> Any:
-    if name in __all__:
+    if name in ("Run", "TaskInfo"):
         from conveyor.pipelines import runner
 
         return getattr(runner, name)

@@ -17,11 +17,13 @@ It also reaches the registry and the endpoints, which the hand-over components
     client.deploy("churn", "churn@production")
     client.predict("churn", [{"tenure": 3, "plan": "monthly"}])
 
-This is the embedded mode: the client reads and writes the metadata store
-directly, opening it for each call and closing it after, so a long-lived client
-holds no connection and sees what other processes wrote. A remote mode (the same
-methods over REST) comes later; the methods therefore take and return plain
-values and dataclasses with `to_json()`.
+This is the embedded mode: the client works on a home (`conveyor.home`), which
+holds the metadata store's connections (from a small pool, shared with the rest of
+the process) for as long as the client is open: `close()` it, or use it in a
+`with` block. Each call is its own transaction, so a long-lived client sees what
+other processes wrote, and one client may be used from several threads. A remote
+mode (the same methods over REST) comes later; the methods therefore take and
+return plain values and dataclasses with `to_json()`.
 """
 
 from __future__ import annotations
@@ -32,23 +34,18 @@ import re
 import shutil
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from conveyor import config
 from conveyor.errors import UsageError
+from conveyor.home import Home, open_home
 from conveyor.pipelines.cache import parse_age
 from conveyor.pipelines.explain import CacheExplanation, explain_cache
-from conveyor.store.artifacts import ArtifactStore
 from conveyor.store.artifacts import naming as artifact_naming
-from conveyor.store.artifacts.errors import ArtifactStoreError
 from conveyor.store.metadata import (
     Lineage,
-    MetadataStore,
     NotFound,
     RunDetail,
     RunRecord,
@@ -58,10 +55,8 @@ from conveyor.store.metadata.store import DEFAULT_LINEAGE_DEPTH
 
 if TYPE_CHECKING:
     from conveyor.pipelines.runner import Run
-    from conveyor.registry import Evaluation, ModelVersion, Registry
+    from conveyor.registry import Evaluation, ModelVersion
     from conveyor.serving.batch import BatchResult
-    from conveyor.serving.endpoints import Endpoints
-    from conveyor.serving.loading import ModelLoader
     from conveyor.serving.records import DeployedModel, Endpoint
     from conveyor.serving.runtimes import Runtime
 
@@ -71,17 +66,30 @@ _DURATION = re.compile(r"^\s*\d+(\.\d+)?\s*[smhdw]?\s*$", re.IGNORECASE)
 
 
 class Client:
-    """Runs, their records, lineage and cache explanations, in one Conveyor home.
+    """Runs, their records, lineage and cache explanations, models and endpoints, in one
+    Conveyor home.
 
-    `home` is the folder of Conveyor's files (default: `conveyor.config.home()`
-    when the client is made). `CONVEYOR_METADATA_URL` and
-    `CONVEYOR_ARTIFACT_ROOT` still move the store and the artifacts elsewhere.
-    The home is put in `CONVEYOR_HOME` for the length of each call, so use one
-    home per process at a time.
+    `home` is an open `Home` (used as it is, and left open), or the folder of one
+    (default: `CONVEYOR_HOME`, else `.conveyor/` in the working folder), opened with
+    the environment's settings and closed by `close()`.
     """
 
-    def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
-        self.home = Path(home).expanduser().resolve() if home is not None else config.home()
+    def __init__(self, home: Home | str | os.PathLike[str] | None = None) -> None:
+        if isinstance(home, Home):
+            self.home, self._owns_home = home, False
+        else:
+            self.home, self._owns_home = open_home(home), True
+
+    def close(self) -> None:
+        """Give back the home's connections, if the client opened the home."""
+        if self._owns_home:
+            self.home.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     # -- runs -------------------------------------------------------------------
 
@@ -90,15 +98,13 @@ class Client:
         (`parallelism`, `enable_caching`, `cache_max_age`, `cache_by_content`, ...)."""
         from conveyor.pipelines import runner  # imports kfp: only when running
 
-        with self._here():
-            return runner.run(pipeline, arguments, **options)
+        return runner.run(pipeline, arguments, home=self.home, **options)
 
     def resume(self, run_id: str, **options: Any) -> Run:
         """Continue a failed, cancelled or killed run, re-running only what did not complete."""
         from conveyor.pipelines import runner
 
-        with self._here():
-            return runner.resume(run_id, **options)
+        return runner.resume(run_id, home=self.home, **options)
 
     def list_runs(
         self,
@@ -113,13 +119,11 @@ class Client:
         after = parse_since(since) if since is not None else None
         if limit is not None and limit < 1:
             raise UsageError(f"limit must be at least 1, got {limit}")
-        with self._store() as store:
-            return store.list_runs(pipeline=pipeline, status=wanted, since=after, limit=limit)
+        return self.home.store.list_runs(pipeline=pipeline, status=wanted, since=after, limit=limit)
 
     def get_run(self, run_id: str) -> RunDetail:
         """One run with its parameters, spec and executions; `NotFound` if unknown."""
-        with self._store() as store:
-            return store.get_run(run_id)
+        return self.home.store.get_run(run_id)
 
     # -- lineage and the cache ---------------------------------------------------
 
@@ -130,20 +134,18 @@ class Client:
             raise UsageError(f"lineage depth must be 0 or more, got {depth}")
         if isinstance(artifact, str) and artifact.strip().isdigit():
             artifact = int(artifact)
-        with self._store() as store:
-            missing: NotFound | None = None
-            for spelling in _spellings(artifact):
-                try:
-                    return store.lineage(spelling, depth=depth)
-                except NotFound as exc:
-                    missing = missing or exc
-            assert missing is not None
-            raise missing
+        missing: NotFound | None = None
+        for spelling in _spellings(artifact):
+            try:
+                return self.home.store.lineage(spelling, depth=depth)
+            except NotFound as exc:
+                missing = missing or exc
+        assert missing is not None
+        raise missing
 
     def explain_cache(self, run_id: str, task: str) -> CacheExplanation:
         """Whether task `task` of a run hit the cache, and if it missed, why."""
-        with self._store() as store:
-            return explain_cache(store, run_id, task, _artifact_store())
+        return explain_cache(self.home.store, run_id, task, self.home.artifacts)
 
     # -- the registry -------------------------------------------------------------
 
@@ -165,26 +167,24 @@ class Client:
         """Register the model folder at `artifact_uri` as the next version of `name`
         (`Registry.upload`: docs/registry.md). Without `run_id`, the version links to the
         run that wrote the artifact."""
-        with self._registry() as registry:
-            return registry.upload(
-                name,
-                artifact_uri,
-                framework=framework,
-                description=description,
-                labels=labels,
-                input_schema=input_schema,
-                output_schema=output_schema,
-                aliases=aliases,
-                trusted=trusted,
-                run_id=run_id,
-                comment=comment,
-            )
+        return self.home.registry.upload(
+            name,
+            artifact_uri,
+            framework=framework,
+            description=description,
+            labels=labels,
+            input_schema=input_schema,
+            output_schema=output_schema,
+            aliases=aliases,
+            trusted=trusted,
+            run_id=run_id,
+            comment=comment,
+        )
 
     def get_model_version(self, reference: str) -> ModelVersion:
         """The version `churn@3`, `churn@production` or `churn` (its `default`) names;
         `NotFound` when there is none."""
-        with self._registry() as registry:
-            return registry.get_version(reference)
+        return self.home.registry.get_version(reference)
 
     def find_model_version(self, reference: str) -> ModelVersion | None:
         """As `get_model_version`, but None when the model, the version or the alias holder
@@ -203,24 +203,22 @@ class Client:
         run_id: str | None = None,
     ) -> Evaluation:
         """Attach metrics (over all rows, or one `slice`: `{"plan": "monthly"}`) to a version."""
-        with self._registry() as registry:
-            return registry.add_evaluation(reference, None, metrics, slice=slice, run_id=run_id)
+        return self.home.registry.add_evaluation(
+            reference, None, metrics, slice=slice, run_id=run_id
+        )
 
     def list_model_evaluations(self, reference: str) -> list[Evaluation]:
         """The evaluations of the version `reference` names, oldest first."""
-        with self._registry() as registry:
-            version = registry.get_version(reference)
-            return registry.list_evaluations(version.model, version.version_id)
+        version = self.home.registry.get_version(reference)
+        return self.home.registry.list_evaluations(version.model, version.version_id)
 
     def copy_model(self, reference: str, target: str | os.PathLike[str]) -> ModelVersion:
         """Copy the files of a registered version into the folder `target` (made, or emptied
         first), each checked against the sha256 recorded at upload; the version copied."""
-        from conveyor.serving.loading import local_folder
         from conveyor.serving.runtimes import verify_files
 
         version = self.get_model_version(reference)
-        with self._here():
-            folder, sha256s = local_folder(version)
+        folder, sha256s = self.home.models.local_folder(version)
         verify_files(folder, sha256s)
         target = Path(target)
         if target.exists():
@@ -291,17 +289,17 @@ class Client:
         into another file (`serving.batch.predict_file`: docs/batch.md)."""
         from conveyor.serving.batch import DEFAULT_BATCH_SIZE, predict_file
 
-        with self._registry() as registry:
-            return predict_file(
-                registry,
-                reference,
-                input_path,
-                output_path,
-                batch_size=batch_size or DEFAULT_BATCH_SIZE,
-                parameters=parameters,
-                input_format=input_format,
-                output_format=output_format,
-            )
+        return predict_file(
+            self.home.registry,
+            self.home.models,
+            reference,
+            input_path,
+            output_path,
+            batch_size=batch_size or DEFAULT_BATCH_SIZE,
+            parameters=parameters,
+            input_format=input_format,
+            output_format=output_format,
+        )
 
     # -- endpoints ------------------------------------------------------------------
 
@@ -314,15 +312,13 @@ class Client:
         log_sample_rate: float | None = None,
     ) -> Endpoint:
         """A new, empty endpoint (docs/serving.md); `ServingConflict` if it exists."""
-        with self._endpoints() as endpoints:
-            return endpoints.create(
-                name, description=description, labels=labels, log_sample_rate=log_sample_rate
-            )
+        return self.home.endpoints.create(
+            name, description=description, labels=labels, log_sample_rate=log_sample_rate
+        )
 
     def get_endpoint(self, name: str) -> Endpoint:
         """An endpoint with its deployed models and traffic split; `NotFound` if unknown."""
-        with self._endpoints() as endpoints:
-            return endpoints.get(name)
+        return self.home.endpoints.get(name)
 
     def find_endpoint(self, name: str) -> Endpoint | None:
         """As `get_endpoint`, but None when there is no such endpoint."""
@@ -342,14 +338,13 @@ class Client:
     ) -> DeployedModel:
         """Deploy `churn@3` (pinned), `churn@production` or `churn` (following the alias) to
         an endpoint, with Vertex AI's traffic rules (`Endpoints.deploy`: docs/serving.md)."""
-        with self._endpoints() as endpoints:
-            return endpoints.deploy(
-                endpoint,
-                model,
-                traffic_percentage=traffic_percentage,
-                traffic_split=traffic_split,
-                pin=pin,
-            )
+        return self.home.endpoints.deploy(
+            endpoint,
+            model,
+            traffic_percentage=traffic_percentage,
+            traffic_split=traffic_split,
+            pin=pin,
+        )
 
     def set_traffic(
         self,
@@ -361,30 +356,12 @@ class Client:
     ) -> Endpoint:
         """Replace an endpoint's traffic split, or give one deployed model a percentage and
         scale the others to share the rest in proportion (as a deployment does)."""
-        from conveyor.serving import traffic
-
-        if (traffic_split is None) == (deployed_model_id is None or traffic_percentage is None):
-            raise UsageError(
-                "give either the whole traffic split, or a deployed model id with its "
-                "traffic percentage"
-            )
-        with self._endpoints() as endpoints:
-            if traffic_split is None:
-                assert deployed_model_id is not None and traffic_percentage is not None
-                current = endpoints.get(endpoint).traffic_split
-                wanted = str(deployed_model_id)
-                if wanted not in current:
-                    from conveyor.serving.errors import DeployedModelNotFound
-
-                    raise DeployedModelNotFound(
-                        f"endpoint {endpoint!r} has no deployed model {wanted!r}; deployed: "
-                        f"{', '.join(current) or 'none'}"
-                    )
-                others = {k: v for k, v in current.items() if k != wanted}
-                if any(others.values()):  # their shares as if `wanted` were not deployed
-                    others = traffic.unallocate(current, wanted)
-                traffic_split = traffic.allocate(others, wanted, traffic_percentage)
-            return endpoints.set_traffic(endpoint, traffic_split)
+        return self.home.endpoints.set_traffic(
+            endpoint,
+            traffic_split,
+            deployed_model_id=deployed_model_id,
+            traffic_percentage=traffic_percentage,
+        )
 
     def predict(
         self,
@@ -409,22 +386,9 @@ class Client:
             body["parameters"] = parameters
         if url is not None:
             return _post_json(f"{url.rstrip('/')}/v1/endpoints/{endpoint}:predict", body, timeout)
-        found = self.get_endpoint(endpoint)
-        serving = [d for d in found.deployed_models if d.traffic_percentage > 0]
-        if not serving:
-            raise UsageError(
-                f"endpoint {endpoint!r} has no deployed model taking traffic; deploy one first "
-                f"(`conveyor endpoints deploy {endpoint} MODEL@VERSION`)"
-            )
-        chosen = max(serving, key=lambda d: d.traffic_percentage)
-        if chosen.version_id is None:
-            raise UsageError(
-                f"deployed model {chosen.id} of endpoint {endpoint!r} follows alias "
-                f"{chosen.alias!r}, which no version of {chosen.model!r} holds any more"
-            )
+        chosen = self.home.endpoints.answering(endpoint)
         version = self.get_model_version(f"{chosen.model}@{chosen.version_id}")
-        with self._here():
-            runtime = self._model_loader.load(version)
+        runtime = self.home.models.load(version)
         return {
             "predictions": runtime.predict(instances, parameters),
             "deployedModelId": chosen.id,
@@ -435,61 +399,22 @@ class Client:
 
     # -- plumbing ---------------------------------------------------------------
 
-    @contextmanager
-    def _here(self) -> Iterator[None]:
-        before = os.environ.get("CONVEYOR_HOME")
-        os.environ["CONVEYOR_HOME"] = str(self.home)
-        try:
-            yield
-        finally:
-            if before is None:
-                os.environ.pop("CONVEYOR_HOME", None)
-            else:
-                os.environ["CONVEYOR_HOME"] = before
-
-    @contextmanager
-    def _store(self) -> Iterator[MetadataStore]:
-        with self._here(), MetadataStore.open() as store:
-            yield store
-
-    @cached_property
-    def _model_loader(self) -> ModelLoader:
-        """Runtimes of the versions this client predicted with, loaded once."""
-        from conveyor.serving.loading import ModelLoader
-
-        return ModelLoader()
-
-    @contextmanager
-    def _registry(self) -> Iterator[Registry]:
-        from conveyor.registry import Registry
-
-        with self._store() as store:
-            yield Registry(store)
-
-    @contextmanager
-    def _endpoints(self) -> Iterator[Endpoints]:
-        from conveyor.serving.endpoints import Endpoints
-
-        with self._store() as store:
-            yield Endpoints(store)
-
     def _recorded_sha256(self, *uris: str) -> str | None:
         """The sha256 of the newest LIVE artifact the metadata store holds at one of `uris`."""
         from conveyor.store.metadata.kinds import ArtifactState
 
-        with self._store() as store:
-            for uri in dict.fromkeys(uris):
-                try:
-                    graph = store.lineage(uri, depth=0)
-                except NotFound:
-                    continue
-                live = [
-                    graph.artifacts[i]
-                    for i in graph.roots
-                    if i in graph.artifacts and graph.artifacts[i].state == ArtifactState.LIVE
-                ]
-                if live:
-                    return live[-1].sha256
+        for uri in dict.fromkeys(uris):
+            try:
+                graph = self.home.store.lineage(uri, depth=0)
+            except NotFound:
+                continue
+            live = [
+                graph.artifacts[i]
+                for i in graph.roots
+                if i in graph.artifacts and graph.artifacts[i].state == ArtifactState.LIVE
+            ]
+            if live:
+                return live[-1].sha256
         return None
 
 
@@ -521,15 +446,6 @@ def parse_since(value: str | datetime | timedelta, now: datetime | None = None) 
                 f"since {value!r} is neither a duration (30m, 12h, 7d) nor an ISO date (2026-11-01)"
             ) from None
     return (moment if moment.tzinfo else moment.astimezone()).astimezone(UTC)
-
-
-def _artifact_store() -> ArtifactStore | None:
-    """The artifact store, to check that cached outputs are present; None when it cannot be
-    opened (an explanation then goes by the states in the metadata store alone)."""
-    try:
-        return ArtifactStore.open(config.artifact_root())
-    except ArtifactStoreError:
-        return None
 
 
 def _post_json(url: str, body: dict[str, Any], timeout: float) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from conveyor.errors import UsageError
 from conveyor.registry import ModelNotFound, Registry, VersionNotFound
 from conveyor.serving.batch import BatchInputError, predict_file
+from conveyor.serving.loading import ModelLoader
 from conveyor.serving.runtimes import ChecksumMismatch, UntrustedModel
 from conveyor.store.metadata import MetadataStore
 
@@ -105,6 +106,12 @@ def registry(models):
 
 
 @pytest.fixture
+def loader(tmp_path):
+    """A model loader of the test's own (each test loads its versions afresh)."""
+    return ModelLoader(tmp_path / "models")
+
+
+@pytest.fixture
 def out(tmp_path):
     """A folder of the test's own for inputs and outputs (its Conveyor home is beside it)."""
     folder = tmp_path / "files"
@@ -121,12 +128,13 @@ def read(path) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
-def test_every_format_gets_one_prediction_per_row(registry, models, data, out, fmt):
+def test_every_format_gets_one_prediction_per_row(loader, registry, models, data, out, fmt):
     folder, frame = data
     _, fitted = models
     seen = []
     result = predict_file(
         registry,
+        loader,
         "churn",
         folder / f"customers.{fmt}",
         out / f"scored.{fmt}",
@@ -150,30 +158,34 @@ def test_every_format_gets_one_prediction_per_row(registry, models, data, out, f
 @pytest.mark.parametrize(
     ("source", "target"), [("csv", "parquet"), ("parquet", "jsonl"), ("jsonl", "csv")]
 )
-def test_formats_convert(registry, data, out, source, target):
+def test_formats_convert(loader, registry, data, out, source, target):
     folder, frame = data
-    result = predict_file(registry, "churn", folder / f"customers.{source}", out / f"out.{target}")
+    result = predict_file(
+        registry, loader, "churn", folder / f"customers.{source}", out / f"out.{target}"
+    )
     assert result.output_format == target
     scored = read(out / f"out.{target}")
     assert len(scored) == ROWS
     assert scored["city"].tolist() == frame["city"].tolist()
 
 
-def test_format_named_when_the_extension_does_not_say(registry, data, out):
+def test_format_named_when_the_extension_does_not_say(loader, registry, data, out):
     folder, _ = data
     shutil.copy(folder / "customers.jsonl", out / "customers.txt")
     result = predict_file(
-        registry, "churn", out / "customers.txt", out / "out.data", input_format="jsonl"
+        registry, loader, "churn", out / "customers.txt", out / "out.data", input_format="jsonl"
     )
     assert (result.input_format, result.output_format) == ("jsonl", "jsonl")
     assert len((out / "out.data").read_text().splitlines()) == ROWS
     with pytest.raises(UsageError, match=r"cannot tell the format of the input .*customers\.txt"):
-        predict_file(registry, "churn", out / "customers.txt", out / "o.csv")
+        predict_file(registry, loader, "churn", out / "customers.txt", out / "o.csv")
     with pytest.raises(UsageError, match="format 'xml' is not one of csv, jsonl, parquet"):
-        predict_file(registry, "churn", out / "customers.txt", out / "o", input_format="xml")
+        predict_file(
+            registry, loader, "churn", out / "customers.txt", out / "o", input_format="xml"
+        )
 
 
-def test_versions_by_alias_and_id(registry, models, data, out):
+def test_versions_by_alias_and_id(loader, registry, models, data, out):
     root, fitted = models
     folder, frame = data
     registry.upload("churn", root / "other", framework="sklearn", aliases=["challenger"])
@@ -184,19 +196,20 @@ def test_versions_by_alias_and_id(registry, models, data, out):
         ("churn@challenger", "other", "churn@2"),
         ("churn@2", "other", "churn@2"),
     ]:
-        result = predict_file(registry, reference, out / "head.parquet", out / "o.parquet")
+        result = predict_file(registry, loader, reference, out / "head.parquet", out / "o.parquet")
         assert result.model == expected
         predicted = pd.read_parquet(out / "o.parquet")["prediction"]
         assert predicted.tolist() == fitted[model].predict(head[FEATURES]).tolist()
 
 
-def test_several_values_per_row_go_to_predictions(registry, models, data, out):
+def test_several_values_per_row_go_to_predictions(loader, registry, models, data, out):
     _, fitted = models
     folder, frame = data
     proba = fitted["logistic"].predict_proba(frame[FEATURES])
     for fmt in ("parquet", "jsonl", "csv"):
         result = predict_file(
             registry,
+            loader,
             "churn",
             folder / "customers.parquet",
             out / f"p.{fmt}",
@@ -208,18 +221,20 @@ def test_several_values_per_row_go_to_predictions(registry, models, data, out):
         np.testing.assert_allclose(values, proba, rtol=1e-12)
 
 
-def test_regression_keeps_full_precision(registry, models, data, out):
+def test_regression_keeps_full_precision(loader, registry, models, data, out):
     root, fitted = models
     folder, frame = data
     registry.upload("spend", root / "regression", framework="sklearn")
-    predict_file(registry, "spend", folder / "customers.csv", out / "s.jsonl")
-    predict_file(registry, "spend", folder / "customers.csv", out / "s.csv")
+    predict_file(registry, loader, "spend", folder / "customers.csv", out / "s.jsonl")
+    predict_file(registry, loader, "spend", folder / "customers.csv", out / "s.csv")
     expected = fitted["regression"].predict(frame[FEATURES])
     for name in ("s.jsonl", "s.csv"):
         np.testing.assert_array_equal(read(out / name)["prediction"].to_numpy(), expected)
 
 
-def test_model_without_names_takes_the_columns_its_schema_names(registry, models, data, out):
+def test_model_without_names_takes_the_columns_its_schema_names(
+    loader, registry, models, data, out
+):
     root, fitted = models
     folder, frame = data
     schema = [
@@ -230,76 +245,76 @@ def test_model_without_names_takes_the_columns_its_schema_names(registry, models
     registry.upload("bare", root / "unnamed", framework="sklearn", input_schema=schema)
     shuffled = frame[["visits", "city", "customer_id", "spend", "tenure"]]
     shuffled.to_csv(out / "shuffled.csv", index=False)
-    predict_file(registry, "bare", out / "shuffled.csv", out / "o.csv")
+    predict_file(registry, loader, "bare", out / "shuffled.csv", out / "o.csv")
     expected = fitted["unnamed"].predict(frame[FEATURES].to_numpy())
     assert pd.read_csv(out / "o.csv")["prediction"].tolist() == expected.tolist()
 
     registry.upload("blind", root / "unnamed", framework="sklearn")
     with pytest.raises(BatchInputError, match="has 5 columns, but the model takes 3 features"):
-        predict_file(registry, "blind", out / "shuffled.csv", out / "o2.csv")
+        predict_file(registry, loader, "blind", out / "shuffled.csv", out / "o2.csv")
     frame[FEATURES].to_csv(out / "only.csv", index=False)
-    predict_file(registry, "blind", out / "only.csv", out / "o2.csv")
+    predict_file(registry, loader, "blind", out / "only.csv", out / "o2.csv")
     assert pd.read_csv(out / "o2.csv")["prediction"].tolist() == expected.tolist()
 
 
-def test_a_pipeline_reading_strings_by_name(registry, models, data, out):
+def test_a_pipeline_reading_strings_by_name(loader, registry, models, data, out):
     root, fitted = models
     folder, frame = data
     registry.upload("city", root / "pipeline", framework="sklearn", trusted=True)
     for fmt in ("csv", "parquet", "jsonl"):
-        predict_file(registry, "city", folder / f"customers.{fmt}", out / f"o.{fmt}")
+        predict_file(registry, loader, "city", folder / f"customers.{fmt}", out / f"o.{fmt}")
         expected = fitted["pipeline"].predict(frame[[*FEATURES, "city"]])
         assert read(out / f"o.{fmt}")["prediction"].tolist() == expected.tolist()
 
 
-def test_single_file_artifact(registry, models, data, out):
+def test_single_file_artifact(loader, registry, models, data, out):
     root, fitted = models
     folder, frame = data
     registry.upload("file", root / "logistic" / "model.skops", framework="sklearn")
     frame.head(100).to_csv(out / "head.csv", index=False)
-    predict_file(registry, "file", out / "head.csv", out / "o.csv")
+    predict_file(registry, loader, "file", out / "head.csv", out / "o.csv")
     expected = fitted["logistic"].predict(frame.head(100)[FEATURES])
     assert pd.read_csv(out / "o.csv")["prediction"].tolist() == expected.tolist()
 
 
-def test_unknown_model_version_and_alias(registry, data, out):
+def test_unknown_model_version_and_alias(loader, registry, data, out):
     folder, _ = data
     source = folder / "customers.csv"
     with pytest.raises(ModelNotFound, match="no model 'nope'"):
-        predict_file(registry, "nope", source, out / "o.csv")
+        predict_file(registry, loader, "nope", source, out / "o.csv")
     with pytest.raises(VersionNotFound, match="alias 'production'"):
-        predict_file(registry, "churn@production", source, out / "o.csv")
+        predict_file(registry, loader, "churn@production", source, out / "o.csv")
     with pytest.raises(VersionNotFound):
-        predict_file(registry, "churn@7", source, out / "o.csv")
+        predict_file(registry, loader, "churn@7", source, out / "o.csv")
     assert list(out.iterdir()) == []
 
 
-def test_unreadable_inputs(registry, data, out):
+def test_unreadable_inputs(loader, registry, data, out):
     with pytest.raises(
         BatchInputError, match=r"cannot read the input .*absent\.csv: it does not exist"
     ):
-        predict_file(registry, "churn", out / "absent.csv", out / "o.csv")
+        predict_file(registry, loader, "churn", out / "absent.csv", out / "o.csv")
     (out / "folder.csv").mkdir()
     with pytest.raises(BatchInputError, match="it is a folder"):
-        predict_file(registry, "churn", out / "folder.csv", out / "o.csv")
+        predict_file(registry, loader, "churn", out / "folder.csv", out / "o.csv")
     (out / "broken.parquet").write_bytes(b"PAR1 not really")
     with pytest.raises(
         BatchInputError, match=r"cannot read the input .*broken\.parquet as parquet"
     ):
-        predict_file(registry, "churn", out / "broken.parquet", out / "o.parquet")
+        predict_file(registry, loader, "churn", out / "broken.parquet", out / "o.parquet")
     (out / "broken.jsonl").write_text('{"tenure": 1, "spend": 2, "visits": 3}\n{oops\n')
     with pytest.raises(BatchInputError, match=r"cannot read the input .*broken\.jsonl as jsonl"):
-        predict_file(registry, "churn", out / "broken.jsonl", out / "o.jsonl")
+        predict_file(registry, loader, "churn", out / "broken.jsonl", out / "o.jsonl")
     (out / "empty.csv").write_text("tenure,spend,visits\n")
     with pytest.raises(BatchInputError, match="holds no rows"):
-        predict_file(registry, "churn", out / "empty.csv", out / "o.csv")
+        predict_file(registry, loader, "churn", out / "empty.csv", out / "o.csv")
     with pytest.raises(UsageError, match="the folder .*nowhere does not exist"):
-        predict_file(registry, "churn", out / "empty.csv", out / "nowhere" / "o.csv")
+        predict_file(registry, loader, "churn", out / "empty.csv", out / "nowhere" / "o.csv")
     leftovers = {p.name for p in out.iterdir()}
     assert leftovers == {"folder.csv", "broken.parquet", "broken.jsonl", "empty.csv"}
 
 
-def test_missing_feature_is_named_and_nothing_is_written(registry, data, out):
+def test_missing_feature_is_named_and_nothing_is_written(loader, registry, data, out):
     folder, frame = data
     frame.drop(columns=["spend", "visits"]).to_parquet(out / "partial.parquet")
     with pytest.raises(
@@ -307,35 +322,35 @@ def test_missing_feature_is_named_and_nothing_is_written(registry, data, out):
         match=r"partial\.parquet has no column 'spend', which the model takes \(nor 'visits'\); "
         "it takes: tenure, spend, visits",
     ):
-        predict_file(registry, "churn", out / "partial.parquet", out / "o.parquet")
+        predict_file(registry, loader, "churn", out / "partial.parquet", out / "o.parquet")
     assert not (out / "o.parquet").exists()
 
 
-def test_a_bad_row_late_in_the_file_leaves_the_old_output_whole(registry, data, out):
+def test_a_bad_row_late_in_the_file_leaves_the_old_output_whole(loader, registry, data, out):
     folder, frame = data
     broken = frame.astype({"visits": object})
     broken.loc[9_500, "visits"] = "many"
     broken.to_csv(out / "late.csv", index=False)
     (out / "o.csv").write_text("previous results\n")
     with pytest.raises(BatchInputError, match="column 'visits' does not hold numbers"):
-        predict_file(registry, "churn", out / "late.csv", out / "o.csv", batch_size=1000)
+        predict_file(registry, loader, "churn", out / "late.csv", out / "o.csv", batch_size=1000)
     assert (out / "o.csv").read_text() == "previous results\n"
     assert sorted(p.name for p in out.iterdir()) == ["late.csv", "o.csv"]
 
 
-def test_a_column_named_prediction_is_refused(registry, data, out):
+def test_a_column_named_prediction_is_refused(loader, registry, data, out):
     folder, frame = data
     frame.assign(prediction=1).head(10).to_csv(out / "p.csv", index=False)
     with pytest.raises(BatchInputError, match="already has a column 'prediction'"):
-        predict_file(registry, "churn", out / "p.csv", out / "o.csv")
+        predict_file(registry, loader, "churn", out / "p.csv", out / "o.csv")
 
 
-def test_parquet_output_across_batches_of_other_types(registry, data, out):
+def test_parquet_output_across_batches_of_other_types(loader, registry, data, out):
     folder, frame = data
     gaps = frame.head(4000).astype({"customer_id": "Int64"})
     gaps.loc[3500, "customer_id"] = pd.NA  # the second batch of ids reads as floats
     gaps.to_csv(out / "gaps.csv", index=False)
-    predict_file(registry, "churn", out / "gaps.csv", out / "o.parquet", batch_size=2000)
+    predict_file(registry, loader, "churn", out / "gaps.csv", out / "o.parquet", batch_size=2000)
     table = pq.read_table(out / "o.parquet")
     assert str(table.schema.field("customer_id").type) == "int64"
     assert table.column("customer_id").null_count == 1
@@ -346,43 +361,52 @@ def test_parquet_output_across_batches_of_other_types(registry, data, out):
     with pytest.raises(
         BatchInputError, match=r"change type .* in customer_id \(int64 then \w*string\)"
     ):
-        predict_file(registry, "churn", out / "mixed.csv", out / "m.parquet", batch_size=2000)
+        predict_file(
+            registry, loader, "churn", out / "mixed.csv", out / "m.parquet", batch_size=2000
+        )
     assert not (out / "m.parquet").exists()
-    predict_file(registry, "churn", out / "mixed.csv", out / "m.csv", batch_size=2000)
+    predict_file(registry, loader, "churn", out / "mixed.csv", out / "m.csv", batch_size=2000)
 
 
-def test_untrusted_and_changed_models_do_not_load(registry, models, data, out):
+def test_untrusted_and_changed_models_do_not_load(loader, registry, models, data, out):
     root, _ = models
     folder, _ = data
     registry.upload("pickled", root / "pickled", framework="sklearn")
     with pytest.raises(UntrustedModel, match="model.joblib is a pickle"):
-        predict_file(registry, "pickled", folder / "customers.csv", out / "o.csv")
+        predict_file(registry, loader, "pickled", folder / "customers.csv", out / "o.csv")
     registry.update_version("pickled", 1, trusted=True)
-    predict_file(registry, "pickled", folder / "customers.csv", out / "o.csv")
+    predict_file(registry, loader, "pickled", folder / "customers.csv", out / "o.csv")
 
     copy = out / "model"
     shutil.copytree(root / "logistic", copy)
     registry.upload("changed", copy, framework="sklearn")
     shutil.copy(root / "other" / "model.skops", copy / "model.skops")
     with pytest.raises(ChecksumMismatch, match="does not match the sha256 recorded at upload"):
-        predict_file(registry, "changed", folder / "customers.csv", out / "o2.csv")
+        predict_file(registry, loader, "changed", folder / "customers.csv", out / "o2.csv")
     assert not (out / "o2.csv").exists()
 
 
-def test_batch_size_must_be_positive(registry, data, out):
+def test_batch_size_must_be_positive(loader, registry, data, out):
     folder, _ = data
     with pytest.raises(UsageError, match="positive number of rows, not 0"):
-        predict_file(registry, "churn", folder / "customers.csv", out / "o.csv", batch_size=0)
+        predict_file(
+            registry, loader, "churn", folder / "customers.csv", out / "o.csv", batch_size=0
+        )
 
 
-def test_progress_ends_at_the_rows_read(registry, out):
+def test_progress_ends_at_the_rows_read(loader, registry, out):
     (out / "gaps.jsonl").write_text(
         '{"tenure": 1, "spend": 50.5, "visits": 2}\n\n'
         '{"tenure": 30, "spend": 70.0, "visits": 1}\n\n'
     )
     seen = []
     result = predict_file(
-        registry, "churn", out / "gaps.jsonl", out / "o.jsonl", progress=lambda *p: seen.append(p)
+        registry,
+        loader,
+        "churn",
+        out / "gaps.jsonl",
+        out / "o.jsonl",
+        progress=lambda *p: seen.append(p),
     )
     assert result.rows == 2
     assert seen[0] == (0, 4)

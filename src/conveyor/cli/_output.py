@@ -1,9 +1,9 @@
-"""What the `models` and `endpoints` commands print with: consoles, tables, JSON, times."""
+"""How every command prints: consoles, tables, JSON, times (in UTC, as tables say)."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -27,6 +27,10 @@ def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
 
 
-def when(value: datetime) -> str:
-    """A UTC time to the second; tables say UTC in their header."""
-    return value.strftime("%Y-%m-%d %H:%M:%S")
+def when(moment: datetime | None) -> str:
+    """A moment in UTC, to the second (a time without a zone is UTC, as the store keeps it)."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")

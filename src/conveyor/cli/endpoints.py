@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from conveyor.cli._output import JsonOption, err, out, print_json, print_table, when
-from conveyor.errors import ConveyorError
+from conveyor.cli._output import JsonOption, out, print_json, print_table, when
+from conveyor.errors import UsageError
 
 if TYPE_CHECKING:
     from conveyor.serving.endpoints import Endpoints
@@ -34,17 +34,12 @@ SplitOption = Annotated[
 
 @contextmanager
 def _endpoints() -> Iterator[Endpoints]:
-    """The endpoints of the configured store; a Conveyor error becomes `error: ...` and its
-    exit code (2 for anything the user can fix)."""
-    from conveyor.serving.endpoints import Endpoints
-    from conveyor.store.metadata import MetadataStore
+    """The endpoints of the environment's home (imported when used: `conveyor --help` stays
+    quick)."""
+    from conveyor.home import open_home
 
-    try:
-        with MetadataStore.open() as store:
-            yield Endpoints(store)
-    except ConveyorError as exc:
-        err.print(f"error: {exc}", style="red", markup=False)
-        raise typer.Exit(exc.exit_code) from None
+    with open_home() as home:
+        yield home.endpoints
 
 
 @app.command()
@@ -232,7 +227,7 @@ def _pairs(values: list[str], option: str, form: str) -> dict[str, str]:
     for item in values:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise _usage(f"{option} takes {form}, got {item!r}")
+            raise UsageError(f"{option} takes {form}, got {item!r}")
         found[key] = value
     return found
 
@@ -243,16 +238,11 @@ def _split(values: list[str]) -> dict[str, int] | None:
     split: dict[str, int] = {}
     for key, value in _pairs(values, "the traffic split", "ID=PERCENT").items():
         if not value.strip().isdigit():
-            raise _usage(
+            raise UsageError(
                 f"the traffic split takes ID=PERCENT with a whole number, got {key}={value}"
             )
         split[key] = int(value)
     return split
-
-
-def _usage(message: str) -> typer.Exit:
-    err.print(f"error: {message}", style="red", markup=False)
-    return typer.Exit(2)
 
 
 def _serves(d: DeployedModel) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
@@ -10,6 +9,7 @@ from rich.console import Console
 from rich.text import Text
 from rich.tree import Tree
 
+from conveyor.cli._output import print_json
 from conveyor.cli.runs import state_text
 from conveyor.client import Client
 from conveyor.store.metadata import ArtifactState, Direction, Lineage
@@ -43,9 +43,10 @@ def lineage(
 
     Example: conveyor lineage .conveyor/artifacts/hello-pipeline/RUN_ID/write-report/report
     """
-    graph = Client().lineage(artifact, depth=depth)
+    with Client() as client:
+        graph = client.lineage(artifact, depth=depth)
     if as_json:
-        print(json.dumps(graph.to_json(), default=str))
+        print_json(graph.to_json())
         return
     console = Console()
     for root in graph.roots:

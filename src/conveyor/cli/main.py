@@ -1,27 +1,46 @@
-"""The `conveyor` command: thin wrappers that call the library and report."""
+"""The `conveyor` command: thin wrappers that call the library and report.
+
+Every command reaches the library through a home (`conveyor.home`), and a Conveyor
+error raised by any of them becomes one line, `error: ...`, and its exit code, here
+and nowhere else (`ConveyorCommand`).
+"""
 
 from __future__ import annotations
 
-import json
-import sys
-from typing import Annotated
+from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from conveyor.cli import lineage, runs, serve
+from conveyor.cli._output import err, print_json
 from conveyor.cli.endpoints import app as endpoints_app
 from conveyor.cli.models import app as models_app
 from conveyor.errors import ConveyorError, UsageError
 
+
+class ConveyorCommand(TyperGroup):
+    """The `conveyor` group: a Conveyor error from any command becomes `error: ...` on
+    stderr and the error's exit code (2 for what the user can fix, 1 otherwise)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConveyorError as exc:
+            err.print(f"error: {exc}", style="red", highlight=False, markup=False)
+            raise typer.Exit(exc.exit_code) from None
+
+
 app = typer.Typer(
     name="conveyor",
+    cls=ConveyorCommand,
     help="Run Kubeflow Pipelines v2 locally, with the Vertex AI workflow around them.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-err = Console(stderr=True, soft_wrap=True)
 
 
 @app.callback()
@@ -80,13 +99,13 @@ def run(
     Example: conveyor run examples/hello.py:hello_pipeline -p name=World
     """
     from conveyor.cli.live import LiveView
-    from conveyor.pipelines.runner import run as run_pipeline
+    from conveyor.client import Client
 
     arguments = _parse_params(param)
     console = Console(stderr=as_json, quiet=as_json)
     view = LiveView(console, f"{target}")
-    with view:
-        outcome = run_pipeline(
+    with Client() as client, view:
+        outcome = client.run(
             target,
             arguments,
             parallelism=parallelism,
@@ -98,7 +117,7 @@ def run(
             log=lambda line: console.print(f"[dim]{line}[/]"),
         )
     if as_json:
-        print(json.dumps(outcome.to_json(), default=str))
+        print_json(outcome.to_json())
     else:
         _report(console, outcome)
     raise typer.Exit(0 if outcome.status == "SUCCEEDED" else 1)
@@ -118,12 +137,8 @@ def _report(console: Console, outcome) -> None:
 
 
 def main() -> None:
-    """Entry point: library errors become one clear line and their exit code."""
-    try:
-        app()
-    except ConveyorError as exc:
-        err.print(f"error: {exc}", style="red", highlight=False, markup=False)
-        sys.exit(exc.exit_code)
+    """Entry point of the `conveyor` command."""
+    app()
 
 
 if __name__ == "__main__":

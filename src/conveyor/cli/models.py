@@ -14,7 +14,8 @@ import typer
 from rich.table import Table
 
 from conveyor.cli._output import JsonOption, err, out, print_json, print_table, when
-from conveyor.errors import ConveyorError, UsageError
+from conveyor.errors import UsageError
+from conveyor.home import open_home
 from conveyor.registry import (
     Evaluation,
     Framework,
@@ -25,8 +26,6 @@ from conveyor.registry import (
     Registry,
     parse_reference,
 )
-from conveyor.serving.endpoints import Endpoints
-from conveyor.store.metadata import MetadataStore
 
 app = typer.Typer(
     name="models",
@@ -39,15 +38,9 @@ CommentOption = Annotated[str | None, typer.Option(help="Why: kept in the model'
 
 @contextmanager
 def _registry() -> Iterator[Registry]:
-    """The registry of the configured store; a Conveyor error becomes `error: ...` and its
-    exit code (2 for anything the user can fix)."""
-    try:
-        with MetadataStore.open() as store:
-            registry = Registry(store, delete_guards=[Endpoints(store).delete_guard])
-            yield registry
-    except ConveyorError as exc:
-        err.print(f"error: {exc}", style="red", markup=False)
-        raise typer.Exit(exc.exit_code) from None
+    """The registry of the environment's home."""
+    with open_home() as home:
+        yield home.registry
 
 
 @app.command()
@@ -153,7 +146,7 @@ def show(
 
     Example: conveyor models show churn@production
     """
-    ref = _parse(reference)
+    ref = parse_reference(reference)
     with _registry() as registry:
         if ref.names_version:
             version = registry.get_version(reference)
@@ -185,7 +178,7 @@ def set_alias(
     Example: conveyor models alias churn production 3 --comment "beats v2 on AUC"
     """
     with _registry() as registry:
-        before = registry.get_model(_parse(name).model).aliases.get(alias)
+        before = registry.get_model(parse_reference(name).model).aliases.get(alias)
         moved = registry.set_alias(name, alias, version, comment=comment)
     if as_json:
         print_json(moved.to_json())
@@ -258,7 +251,7 @@ def delete(
 
     Example: conveyor models delete churn@2 --comment "leaked test data"
     """
-    ref = _parse(reference)
+    ref = parse_reference(reference)
     with _registry() as registry:
         if ref.names_version:
             target = registry.get_version(reference)
@@ -336,10 +329,11 @@ def predict(
             bar.start_task(task)
         bar.update(task, completed=done, total=total)
 
-    with _registry() as registry:
+    with open_home() as home:
         try:
             result = predict_file(
-                registry,
+                home.registry,
+                home.models,
                 reference,
                 input,
                 output,
@@ -374,20 +368,12 @@ def _confirm(model: Model, yes: bool) -> None:
         raise UsageError(f"kept {what}")
 
 
-def _parse(reference: str) -> Any:
-    try:
-        return parse_reference(reference)
-    except ConveyorError as exc:
-        err.print(f"error: {exc}", style="red", markup=False)
-        raise typer.Exit(exc.exit_code) from None
-
-
 def _parse_labels(values: list[str]) -> dict[str, str]:
     labels: dict[str, str] = {}
     for item in values:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise _usage(f"--label takes key=value, got {item!r}")
+            raise UsageError(f"--label takes key=value, got {item!r}")
         labels[key] = value
     return labels
 
@@ -398,9 +384,9 @@ def _read_json(path: Path | None, option: str) -> Any:
     try:
         return json.loads(path.read_text())
     except OSError as exc:
-        raise _usage(f"{option} {path}: cannot read it ({exc.strerror})") from None
+        raise UsageError(f"{option} {path}: cannot read it ({exc.strerror})") from None
     except ValueError as exc:
-        raise _usage(f"{option} {path} is not valid JSON: {exc}") from None
+        raise UsageError(f"{option} {path} is not valid JSON: {exc}") from None
 
 
 def _read_json_text(text: str | None, option: str) -> Any:
@@ -409,15 +395,10 @@ def _read_json_text(text: str | None, option: str) -> Any:
     try:
         value = json.loads(text)
     except ValueError as exc:
-        raise _usage(f"{option} is not valid JSON: {exc}") from None
+        raise UsageError(f"{option} is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
-        raise _usage(f'{option} must be a JSON object, like {{"method": "predict_proba"}}')
+        raise UsageError(f'{option} must be a JSON object, like {{"method": "predict_proba"}}')
     return value
-
-
-def _usage(message: str) -> typer.Exit:
-    err.print(f"error: {message}", style="red", markup=False)
-    return typer.Exit(2)
 
 
 def _aliases(aliases: list[str]) -> str:

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from conveyor.cli._output import print_json, when
 from conveyor.client import Client
 from conveyor.store.metadata import DAG_EXECUTION, ExecutionDetail, RunDetail
 
@@ -60,16 +61,19 @@ def list_runs(
     Example: conveyor runs list --pipeline hello-pipeline --status FAILED --since 7d
     """
     # One more than asked, to know whether to say that there are more.
-    records = Client().list_runs(pipeline, status, since, limit + 1 if limit > 0 else limit)
+    with Client() as client:
+        records = client.list_runs(pipeline, status, since, limit + 1 if limit > 0 else limit)
     shown = records[:limit]
     if as_json:
-        _print_json({"runs": [r.to_json() for r in shown]})
+        print_json({"runs": [r.to_json() for r in shown]})
         return
     console = Console()
     if not shown:
         console.print("no runs match", highlight=False)
         return
-    table = Table("run", "pipeline", "status", "started", "duration", box=None, pad_edge=False)
+    table = Table(
+        "run", "pipeline", "status", "started (UTC)", "duration", box=None, pad_edge=False
+    )
     for record in shown:
         table.add_row(
             record.run_id,
@@ -96,17 +100,18 @@ def show(
 
     Example: conveyor runs show hello-pipeline-20261103-140211-3fa2c1
     """
-    run = Client().get_run(run_id)
+    with Client() as client:
+        run = client.get_run(run_id)
     if as_json:
         record = run.to_json()
         record.pop("spec", None)
-        _print_json(record)
+        print_json(record)
         return
     console = Console()
     header = Text.assemble(("run ", ""), (run.run_id, "bold"), ": ", state_text(run.status))
     console.print(header)
     console.print(
-        f"  pipeline {run.pipeline_name}, started {when(run.created_at)}, "
+        f"  pipeline {run.pipeline_name}, started {when(run.created_at)} UTC, "
         f"took {span(run.created_at, run.ended_at)}",
         highlight=False,
         markup=False,
@@ -140,15 +145,15 @@ def resume(
 
     console = Console(stderr=as_json, quiet=as_json)
     view = LiveView(console, f"resume {run_id}")
-    with view:
-        outcome = Client().resume(
+    with Client() as client, view:
+        outcome = client.resume(
             run_id,
             parallelism=parallelism,
             listener=view,
             log=lambda line: console.print(line, style="dim", markup=False, highlight=False),
         )
     if as_json:
-        print(json.dumps(outcome.to_json(), default=str))
+        print_json(outcome.to_json())
     else:
         style = STATE_STYLES.get(outcome.status, "yellow")
         console.print(
@@ -173,9 +178,10 @@ def explain_cache(
 
     Example: conveyor runs explain-cache hello-pipeline-20261103-140211-3fa2c1 write-report
     """
-    explanation = Client().explain_cache(run_id, task)
+    with Client() as client:
+        explanation = client.explain_cache(run_id, task)
     if as_json:
-        _print_json(explanation.to_json())
+        print_json(explanation.to_json())
         return
     console = Console()
     for line in explanation.lines():
@@ -274,11 +280,6 @@ def state_text(state: str) -> Text:
     return Text(str(state), style=STATE_STYLES.get(str(state), ""))
 
 
-def when(moment: datetime | None) -> str:
-    """A moment in local time, to the second."""
-    return f"{moment.astimezone():%Y-%m-%d %H:%M:%S}" if moment else ""
-
-
 def span(start: datetime | None, end: datetime | None) -> str:
     """How long from `start` to `end` (or to now, while it lasts): `0.4s`, `2m05s`, `1h02m`."""
     if start is None:
@@ -294,7 +295,3 @@ def span(start: datetime | None, end: datetime | None) -> str:
 def _value(value: Any, width: int | None = VALUE_WIDTH) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text if width is None or len(text) <= width else text[: width - 3] + "..."
-
-
-def _print_json(value: Any) -> None:
-    print(json.dumps(value, default=str))

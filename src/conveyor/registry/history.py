@@ -12,12 +12,12 @@ Who: the registry's `user`, else `CONVEYOR_USER`, else the operating-system user
 from __future__ import annotations
 
 import getpass
-import os
 from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from conveyor.config import user_from_env
 from conveyor.registry.records import HistoryAction, HistoryEntry
 from conveyor.store.metadata.recording import now
 from conveyor.store.metadata.registry_models import ModelHistory
@@ -27,7 +27,7 @@ _TABLE = ModelHistory.__table__
 
 def current_user() -> str:
     """`CONVEYOR_USER`, else the login name of the process, else `unknown`."""
-    configured = os.environ.get("CONVEYOR_USER", "").strip()
+    configured = user_from_env()
     if configured:
         return configured
     try:

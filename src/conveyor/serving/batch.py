@@ -2,12 +2,14 @@
 
     from conveyor.serving.batch import predict_file
 
-    result = predict_file(registry, "churn@production", "customers.parquet", "scored.parquet",
+    result = predict_file(home.registry, home.models, "churn@production",
+                          "customers.parquet", "scored.parquet",
                           batch_size=10_000, progress=lambda done, total: ...)
 
 1. Resolve. The registry names the version (`churn`, `churn@3`, `churn@production`).
-2. Load. The version's files are checked against the sha256s recorded at upload and
-   loaded with its trust and input schema (`load_model`), before any row is read.
+2. Load. The loader (`loading.py`) checks the version's files against the sha256s
+   recorded at upload and loads them with its trust and input schema, before any row is
+   read.
 3. Stream. The input is read `batch_size` rows at a time. Each batch keeps all its
    columns; the model's features are picked by name (other columns, such as ids, pass
    through) and go to the runtime's batch path (`Runtime.predict_frame`: one numpy
@@ -27,8 +29,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -41,15 +41,13 @@ import pandas as pd
 
 from conveyor.errors import UsageError
 from conveyor.registry import ModelVersion, Registry
-from conveyor.serving.runtimes import Runtime, load_model
+from conveyor.serving.loading import ModelLoader
+from conveyor.serving.runtimes import Runtime
 from conveyor.serving.runtimes._convert import to_plain
 from conveyor.serving.runtimes.errors import (
     InvalidInput,
-    MissingModelFile,
-    ModelLoadError,
     PredictionError,
 )
-from conveyor.store.artifacts.naming import is_local, local_of
 
 FORMATS = {
     ".csv": "csv",
@@ -90,6 +88,7 @@ class BatchResult:
 
 def predict_file(
     registry: Registry,
+    loader: ModelLoader,
     reference: str,
     input_path: str | os.PathLike[str],
     output_path: str | os.PathLike[str],
@@ -116,7 +115,7 @@ def predict_file(
     out_format = file_format(target, output_format, "output", fallback=in_format)
     _check_paths(source, target)
     version = registry.get_version(reference)
-    runtime = load_version(version)
+    runtime = loader.load(version)
     total = count_rows(source, in_format)
     reader = read_batches(source, in_format, batch_size)
     done, column = 0, None
@@ -326,61 +325,6 @@ def _json_cells(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 # Model and rows
-
-
-def load_version(version: ModelVersion) -> Runtime:
-    """The loaded runtime of `version`: checksums, trust and input schema checked first."""
-    with _local_folder(version) as (folder, sha256s):
-        return load_model(
-            folder,
-            framework=str(version.framework),
-            sha256s=sha256s,
-            trusted=version.trusted,
-            schema=version.input_schema,
-        )
-
-
-@contextmanager
-def _local_folder(version: ModelVersion) -> Iterator[tuple[Path, dict[str, str]]]:
-    """A local folder holding exactly the version's files, and their recorded sha256s: the
-    artifact itself when it is a local folder, else a temporary copy (a single-file
-    artifact, a remote URL), checked like the original before anything loads it."""
-    uri = version.artifact_uri
-    if version.artifact_kind != "file":
-        sha256s = {f.path: f.sha256 for f in version.files}
-        if is_local(uri):
-            yield local_of(uri), sha256s
-            return
-    else:
-        name = uri.rstrip("/").rsplit("/", 1)[-1]
-        sha256s = {name: version.sha256}
-    with tempfile.TemporaryDirectory(prefix="conveyor-batch-") as scratch:
-        folder = Path(scratch) / "model"
-        if is_local(uri):
-            folder.mkdir()
-            try:
-                shutil.copy2(local_of(uri), folder / name)
-            except OSError as exc:
-                raise MissingModelFile(
-                    f"{version.reference}: cannot read {uri}: {exc.strerror}; restore the "
-                    "file or upload the model again"
-                ) from exc
-        else:
-            import fsspec
-
-            try:
-                fs, path = fsspec.core.url_to_fs(uri)
-                if version.artifact_kind == "file":
-                    folder.mkdir()
-                    fs.get(path, str(folder / name))
-                else:
-                    fs.get(path.rstrip("/") + "/", str(folder), recursive=True)
-            except Exception as exc:
-                raise ModelLoadError(
-                    f"{version.reference}: cannot download {uri}: {_reason(exc)}; check the "
-                    "URL and the credentials"
-                ) from exc
-        yield folder, sha256s
 
 
 def feature_frame(runtime: Runtime, batch: pd.DataFrame, source: Path, first_row: int) -> Any:

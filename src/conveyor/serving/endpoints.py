@@ -1,23 +1,22 @@
 """`Endpoints`: prediction endpoints and the model versions deployed to them (Vertex AI).
 
-    from conveyor.registry import Registry
-    from conveyor.serving.endpoints import Endpoints
-    from conveyor.store.metadata import MetadataStore
+    from conveyor.home import open_home
 
-    with MetadataStore.open() as store:
-        endpoints = Endpoints(store)
+    with open_home() as home:
+        endpoints = home.endpoints
         endpoints.create("churn-prod", description="churn scores for the CRM")
         blue = endpoints.deploy("churn-prod", "churn@production")        # follows the alias
         green = endpoints.deploy("churn-prod", "churn@4", traffic_percentage=10)
-        endpoints.get("churn-prod").traffic_split                        # {"1": 90, "2": 10}
+        endpoints.set_traffic("churn-prod", deployed_model_id=green.id, traffic_percentage=30)
+        endpoints.get("churn-prod").traffic_split                        # {"1": 70, "2": 30}
         endpoints.undeploy("churn-prod", blue.id)                        # green takes 100
 
 A deployment names a registered model version by id (`churn@3`: pinned) or by alias
 (`churn@production`, or `churn` for `default`: it follows the alias, and a running server
 switches to the version the alias moves to). Each call is one transaction; every change
-counts one more `generation` of the endpoint, which running servers watch. The endpoints
-register a registry delete guard, so a deployed version cannot be deleted through the
-registry they were given. See docs/serving.md.
+counts one more `generation` of the endpoint, which running servers watch. The home gives
+the registry the endpoints' delete guard, so a deployed version cannot be deleted. See
+docs/serving.md.
 """
 
 from __future__ import annotations
@@ -72,23 +71,24 @@ def check_sample_rate(rate: Any) -> float | None:
 
 
 class Endpoints:
-    """Endpoints over a metadata store; `registry` resolves the models (default: a new one
-    over the same store), `user` names who makes changes (default: `CONVEYOR_USER`, else
-    the OS user). With `check_loads`, a deployment is refused unless its version loads."""
+    """Endpoints over a metadata store, resolving models through `registry`; `user` names
+    who makes changes (default: the registry's user). With `check_loads`, a deployment is
+    refused unless its version loads with `loader`. Give `delete_guard` to the registry
+    (`registry.add_delete_guard`) so that a deployed version cannot be deleted: the home
+    (`conveyor.home`) does."""
 
     def __init__(
         self,
         store: MetadataStore,
-        registry: Registry | None = None,
+        registry: Registry,
         *,
         user: str | None = None,
         check_loads: bool = True,
         loader: ModelLoader | None = None,
     ) -> None:
         self.store = store
-        self.registry = registry or Registry(store, user=user)
-        self.registry.add_delete_guard(self.delete_guard)
-        self.user = user
+        self.registry = registry
+        self.user = user or registry.user
         self.check_loads = check_loads
         self._loader = loader
 
@@ -270,16 +270,51 @@ class Endpoints:
             _rows.touch(conn, row.id)
         return self.get(endpoint)
 
-    def set_traffic(self, endpoint: str, traffic_split: Mapping[str, int]) -> Endpoint:
-        """Replace the endpoint's traffic split; it must cover percentages adding up to 100."""
+    def set_traffic(
+        self,
+        endpoint: str,
+        traffic_split: Mapping[str, int] | None = None,
+        *,
+        deployed_model_id: str | None = None,
+        traffic_percentage: int | None = None,
+    ) -> Endpoint:
+        """Replace the endpoint's traffic split (percentages adding up to 100), or give one
+        deployed model `traffic_percentage` and scale the others to share the rest in
+        proportion, as a deployment does. Read and written in one transaction."""
         check_endpoint_name(endpoint)
+        if (traffic_split is None) == (deployed_model_id is None or traffic_percentage is None):
+            raise InvalidTraffic(
+                "give either the whole traffic split, or a deployed model id with its "
+                "traffic percentage"
+            )
         with self.store.transaction(write=True) as conn:
             row = _rows.endpoint_row(conn, endpoint, lock=True)
-            ids = [str(d.id) for d in _rows.active(conn, [row.id])]
-            split = traffic.check_split(traffic_split, ids)
+            current = {str(d.id): d.traffic for d in _rows.active(conn, [row.id])}
+            if traffic_split is not None:
+                split = traffic.check_split(traffic_split, list(current))
+            else:
+                split = _reallocated(endpoint, current, str(deployed_model_id), traffic_percentage)
             _rows.set_traffic(conn, split)
             _rows.touch(conn, row.id)
         return self.get(endpoint)
+
+    def answering(self, endpoint: str) -> DeployedModel:
+        """The deployed model that answers a single caller (`Client.predict` without a
+        server): the one with the largest share of the traffic, the first of equals."""
+        found = self.get(endpoint)
+        serving = [d for d in found.deployed_models if d.traffic_percentage > 0]
+        if not serving:
+            raise ServingConflict(
+                f"endpoint {endpoint!r} has no deployed model taking traffic; deploy one first "
+                f"(`conveyor endpoints deploy {endpoint} MODEL@VERSION`)"
+            )
+        chosen = max(serving, key=lambda d: d.traffic_percentage)
+        if chosen.version_id is None:
+            raise ServingConflict(
+                f"deployed model {chosen.id} of endpoint {endpoint!r} follows alias "
+                f"{chosen.alias!r}, which no version of {chosen.model!r} holds any more"
+            )
+        return chosen
 
     def deployments_of(self, model: str) -> list[DeployedModel]:
         """The live deployments of a registered model, on every endpoint."""
@@ -359,6 +394,21 @@ class Endpoints:
 
     def _actor(self) -> str:
         return self.user or current_user()
+
+
+def _reallocated(
+    endpoint: str, current: dict[str, int], wanted: str, percentage: Any
+) -> dict[str, int]:
+    """`current` with `wanted` at `percentage` and the others sharing the rest as they did."""
+    if wanted not in current:
+        raise DeployedModelNotFound(
+            f"endpoint {endpoint!r} has no deployed model {wanted!r}; deployed: "
+            f"{', '.join(current) or 'none'}"
+        )
+    others = {k: v for k, v in current.items() if k != wanted}
+    if any(others.values()):  # their shares as if `wanted` were not deployed
+        others = traffic.unallocate(current, wanted)
+    return traffic.allocate(others, wanted, percentage)
 
 
 def _labels(labels: Mapping[str, str] | None) -> dict[str, str]:

@@ -1,12 +1,12 @@
 """From a registered model version to a loaded runtime, once per version per process.
 
-    loader = ModelLoader()
+    loader = ModelLoader(home.settings.cache_dir / "models")    # or `home.models`
     runtime = loader.load(registry.get_version("churn@production"))
 
 The version's artifact is found where the registry recorded it: a local folder is loaded
 in place; a single-file artifact is linked into a private folder of its own; a remote
-artifact (`s3://`, `gs://`, any fsspec URL) is downloaded once into Conveyor's cache,
-keyed by its sha256. Then `load_model` checks every file against the sha256 recorded at
+artifact (`s3://`, `gs://`, any fsspec URL) is downloaded once into the loader's cache
+folder, keyed by its sha256. Then `load_model` checks every file against the sha256 recorded at
 upload, and the version's trust and input schema, before any framework reads a byte.
 
 Runtimes are shared: two deployments of one version use one runtime. The loader holds
@@ -22,17 +22,20 @@ import threading
 import weakref
 from pathlib import Path
 
-from conveyor import config
+from conveyor.config import Settings
 from conveyor.registry import ModelVersion
 from conveyor.serving.runtimes import Runtime, load_model
-from conveyor.serving.runtimes.errors import ModelLoadError
+from conveyor.serving.runtimes.errors import MissingModelFile, ModelLoadError
 from conveyor.store.artifacts import naming
 
 
 class ModelLoader:
-    """Loads model versions into runtimes; thread-safe, one load per version at a time."""
+    """Loads model versions into runtimes; thread-safe, one load per version at a time.
+    Downloads and single-file artifacts go to `cache_dir` (default: `cache/models` of the
+    environment's home folder)."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache_dir: Path | None = None) -> None:
+        self.cache_dir = cache_dir or Settings.from_env().cache_dir / "models"
         self._runtimes: weakref.WeakValueDictionary[tuple[str, int, str], Runtime] = (
             weakref.WeakValueDictionary()
         )
@@ -50,44 +53,37 @@ class ModelLoader:
         with lock:
             found = self._runtimes.get(key)
             if found is None:
-                found = load_version(version)
+                found = self._load(version)
                 self._runtimes[key] = found
         return found
 
-
-def load_version(version: ModelVersion) -> Runtime:
-    """Load `version` afresh (no sharing): checksums, trust and schema checked."""
-    folder, sha256s = local_folder(version)
-    return load_model(
-        folder,
-        framework=str(version.framework),
-        sha256s=sha256s,
-        trusted=version.trusted,
-        schema=version.input_schema,
-    )
-
-
-def local_folder(version: ModelVersion) -> tuple[Path, dict[str, str]]:
-    """A local folder holding the version's files, and their recorded sha256s."""
-    uri = version.artifact_uri
-    if version.artifact_kind == "file":
-        name = uri.rstrip("/").rsplit("/", 1)[-1]
-        sha256s = {name: version.sha256}
-        folder = _cache_folder(version)
-        if not (folder / name).exists():
-            _stage(folder, lambda staging: _place_file(uri, staging / name))
+    def local_folder(self, version: ModelVersion) -> tuple[Path, dict[str, str]]:
+        """A local folder holding the version's files, and their recorded sha256s."""
+        uri = version.artifact_uri
+        if version.artifact_kind == "file":
+            name = uri.rstrip("/").rsplit("/", 1)[-1]
+            folder = self.cache_dir / version.sha256
+            if not (folder / name).exists():
+                _stage(folder, lambda staging: _place_file(version, staging / name))
+            return folder, {name: version.sha256}
+        sha256s = {f.path: f.sha256 for f in version.files}
+        if naming.is_local(uri):
+            return naming.local_of(uri), sha256s
+        folder = self.cache_dir / version.sha256
+        if not folder.exists():
+            _stage(folder, lambda staging: _download(version, staging))
         return folder, sha256s
-    sha256s = {f.path: f.sha256 for f in version.files}
-    if naming.is_local(uri):
-        return naming.local_of(uri), sha256s
-    folder = _cache_folder(version)
-    if not folder.exists():
-        _stage(folder, lambda staging: _download(uri, staging))
-    return folder, sha256s
 
-
-def _cache_folder(version: ModelVersion) -> Path:
-    return config.home() / "cache" / "models" / version.sha256
+    def _load(self, version: ModelVersion) -> Runtime:
+        """Load `version` afresh: checksums, trust and schema checked."""
+        folder, sha256s = self.local_folder(version)
+        return load_model(
+            folder,
+            framework=str(version.framework),
+            sha256s=sha256s,
+            trusted=version.trusted,
+            schema=version.input_schema,
+        )
 
 
 def _stage(folder: Path, fill) -> None:
@@ -106,20 +102,28 @@ def _stage(folder: Path, fill) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _place_file(uri: str, target: Path) -> None:
-    if naming.is_local(uri):
-        source = naming.local_of(uri)
-        try:
-            os.link(source, target)
-        except OSError:
-            shutil.copy2(source, target)
+def _place_file(version: ModelVersion, target: Path) -> None:
+    uri = version.artifact_uri
+    if not naming.is_local(uri):
+        _download(version, target)
         return
-    _download(uri, target)
+    source = naming.local_of(uri)
+    try:
+        os.link(source, target)
+    except OSError:
+        try:
+            shutil.copy2(source, target)
+        except OSError as exc:
+            raise MissingModelFile(
+                f"{version.reference}: cannot read {uri}: {exc.strerror}; restore the file or "
+                "upload the model again"
+            ) from exc
 
 
-def _download(uri: str, target: Path) -> None:
+def _download(version: ModelVersion, target: Path) -> None:
     import fsspec
 
+    uri = version.artifact_uri
     try:
         fs, path = fsspec.core.url_to_fs(uri)
         if fs.isdir(path):
@@ -128,6 +132,6 @@ def _download(uri: str, target: Path) -> None:
             fs.get(path, str(target))
     except Exception as exc:
         raise ModelLoadError(
-            f"cannot download the model at {uri}: {type(exc).__name__}: {exc}; check the URL "
-            "and the credentials"
+            f"{version.reference}: cannot download {uri}: {type(exc).__name__}: {exc}; check "
+            "the URL and the credentials"
         ) from exc

@@ -56,17 +56,18 @@ def validate(
         )
     document: dict[str, Any] = {"blessed": False, "reason": "", "requests": []}
     try:
-        handover.client().check_artifact(model_path, uri=model_uri)
         settings = handover.registration(model_path)
         document.update(framework=settings.framework, trusted=settings.trusted)
         started = time.perf_counter()
-        runtime = handover.client().load_model(
-            model_path,
-            uri=model_uri,
-            framework=settings.framework,
-            trusted=settings.trusted,
-            schema=settings.input_schema,
-        )
+        with handover.client() as conveyor:
+            conveyor.check_artifact(model_path, uri=model_uri)
+            runtime = conveyor.load_model(
+                model_path,
+                uri=model_uri,
+                framework=settings.framework,
+                trusted=settings.trusted,
+                schema=settings.input_schema,
+            )
         document["load_seconds"] = round(time.perf_counter() - started, 4)
         features = [f["name"] for f in settings.input_schema]
         rows = canary_rows(examples_path, features, num_requests * rows_per_request, seed)

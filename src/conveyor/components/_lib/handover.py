@@ -32,6 +32,8 @@ PRODUCTION = "production"
 
 
 def client() -> Client:
+    """A client of the task's home (the settings the run gave the task); use it in a `with`
+    block, which gives its connections back."""
     from conveyor.client import Client
 
     return Client()
@@ -109,40 +111,42 @@ class Fetched:
 def fetch(model_name: str, alias: str, model_path: str, evaluation_path: str) -> Fetched:
     """Copy the version holding `alias` into `model_path` and its evaluation into
     `evaluation_path`; when no version holds it, an empty folder and an empty file."""
-    conveyor = client()
-    found = conveyor.find_model_version(f"{model_name}@{alias}")
-    evaluation = Path(evaluation_path)
-    evaluation.parent.mkdir(parents=True, exist_ok=True)
-    if found is None:
-        Path(model_path).mkdir(parents=True, exist_ok=True)
-        evaluation.write_text("")
+    with client() as conveyor:
+        found = conveyor.find_model_version(f"{model_name}@{alias}")
+        evaluation = Path(evaluation_path)
+        evaluation.parent.mkdir(parents=True, exist_ok=True)
+        if found is None:
+            Path(model_path).mkdir(parents=True, exist_ok=True)
+            evaluation.write_text("")
+            return Fetched(
+                False,
+                "",
+                {"found": False, "model_name": model_name, "alias": alias},
+                f"no version of {model_name!r} holds {alias!r}: an empty Model (no baseline; the "
+                "first model is blessed on value thresholds alone)",
+            )
+        version = conveyor.copy_model(found.reference, model_path)
+        document = evaluation_document(conveyor.list_model_evaluations(version.reference))
+        if document is None:
+            evaluation.write_text("")
+        else:
+            files.write_json({**document, "model": version.reference}, evaluation)
+        info_file = Path(model_path) / models.INFO_FILE
+        info = files.read_json(info_file, "model info") if info_file.exists() else {}
+        metadata = {
+            **info,
+            "found": True,
+            "model_name": model_name,
+            "alias": alias,
+            "registered_version": version.reference,
+            "version_id": version.version_id,
+            "registered_uri": version.artifact_uri,
+            "sha256": version.sha256,
+        }
+        evaluated = "with its evaluation" if document else "without a recorded evaluation"
         return Fetched(
-            False,
-            "",
-            {"found": False, "model_name": model_name, "alias": alias},
-            f"no version of {model_name!r} holds {alias!r}: an empty Model (no baseline; the "
-            "first model is blessed on value thresholds alone)",
+            True, version.reference, metadata, f"{alias}: {version.reference}, {evaluated}"
         )
-    version = conveyor.copy_model(found.reference, model_path)
-    document = evaluation_document(conveyor.list_model_evaluations(version.reference))
-    if document is None:
-        evaluation.write_text("")
-    else:
-        files.write_json({**document, "model": version.reference}, evaluation)
-    info_file = Path(model_path) / models.INFO_FILE
-    info = files.read_json(info_file, "model info") if info_file.exists() else {}
-    metadata = {
-        **info,
-        "found": True,
-        "model_name": model_name,
-        "alias": alias,
-        "registered_version": version.reference,
-        "version_id": version.version_id,
-        "registered_uri": version.artifact_uri,
-        "sha256": version.sha256,
-    }
-    evaluated = "with its evaluation" if document else "without a recorded evaluation"
-    return Fetched(True, version.reference, metadata, f"{alias}: {version.reference}, {evaluated}")
 
 
 def evaluation_document(evaluations: list[Any]) -> dict[str, Any] | None:
@@ -190,33 +194,33 @@ def upload(
         f"{info.get('estimator', 'model')} trained on {info.get('training_rows', '?')} rows"
     )
     comment = f"blessed; uploaded by run {run_id}" if run_id else "blessed"
-    conveyor = client()
-    version = conveyor.upload_model(
-        model_name,
-        model_uri,
-        framework=settings.framework,
-        description=described,
-        labels={str(k): str(v) for k, v in (labels or {}).items()},
-        input_schema=settings.input_schema,
-        aliases=list(aliases or []),
-        trusted=settings.trusted,
-        run_id=run_id or None,
-        comment=comment,
-    )
-    attached = 0
-    if document is not None:
-        evaluated_by = run_id or version.run_id
-        for metrics, slice in evaluations_of(document):
-            conveyor.add_model_evaluation(
-                version.reference, metrics, slice=slice, run_id=evaluated_by
-            )
-            attached += 1
-    held = ", ".join(sorted(conveyor.get_model_version(version.reference).aliases))
-    trust = f"; trusted for {len(settings.trusted_types)} skops types" if settings.trusted else ""
-    message = (
-        f"UPLOADED {version.reference} (aliases: {held or 'none'}; {attached} evaluations{trust})"
-    )
-    return Uploaded(version.reference, version.version_id, message)
+    with client() as conveyor:
+        version = conveyor.upload_model(
+            model_name,
+            model_uri,
+            framework=settings.framework,
+            description=described,
+            labels={str(k): str(v) for k, v in (labels or {}).items()},
+            input_schema=settings.input_schema,
+            aliases=list(aliases or []),
+            trusted=settings.trusted,
+            run_id=run_id or None,
+            comment=comment,
+        )
+        attached = 0
+        if document is not None:
+            evaluated_by = run_id or version.run_id
+            for metrics, slice in evaluations_of(document):
+                conveyor.add_model_evaluation(
+                    version.reference, metrics, slice=slice, run_id=evaluated_by
+                )
+                attached += 1
+        held = ", ".join(sorted(conveyor.get_model_version(version.reference).aliases))
+        trust = (
+            f"; trusted for {len(settings.trusted_types)} skops types" if settings.trusted else ""
+        )
+        message = f"UPLOADED {version.reference} (aliases: {held or 'none'}; {attached} evaluations{trust})"
+        return Uploaded(version.reference, version.version_id, message)
 
 
 def evaluations_of(document: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
@@ -264,60 +268,60 @@ def deploy(
     already serving the same thing; apply the traffic asked for."""
     if not model:
         return Deployed("", "", "NOT DEPLOYED: no model version was given (nothing uploaded)")
-    conveyor = client()
-    reference = model
-    notes = []
-    if follow_alias:
-        name = model.partition("@")[0]
-        target = conveyor.get_model_version(model)
-        holder = conveyor.find_model_version(f"{name}@{follow_alias}")
-        if holder is None:
-            raise ComponentError(
-                f"no version of {name!r} holds alias {follow_alias!r}, which the deployment "
-                f"should follow; upload {model} with aliases=[{follow_alias!r}]"
+    with client() as conveyor:
+        reference = model
+        notes = []
+        if follow_alias:
+            name = model.partition("@")[0]
+            target = conveyor.get_model_version(model)
+            holder = conveyor.find_model_version(f"{name}@{follow_alias}")
+            if holder is None:
+                raise ComponentError(
+                    f"no version of {name!r} holds alias {follow_alias!r}, which the deployment "
+                    f"should follow; upload {model} with aliases=[{follow_alias!r}]"
+                )
+            if holder.version_id != target.version_id:
+                notes.append(f"{follow_alias} is on {holder.reference} now, not {target.reference}")
+            reference = f"{name}@{follow_alias}"
+        split = _whole_numbers(traffic_split)
+        percentage = None if traffic_percentage < 0 else int(traffic_percentage)
+        found = conveyor.find_endpoint(endpoint)
+        if found is None:
+            if not create_endpoint:
+                raise ComponentError(
+                    f"there is no endpoint {endpoint!r}; create it (`conveyor endpoints create "
+                    f"{endpoint}`) or let the component create it (create_endpoint=True)"
+                )
+            found = conveyor.create_endpoint(endpoint, description=endpoint_description or None)
+            notes.append(f"created endpoint {endpoint}")
+        existing = _same_deployment(conveyor, found, reference, pin)
+        if existing is None:
+            deployed = conveyor.deploy(
+                endpoint, reference, traffic_percentage=percentage, traffic_split=split, pin=pin
             )
-        if holder.version_id != target.version_id:
-            notes.append(f"{follow_alias} is on {holder.reference} now, not {target.reference}")
-        reference = f"{name}@{follow_alias}"
-    split = _whole_numbers(traffic_split)
-    percentage = None if traffic_percentage < 0 else int(traffic_percentage)
-    found = conveyor.find_endpoint(endpoint)
-    if found is None:
-        if not create_endpoint:
-            raise ComponentError(
-                f"there is no endpoint {endpoint!r}; create it (`conveyor endpoints create "
-                f"{endpoint}`) or let the component create it (create_endpoint=True)"
-            )
-        found = conveyor.create_endpoint(endpoint, description=endpoint_description or None)
-        notes.append(f"created endpoint {endpoint}")
-    existing = _same_deployment(conveyor, found, reference, pin)
-    if existing is None:
-        deployed = conveyor.deploy(
-            endpoint, reference, traffic_percentage=percentage, traffic_split=split, pin=pin
+            deployed_id, verb = deployed.id, "DEPLOYED"
+        else:
+            deployed_id, verb = existing.id, "ALREADY DEPLOYED"
+            if split is not None:
+                split = {existing.id if k == "0" else k: v for k, v in split.items()}
+                conveyor.set_traffic(endpoint, split)
+            elif percentage is not None:
+                conveyor.set_traffic(
+                    endpoint, deployed_model_id=existing.id, traffic_percentage=percentage
+                )
+        now = conveyor.get_endpoint(endpoint)
+        record = now.deployed_model(deployed_id)
+        assert record is not None
+        serving = f"{record.model}@{record.version_id}" if record.version_id else ""
+        how = f"following {record.alias}" if record.alias else "pinned"
+        text = (
+            f"{verb} {record.reference} to endpoint {endpoint} as deployed model {deployed_id} "
+            f"({how}; serving {serving or 'nothing: the alias is gone'}); traffic "
+            + ", ".join(f"{k}: {v}%" for k, v in now.traffic_split.items())
         )
-        deployed_id, verb = deployed.id, "DEPLOYED"
-    else:
-        deployed_id, verb = existing.id, "ALREADY DEPLOYED"
-        if split is not None:
-            split = {existing.id if k == "0" else k: v for k, v in split.items()}
-            conveyor.set_traffic(endpoint, split)
-        elif percentage is not None:
-            conveyor.set_traffic(
-                endpoint, deployed_model_id=existing.id, traffic_percentage=percentage
-            )
-    now = conveyor.get_endpoint(endpoint)
-    record = now.deployed_model(deployed_id)
-    assert record is not None
-    serving = f"{record.model}@{record.version_id}" if record.version_id else ""
-    how = f"following {record.alias}" if record.alias else "pinned"
-    text = (
-        f"{verb} {record.reference} to endpoint {endpoint} as deployed model {deployed_id} "
-        f"({how}; serving {serving or 'nothing: the alias is gone'}); traffic "
-        + ", ".join(f"{k}: {v}%" for k, v in now.traffic_split.items())
-    )
-    if notes:
-        text += " [" + "; ".join(notes) + "]"
-    return Deployed(deployed_id, serving, text)
+        if notes:
+            text += " [" + "; ".join(notes) + "]"
+        return Deployed(deployed_id, serving, text)
 
 
 def _same_deployment(conveyor: Client, endpoint: Any, reference: str, pin: bool) -> Any:

@@ -47,13 +47,14 @@ def predict(
             staged = Path(scratch) / "examples.parquet"
             files.write_table(files.read_table(source), staged)
             source, input_format = staged, "parquet"
-        result = handover.client().batch_predict(
-            model,
-            source,
-            output,
-            batch_size=batch_size,
-            parameters=parameters,
-            input_format=input_format,
-            output_format="parquet",
-        )
+        with handover.client() as conveyor:
+            result = conveyor.batch_predict(
+                model,
+                source,
+                output,
+                batch_size=batch_size,
+                parameters=parameters,
+                input_format=input_format,
+                output_format="parquet",
+            )
     return Predicted(result.model, result.rows, result.column)

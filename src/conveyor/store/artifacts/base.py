@@ -17,7 +17,7 @@ from typing import Any
 import fsspec
 from fsspec import AbstractFileSystem
 
-from conveyor import config
+from conveyor.config import Settings
 from conveyor.store.artifacts import naming
 from conveyor.store.artifacts.cache import InputCache
 from conveyor.store.artifacts.errors import ArtifactStoreError
@@ -38,16 +38,22 @@ class ArtifactStore(ABC):
     root: str
     """The root as a URI: an absolute path for a local root, else an fsspec URL."""
 
-    def __init__(self) -> None:
-        self.cache = InputCache(config.home() / "cache" / "artifacts")
+    def __init__(self, local_dir: Path) -> None:
+        self.local_dir = local_dir
+        """This machine's folder for the store's local copies (Conveyor's home folder)."""
+        self.cache = InputCache(local_dir / "cache" / "artifacts")
 
     @classmethod
     def open(
         cls,
         root: str | os.PathLike[str] | None = None,
         storage_options: dict[str, Any] | None = None,
+        *,
+        local_dir: str | os.PathLike[str] | None = None,
     ) -> ArtifactStore:
-        """The store at `root` (default: `conveyor.config.artifacts_dir()`), checked writable.
+        """The store at `root`, checked writable; `local_dir` holds its local copies (input
+        cache, staged outputs). Both default to the settings of the environment
+        (`conveyor.config.Settings`).
 
         `storage_options` go to the fsspec filesystem of a remote root (for S3, e.g.
         `endpoint_url`, `key`, `secret`); without them fsspec reads its usual environment
@@ -56,11 +62,15 @@ class ArtifactStore(ABC):
         from conveyor.store.artifacts.local import LocalArtifactStore
         from conveyor.store.artifacts.remote import RemoteArtifactStore
 
-        where = str(config.artifacts_dir()) if root is None else os.fspath(root)
+        if root is None or local_dir is None:
+            settings = Settings.from_env()
+            root = settings.artifact_root if root is None else root
+            local_dir = settings.folder if local_dir is None else local_dir
+        where, local = os.fspath(root), Path(local_dir)
         if naming.is_local(where):
-            store: ArtifactStore = LocalArtifactStore(naming.local_of(where))
+            store: ArtifactStore = LocalArtifactStore(naming.local_of(where), local)
         else:
-            store = RemoteArtifactStore(where, storage_options)
+            store = RemoteArtifactStore(where, local, storage_options)
         store._check_writable()
         store._sweep()
         return store

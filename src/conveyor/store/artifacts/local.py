@@ -18,8 +18,8 @@ class LocalArtifactStore(ArtifactStore):
     filesystem, so `publish` renames them into place: the final path holds the whole
     artifact or nothing, whenever the process is killed."""
 
-    def __init__(self, root: Path) -> None:
-        super().__init__()
+    def __init__(self, root: Path, local_dir: Path) -> None:
+        super().__init__(local_dir)
         self.path = root
         self.root = str(root)
         self.staging_area = root / ".staging"

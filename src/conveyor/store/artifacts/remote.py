@@ -17,7 +17,6 @@ from typing import Any
 import fsspec
 from fsspec import AbstractFileSystem
 
-from conveyor import config
 from conveyor.store.artifacts import digest as digests
 from conveyor.store.artifacts import manifest
 from conveyor.store.artifacts.base import ArtifactStore, Published
@@ -31,10 +30,12 @@ from conveyor.store.artifacts.staging import fresh_path, release, sweep
 
 
 class RemoteArtifactStore(ArtifactStore):
-    """Artifacts below an fsspec URL; outputs are staged in `conveyor.config.home()/staging`."""
+    """Artifacts below an fsspec URL; outputs are staged in `staging/` of the local folder."""
 
-    def __init__(self, root: str, storage_options: dict[str, Any] | None = None) -> None:
-        super().__init__()
+    def __init__(
+        self, root: str, local_dir: Path, storage_options: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(local_dir)
         self.storage_options = dict(storage_options or {})
         try:
             self.fs, path = fsspec.core.url_to_fs(root, **self.storage_options)
@@ -46,7 +47,7 @@ class RemoteArtifactStore(ArtifactStore):
         if not self.path:
             raise ArtifactRootError(f"artifact root {root} names no bucket; use s3://BUCKET/PREFIX")
         self.root = self.fs.unstrip_protocol(self.path)
-        self.staging_area = config.home() / "staging"
+        self.staging_area = local_dir / "staging"
 
     def staging_path(self, uri: str) -> Path:
         return fresh_path(self.staging_area, posixpath.basename(self._data(uri)))

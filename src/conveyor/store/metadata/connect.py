@@ -21,7 +21,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.pool import StaticPool
 
-from conveyor import config
+from conveyor.config import Settings
 from conveyor.store.metadata.errors import StoreError
 
 BUSY_TIMEOUT_S = 60.0
@@ -38,8 +38,9 @@ SINGLE_STATEMENT = {_SINGLE_OPTION: True}
 
 
 def default_url() -> str:
-    """`CONVEYOR_METADATA_URL`, else the embedded store: `metadata.db` in Conveyor's home."""
-    return os.environ.get("CONVEYOR_METADATA_URL") or f"sqlite:///{config.home() / 'metadata.db'}"
+    """The store the environment's settings name (`conveyor.config.Settings`):
+    `CONVEYOR_METADATA_URL`, else `metadata.db` in Conveyor's home folder."""
+    return Settings.from_env().metadata_url
 
 
 def parse(url: str) -> URL:

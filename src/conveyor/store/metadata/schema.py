@@ -23,6 +23,7 @@ fails until models and migrations agree.
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from pathlib import Path
 
@@ -42,6 +43,9 @@ VERSION_TABLE = "conveyor_schema_version"
 """Our own name for Alembic's version table, so another Alembic app's database is not ours."""
 _PG_LOCK = 0x636F6E76
 """PostgreSQL advisory lock key: one process migrates at a time."""
+_MIGRATING = threading.Lock()
+"""One thread of the process migrates at a time: Alembic runs its migration scripts
+through module-level proxies (`alembic.context`, `alembic.op`) that threads would share."""
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -71,7 +75,8 @@ def prepare(engine: Engine, where: str, target: str = "head") -> None:
         current = _current_revisions(conn, where)
         wanted = {_scripts().get_revision(target).revision}
         if current != wanted:
-            command.upgrade(alembic_config(conn), target)
+            with _MIGRATING:
+                command.upgrade(alembic_config(conn), target)
 
 
 def revision(conn: Connection) -> str | None:
