@@ -5,7 +5,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test lint env system-deps bench clean
+.PHONY: demo test lint env system-deps bench clean cli-docs
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -31,6 +31,10 @@ lint: env
 
 test: env system-deps lint
 	$(VENV)/bin/pytest
+
+# docs/cli.md from the commands' --help (a test fails when it falls behind).
+cli-docs: env
+	$(VENV)/bin/python support/cli_reference.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .conveyor

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
@@ -25,7 +24,7 @@ class ConveyorCommand(TyperGroup):
     """The `conveyor` group: a Conveyor error from any command becomes `error: ...` on
     stderr and the error's exit code (2 for what the user can fix, 1 otherwise)."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
         except ConveyorError as exc:
