@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from conveyor import config
 from conveyor.errors import UsageError
 from conveyor.pipelines.state import Artifact
 
@@ -33,9 +32,9 @@ BY_CONTENT = "content"
 class Policy:
     """A run's caching settings.
 
-    `enabled` None keeps each task's compiled `set_caching_options` (on by default,
-    off everywhere when `CONVEYOR_DISABLE_CACHE=1`); True or False applies to
-    every task, as `enable_caching` does on Vertex AI.
+    `enabled` None keeps each task's compiled `set_caching_options` (on by default);
+    True or False applies to every task, as `enable_caching` does on Vertex AI (the
+    runner turns it off when the home's `CONVEYOR_DISABLE_CACHE=1` says so).
     """
 
     enabled: bool | None = None
@@ -45,8 +44,6 @@ class Policy:
     def applies_to(self, task: dict[str, Any]) -> bool:
         if self.enabled is not None:
             return self.enabled
-        if config.cache_disabled_by_default():
-            return False
         return bool(task.get("cachingOptions", {}).get("enableCache", False))
 
 

@@ -8,9 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from conveyor import config
 from conveyor.errors import UsageError
 from conveyor.pipelines import resolve, validate
 from conveyor.pipelines import spec as specs
@@ -20,8 +19,10 @@ from conveyor.pipelines.executors.container import ContainerExecutor
 from conveyor.pipelines.executors.python import PythonExecutor
 from conveyor.pipelines.recorder import Recorder
 from conveyor.pipelines.state import FAILED, Node
-from conveyor.store.artifacts import ArtifactStore
 from conveyor.store.metadata import MetadataStore, RunStatus
+
+if TYPE_CHECKING:
+    from conveyor.home import Home
 
 LOG_TAIL_LINES = 20
 
@@ -79,6 +80,7 @@ def run(
     pipeline: Any,
     arguments: dict[str, Any] | None = None,
     *,
+    home: Home,
     parallelism: int | None = None,
     enable_caching: bool | None = None,
     cache_max_age: str | timedelta | None = None,
@@ -87,7 +89,8 @@ def run(
     listener: Callable[[Node], None] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Run:
-    """Run a pipeline to its end and return what happened.
+    """Run a pipeline in `home` (its settings, metadata and artifact stores) to its end
+    and return what happened.
 
     `pipeline` is a `@dsl.pipeline` function, a compiled `.yaml`/`.json` path,
     or a `file.py:function` target. Bad pipelines and arguments raise
@@ -102,11 +105,12 @@ def run(
     spec = specs.load(pipeline)
     validate.check_spec(spec)
     bound = validate.bind_arguments(spec, arguments or {}, as_text=arguments_as_text)
-    caching = _policy(enable_caching, cache_max_age, cache_by_content)
+    caching = _policy(home, enable_caching, cache_max_age, cache_by_content)
     name = spec.get("pipelineInfo", {}).get("name", "pipeline")
     run_id = f"{name}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
-    context = _context(run_id, name, parallelism, caching)
-    with MetadataStore.open() as store, store.held_connection():
+    context = _context(home, run_id, name, parallelism, caching)
+    store = home.store
+    with store.held_connection():
         store.create_run(run_id, name, parameters=bound, spec=spec, spec_digest=spec.digest)
         return _execute(spec, bound, context, store, listener, log)
 
@@ -114,6 +118,7 @@ def run(
 def resume(
     run_id: str,
     *,
+    home: Home,
     parallelism: int | None = None,
     enable_caching: bool | None = None,
     cache_max_age: str | timedelta | None = None,
@@ -121,35 +126,45 @@ def resume(
     listener: Callable[[Node], None] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Run:
-    """Continue a failed, cancelled or killed run, re-running only what did not complete."""
-    caching = _policy(enable_caching, cache_max_age, cache_by_content)
-    with MetadataStore.open() as store, store.held_connection():
+    """Continue a failed, cancelled or killed run of `home`, re-running only what did not
+    complete."""
+    caching = _policy(home, enable_caching, cache_max_age, cache_by_content)
+    store = home.store
+    with store.held_connection():
         recorded = store.get_run(run_id)
         if recorded.status == RunStatus.SUCCEEDED:
             raise UsageError(f"run {run_id} already succeeded; there is nothing to resume")
         if recorded.spec is None:
             raise UsageError(f"run {run_id} has no recorded pipeline spec; it cannot be resumed")
-        context = _context(run_id, recorded.pipeline_name, parallelism, caching)
+        context = _context(home, run_id, recorded.pipeline_name, parallelism, caching)
         store.update_run(run_id, RunStatus.RUNNING)
         return _execute(
             recorded.spec, recorded.parameters, context, store, listener, log, resuming=True
         )
 
 
-def _policy(enabled: bool | None, max_age: str | timedelta | None, by_content: bool) -> Policy:
+def _policy(
+    home: Home, enabled: bool | None, max_age: str | timedelta | None, by_content: bool
+) -> Policy:
+    """The run's caching; the home's `disable_cache` setting turns it off unless the run
+    turns it on."""
     if isinstance(max_age, str):
         max_age = parse_age(max_age)
+    if enabled is None and home.settings.disable_cache:
+        enabled = False
     return Policy(enabled=enabled, max_age=max_age, by_content=by_content)
 
 
-def _context(run_id: str, name: str, parallelism: int | None, caching: Policy) -> RunContext:
+def _context(
+    home: Home, run_id: str, name: str, parallelism: int | None, caching: Policy
+) -> RunContext:
     if parallelism is not None and parallelism < 1:
         raise UsageError(f"parallelism must be at least 1, got {parallelism}")
     return RunContext(
         run_id=run_id,
         pipeline_name=name,
-        run_dir=config.runs_dir() / run_id,
-        artifacts=ArtifactStore.open(config.artifact_root()),
+        run_dir=home.settings.runs_dir / run_id,
+        artifacts=home.artifacts,
         parallelism=parallelism or os.cpu_count() or 1,
         caching=caching,
     )
