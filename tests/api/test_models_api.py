@@ -1,23 +1,16 @@
 """`/api/v1/models` over real HTTP: a uvicorn server on a free loopback port, driven by httpx.
 
-Each test starts its own server on its own Conveyor home (the root conftest's), so the
-app opens the store the way `conveyor serve` would, at startup.
+Each test starts its own server on its own Conveyor home (the root conftest's folder,
+opened by `own_home`), as `conveyor serve` would.
 """
 
 from __future__ import annotations
 
-import socket
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
-import httpx
-import pytest
-import skops.io
-import uvicorn
+from api_support import error_of
 from openapi_spec_validator import validate
-from sklearn.datasets import load_iris
-from sklearn.linear_model import LogisticRegression
 from starlette.middleware import Middleware
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -28,68 +21,11 @@ from conveyor.store.metadata.errors import NotFound
 API = "/api/v1/models"
 
 
-@pytest.fixture(scope="module")
-def saved(tmp_path_factory):
-    """A small iris classifier saved with skops."""
-    folder = tmp_path_factory.mktemp("saved") / "model"
-    folder.mkdir()
-    features, target = load_iris(return_X_y=True)
-    skops.io.dump(LogisticRegression(max_iter=500).fit(features, target), folder / "model.skops")
-    return folder
-
-
-@pytest.fixture
-def serve(monkeypatch):
-    """Start `app` (default: `create_app()`) under uvicorn on 127.0.0.1; an httpx client of it."""
-    monkeypatch.setenv("CONVEYOR_USER", "dana")
-    running = []
-
-    def start(app=None) -> httpx.Client:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        config = uvicorn.Config(app or create_app(), log_level="warning", lifespan="on")
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
-        running.append((server, thread, sock, client))
-        for _ in range(500):
-            if server.started:
-                return client
-            if not thread.is_alive():
-                raise RuntimeError("the server stopped while starting")
-            threading.Event().wait(0.01)
-        raise RuntimeError("the server did not start in 5 s")
-
-    yield start
-    for server, thread, sock, client in running:
-        client.close()
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
-
-
-@pytest.fixture
-def api(serve):
-    return serve()
-
-
 def register(api, saved, name="churn", **fields):
     body = {"name": name, "artifact_uri": str(saved), "framework": "sklearn", **fields}
     answer = api.post(API, json=body)
     assert answer.status_code == 201, answer.text
     return answer.json()
-
-
-def error_of(answer, code):
-    assert answer.status_code == code, answer.text
-    body = answer.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "status"}
-    assert body["error"]["code"] == code
-    return body["error"]
 
 
 def test_register_creates_the_model_and_its_first_version(api, saved):
@@ -281,13 +217,12 @@ def test_deletes(api, saved):
     assert entries[-1]["comment"] == "retired"
 
 
-def test_delete_guards_answer_409(serve, saved):
-    def deployed(version):
-        return "deployed to endpoint churn-ep" if version.version_id == 1 else None
-
-    api = serve(create_app(delete_guards=[deployed]))
+def test_the_homes_delete_guard_answers_409(api, saved, own_home):
     register(api, saved)
+    own_home.endpoints.create("churn-ep")
+    own_home.endpoints.deploy("churn-ep", "churn@1")
     refused = error_of(api.delete(f"{API}/churn"), 409)
+    assert refused["status"] == "FAILED_PRECONDITION"
     assert "deployed to endpoint churn-ep" in refused["message"]
     assert api.get(f"{API}/churn").status_code == 200
 
@@ -349,7 +284,7 @@ def test_concurrent_alias_moves_all_succeed(api, saved):
 def test_openapi_documents_every_route(api):
     document = api.get("/openapi.json").json()
     validate(document)
-    paths = document["paths"]
+    paths = {p: ops for p, ops in document["paths"].items() if p.startswith(API)}
     assert set(paths) == {
         API,
         f"{API}/{{name}}",
@@ -376,21 +311,21 @@ def test_openapi_documents_every_route(api):
     assert "HTTPValidationError" not in document["components"]["schemas"]
 
 
-def test_extra_routes_middleware_and_lifespans(serve, saved):
+def test_extra_routes_middleware_and_lifespans(serve, saved, own_home):
     """What the prediction server plugs in: Starlette routes, a middleware naming the
-    caller, a lifespan entered once the store is open."""
+    caller, a lifespan entered at startup with the home at hand."""
     seen = []
 
     @asynccontextmanager
     async def service(app):
-        seen.append(("start", app.state.store is not None))
+        seen.append(("start", app.state.home is own_home))
         yield
         seen.append(("stop", None))
 
     async def ping(request):
         if request.query_params.get("missing"):
             raise NotFound("no endpoint 'x'")
-        return JSONResponse({"models": len(request.app.state.store.list_runs())})
+        return JSONResponse({"models": len(request.app.state.home.store.list_runs())})
 
     class Caller:
         def __init__(self, app):
@@ -405,6 +340,7 @@ def test_extra_routes_middleware_and_lifespans(serve, saved):
 
     api = serve(
         create_app(
+            own_home,
             extra_routers=[Route("/v1/ping", ping)],
             middleware=[Middleware(Caller)],
             lifespans=[service],

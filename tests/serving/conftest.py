@@ -1,9 +1,11 @@
 """Fixtures of the server tests: tiny scikit-learn models trained here, registered through
-the registry, and the prediction server started for real with uvicorn on a free loopback
-port, in a thread of the test process (see `serving_support.py`)."""
+the registry of the test's home, and the prediction server started for real with uvicorn
+on a free loopback port, in a thread of the test process, on a home of its own (see
+`serving_support.py`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +15,10 @@ import skops.io
 from serving_support import SCHEMA, Running, start_server, training_data
 from sklearn.linear_model import LogisticRegression
 
+from conveyor.config import Settings
+from conveyor.home import Home, open_home
 from conveyor.registry import Registry
+from conveyor.serving.app import create_app
 from conveyor.serving.endpoints import Endpoints
 from conveyor.serving.settings import ServerSettings
 from conveyor.store.metadata import MetadataStore
@@ -35,21 +40,31 @@ def trained(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture
-def store(home) -> Iterator[MetadataStore]:
-    """The test's own connection to the metadata store the server uses."""
-    with MetadataStore.open() as opened:
+def settings(home) -> Settings:
+    """The settings of the test's home (the root conftest's folder); dana makes the changes."""
+    return dataclasses.replace(Settings.from_env(), user="dana")
+
+
+@pytest.fixture
+def own_home(settings) -> Iterator[Home]:
+    """The test's own home on those settings, which the servers it starts share."""
+    with open_home(settings=settings) as opened:
         yield opened
 
 
 @pytest.fixture
-def registry(store, monkeypatch) -> Registry:
-    monkeypatch.setenv("CONVEYOR_USER", "dana")
-    return Registry(store)
+def store(own_home) -> MetadataStore:
+    return own_home.store
 
 
 @pytest.fixture
-def endpoints(store, registry) -> Endpoints:
-    return Endpoints(store, registry)
+def registry(own_home) -> Registry:
+    return own_home.registry
+
+
+@pytest.fixture
+def endpoints(own_home) -> Endpoints:
+    return own_home.endpoints
 
 
 @pytest.fixture
@@ -78,13 +93,21 @@ def churn(registry, model_copy):
 
 
 @pytest.fixture
-def serve(home) -> Iterator:
-    """`serve(**settings)`: start a server (fast polling, logs flushed at shutdown)."""
+def serve(settings) -> Iterator:
+    """`serve(**server_settings)`: start a prediction server on a home of its own over the
+    test's settings, as a separate process would have (fast polling, logs flushed at
+    shutdown)."""
     started: list[Running] = []
 
     def start(**overrides) -> Running:
         values = {"poll_seconds": 0.05, "log_flush_seconds": 3600.0, **overrides}
-        running = start_server(ServerSettings.from_env(**values))
+        home = open_home(settings=settings)
+        try:
+            app = create_app(home, ServerSettings.from_env(**values))
+        except BaseException:
+            home.close()
+            raise
+        running = start_server(app, home)
         started.append(running)
         return running
 

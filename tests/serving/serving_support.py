@@ -1,7 +1,6 @@
 """What the server tests share (their fixtures are in conftest.py): the training data of
-the tiny churn models, and a prediction server started for real with uvicorn on a free
-loopback port, in a thread of the test process (with its own store connections, as a
-separate process would have).
+the tiny churn models, and an app served for real with uvicorn on a free loopback port,
+in a thread of the test process.
 
 The fixtures train two versions of one model whose answers differ: v2 learns the opposite
 labels, so for any row it predicts the other class.
@@ -21,9 +20,8 @@ import pandas as pd
 import skops.io
 import uvicorn
 
-from conveyor.serving.app import create_app
+from conveyor.home import Home
 from conveyor.serving.server import nodelay
-from conveyor.serving.settings import ServerSettings
 
 FEATURES = ["tenure", "charges", "calls"]
 SCHEMA = [
@@ -59,13 +57,15 @@ def local_predictions(folder: Path, rows: list[dict]) -> list[int]:
 
 @dataclass
 class Running:
-    """A server running in this process: its URL, an HTTP client, and the service inside."""
+    """A server running in this process: its URL, an HTTP client, the app, and the home
+    it serves when it is the server's own (closed when it stops)."""
 
     url: str
     client: httpx.Client
     app: object
     server: uvicorn.Server
     thread: threading.Thread
+    home: Home | None
 
     @property
     def service(self):
@@ -76,10 +76,13 @@ class Running:
             self.server.should_exit = True
             self.thread.join(30)
         self.client.close()
+        if self.home is not None:
+            self.home.close()
+            self.home = None
 
 
-def start_server(settings: ServerSettings, factory=create_app) -> Running:
-    app = factory(settings)
+def start_server(app, home: Home | None = None) -> Running:
+    """Serve `app`; `home`, the server's own, is closed once the server stops."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock = nodelay(sock)
@@ -94,7 +97,7 @@ def start_server(settings: ServerSettings, factory=create_app) -> Running:
             raise RuntimeError("the prediction server did not start")
         time.sleep(0.01)
     url = f"http://127.0.0.1:{port}"
-    return Running(url, client(url), app, server, thread)
+    return Running(url, client(url), app, server, thread, home)
 
 
 def client(url: str) -> httpx.Client:

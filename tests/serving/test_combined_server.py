@@ -10,13 +10,14 @@ from conveyor.serving.settings import ServerSettings
 
 
 @pytest.fixture
-def both(home, churn, endpoints):
+def both(settings, churn, endpoints):
+    """`both()`: start the app `conveyor serve` runs, which opens a home of its own."""
     endpoints.create("churn-prod")
     endpoints.deploy("churn-prod", "churn@production")
 
     def start(**overrides):
-        settings = ServerSettings.from_env(poll_seconds=0.05, log_flush_seconds=3600.0, **overrides)
-        return start_server(settings, factory=create_app)
+        server = ServerSettings.from_env(poll_seconds=0.05, log_flush_seconds=3600.0, **overrides)
+        return start_server(create_app(settings, server))
 
     started = []
     yield lambda **o: started.append(start(**o)) or started[-1]

@@ -1,10 +1,12 @@
 """`Endpoints`: create, deploy by id or alias, traffic splits, undeploy, the delete guard;
 each test on SQLite and on a real PostgreSQL server (the root conftest's `store_url`)."""
 
+import dataclasses
+
 import pytest
 
+from conveyor.home import open_home
 from conveyor.registry import DeleteRefused, ModelNotFound, VersionNotFound
-from conveyor.serving.endpoints import Endpoints
 from conveyor.serving.errors import (
     DeployedModelNotFound,
     EndpointNotFound,
@@ -13,14 +15,12 @@ from conveyor.serving.errors import (
     ServingConflict,
     UndeployableModel,
 )
-from conveyor.store.metadata import MetadataStore
 
 
 @pytest.fixture
-def store(store_url):
-    """The store of `store_url` (both backends), not the serving tests' store of the home."""
-    with MetadataStore.open(store_url) as opened:
-        yield opened
+def settings(settings, store_url):
+    """The serving tests' settings with the store of `store_url` (both backends)."""
+    return dataclasses.replace(settings, metadata_url=store_url)
 
 
 def test_create_get_list_and_delete(endpoints):
@@ -124,6 +124,10 @@ def test_set_traffic(churn, endpoints):
     assert endpoints.set_traffic("e", {a.id: 50, b.id: 50}).traffic_split == {a.id: 50, b.id: 50}
     with pytest.raises(InvalidTraffic, match="must add up to 100, not 50"):
         endpoints.set_traffic("e", {a.id: 50})
+    one = endpoints.set_traffic("e", deployed_model_id=b.id, traffic_percentage=20)
+    assert one.traffic_split == {a.id: 80, b.id: 20}
+    with pytest.raises(InvalidTraffic, match="either the whole traffic split, or a deployed"):
+        endpoints.set_traffic("e", {a.id: 100}, deployed_model_id=a.id, traffic_percentage=100)
 
 
 def test_deploying_what_does_not_exist_or_cannot_load(churn, endpoints, model_copy):
@@ -161,9 +165,8 @@ def test_a_deployed_version_cannot_be_deleted(churn, endpoints, store):
     churn.delete_version("churn", 2)
 
 
-def test_a_registry_of_its_own_is_guarded_too(churn, store):
-    endpoints = Endpoints(store)
+def test_every_home_on_the_store_guards_deployed_versions(churn, endpoints, settings):
     endpoints.create("e")
     endpoints.deploy("e", "churn@1")
-    with pytest.raises(DeleteRefused):
-        endpoints.registry.delete_model("churn")
+    with open_home(settings=settings) as other, pytest.raises(DeleteRefused):
+        other.registry.delete_model("churn")

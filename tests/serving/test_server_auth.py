@@ -72,17 +72,7 @@ def test_roles(server):
     assert infer.status_code == 403 and "needs predict" in infer.json()["error"]
     assert server.client.get("/metrics", headers=bearer("r-token")).status_code == 200
     assert server.client.get("/v2/models/churn", headers=bearer("r-token")).status_code == 200
-
-    deploy = {"deployedModel": {"model": "churn@2"}}
-    url = "/v1/endpoints/e:deployModel"
-    assert server.client.post(url, json=deploy, headers=bearer("p-token")).status_code == 403
-    assert server.client.post(url, json=deploy, headers=bearer("d-token")).status_code == 200
-
-    create = "/v1/endpoints?endpointId=more"
-    assert server.client.post(create, json={}, headers=bearer("d-token")).status_code == 403
-    assert server.client.post(create, json={}, headers=bearer("a-token")).status_code == 200
-    assert server.client.delete("/v1/endpoints/more", headers=bearer("d-token")).status_code == 403
-    assert server.client.delete("/v1/endpoints/more", headers=bearer("a-token")).status_code == 200
+    # The endpoint methods' roles: tests/api/test_endpoint_routes.py.
 
 
 def test_a_tokens_file(churn, endpoints, serve, tmp_path, monkeypatch):
@@ -96,7 +86,7 @@ def test_a_tokens_file(churn, endpoints, serve, tmp_path, monkeypatch):
     assert ok.status_code == 200
     denied = server.client.post(PREDICT, json={"instances": [ROW]}, headers=bearer("viewer"))
     assert "token 'line-4' has role read" in denied.json()["error"]["message"]
-    named = server.client.get("/v1/endpoints/e:x", headers=bearer("s3cr3t"))
+    named = server.client.get("/v1/nothing", headers=bearer("s3cr3t"))
     assert named.status_code == 404
 
 
@@ -120,7 +110,10 @@ def test_the_roles_of_routes():
         required_role("POST", "/v1/projects/p/locations/l/endpoints/e:rawPredict") is Role.PREDICT
     )
     assert required_role("POST", "/v2/models/m/versions/2/infer") is Role.PREDICT
-    assert required_role("POST", "/v1/endpoints/e:undeployModel") is Role.DEPLOY
-    assert required_role("POST", "/v1/endpoints") is Role.ADMIN
-    assert required_role("DELETE", "/v1/endpoints/e") is Role.ADMIN
+    assert required_role("POST", "/api/v1/endpoints/e:deployModel") is Role.DEPLOY
+    assert required_role("POST", "/api/v1/endpoints/e:undeployModel") is Role.DEPLOY
+    assert required_role("POST", "/api/v1/endpoints/e:setTraffic") is Role.DEPLOY
+    assert required_role("POST", "/api/v1/endpoints") is Role.ADMIN
+    assert required_role("PATCH", "/api/v1/endpoints/e") is Role.ADMIN
+    assert required_role("DELETE", "/api/v1/endpoints/e") is Role.ADMIN
     assert Tokens({"t": (Role.READ, "x")}).lookup("t") == (Role.READ, "x")

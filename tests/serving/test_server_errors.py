@@ -95,7 +95,12 @@ def test_unknown_endpoints_models_routes_and_methods_are_404(server):
         ":explain",
     )
     google(server.client.post("/v1/endpoints/churn-prod", json={}), 404, "NOT_FOUND", "no method")
-    google(server.client.get("/v1/endpoints/nowhere"), 404, "NOT_FOUND", "no endpoint 'nowhere'")
+    google(
+        server.client.post("/v1/endpoints/churn-prod:deployModel", json={}),
+        404,
+        "NOT_FOUND",
+        "their other methods under /api/v1/endpoints",
+    )
     google(server.client.get("/nothing/here"), 404, "NOT_FOUND", "no route /nothing/here")
     google(server.client.put(PREDICT), 405, "METHOD_NOT_ALLOWED", "PUT is not allowed")
     oip(server.client.post("/v2/models/nobody/infer", json={}), 404, "no model 'nobody'")

@@ -10,7 +10,6 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from serving_support import ROW, wait_for
 
-from conveyor import config
 from conveyor.serving.prediction_log import LOG_TYPE, SCHEMA, prediction_logs
 
 
@@ -23,7 +22,7 @@ def read(records) -> list[dict]:
     return rows
 
 
-def test_requests_and_answers_are_written_at_shutdown(churn, endpoints, store, serve):
+def test_requests_and_answers_are_written_at_shutdown(churn, endpoints, store, serve, settings):
     endpoints.create("churn-prod")
     deployed = endpoints.deploy("churn-prod", "churn@production")
     server = serve()
@@ -44,7 +43,7 @@ def test_requests_and_answers_are_written_at_shutdown(churn, endpoints, store, s
     assert len(records) == 1
     record = records[0]
     assert record.type == LOG_TYPE and record.state == "LIVE" and record.sha256
-    root = Path(config.artifact_root())
+    root = Path(settings.artifact_root)
     assert Path(record.uri).is_relative_to(root / "predictions" / "churn-prod")
     assert record.uri.endswith(".parquet")
     assert record.metadata["endpoint"] == "churn-prod"
@@ -124,12 +123,12 @@ def test_the_server_default_rate_applies_where_an_endpoint_sets_none(
     assert prediction_logs(store) == []
 
 
-def test_an_unwritable_root_drops_rows_and_keeps_serving(churn, endpoints, store, serve, tmp_path):
-    blocked = tmp_path / "not-a-folder"
-    blocked.write_text("a file where the artifact root should be")
+def test_an_unwritable_root_drops_rows_and_keeps_serving(churn, endpoints, serve, settings):
     endpoints.create("e")
     endpoints.deploy("e", "churn@1")
-    server = serve(artifact_root=str(blocked / "artifacts"), log_flush_rows=1)
+    server = serve(log_flush_rows=1)
+    blocked = Path(settings.artifact_root) / "predictions"
+    blocked.write_text("a file where the prediction logs' folder should be")
     for _ in range(3):
         assert (
             server.client.post("/v1/endpoints/e:predict", json={"instances": [ROW]}).status_code

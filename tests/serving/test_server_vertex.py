@@ -1,5 +1,6 @@
 """Vertex AI prediction over HTTP: a real server, real trained models, both URL forms,
-`:rawPredict`, traffic splits, and the endpoint methods."""
+`:rawPredict` and traffic splits (the endpoint methods are the control API's:
+tests/api/test_endpoint_routes.py)."""
 
 from __future__ import annotations
 
@@ -129,43 +130,3 @@ def test_changes_made_elsewhere_are_picked_up_while_serving(churn, endpoints, se
         ),
         "the endpoint to go",
     )
-
-
-def test_endpoint_methods_over_rest(churn, serve, endpoints):
-    server = serve()
-    made = server.client.post(
-        "/v1/endpoints?endpointId=rest",
-        json={"description": "made over REST", "labels": {"team": "ml"}},
-    )
-    assert made.status_code == 200, made.text
-    assert made.json()["name"] == "rest"
-    deployed = server.client.post(
-        "/v1/endpoints/rest:deployModel", json={"deployedModel": {"model": "churn@candidate"}}
-    )
-    assert deployed.status_code == 200, deployed.text
-    first = deployed.json()["deployedModel"]
-    assert (first["model"], first["modelVersionId"], first["alias"]) == ("churn", "2", "candidate")
-    second = server.client.post(
-        "/v1/projects/p/locations/l/endpoints/rest:deployModel",
-        json={
-            "deployedModel": {"model": "projects/p/locations/l/models/churn@1"},
-            "trafficSplit": {"0": 20, first["id"]: 80},
-        },
-    ).json()["deployedModel"]
-    shown = server.client.get("/v1/endpoints/rest").json()
-    assert shown["trafficSplit"] == {first["id"]: 80, second["id"]: 20}
-    assert [d["id"] for d in shown["deployedModels"]] == [first["id"], second["id"]]
-    # Applied at once: no waiting for the next poll.
-    answer = server.client.post("/v1/endpoints/rest:predict", json={"instances": [ROW]})
-    assert answer.status_code == 200
-    gone = server.client.post(
-        "/v1/endpoints/rest:undeployModel", json={"deployedModelId": first["id"]}
-    )
-    assert (gone.status_code, gone.json()) == (200, {})
-    assert server.client.get("/v1/endpoints").json()["endpoints"][0]["trafficSplit"] == {
-        second["id"]: 100
-    }
-    assert endpoints.get("rest").traffic_split == {second["id"]: 100}
-    conflict = server.client.delete("/v1/endpoints/rest")
-    assert conflict.status_code == 409
-    assert conflict.json()["error"]["status"] == "FAILED_PRECONDITION"

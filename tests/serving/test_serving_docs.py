@@ -48,8 +48,8 @@ def test_settings_are_documented(variable):
     assert variable in DOC
 
 
-def test_routes_are_documented():
-    service = PredictionService(ServerSettings())
+def test_routes_are_documented(own_home):
+    service = PredictionService(own_home, ServerSettings())
     for route in [*vertex.routes(service), *oip.routes(service)]:
         path = route.path.replace("/v1/projects/{project}/locations/{location}", "/v1")
         path = path.replace("{target}", "{e}").replace(

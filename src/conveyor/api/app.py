@@ -1,31 +1,31 @@
 """`create_app`: the FastAPI application of Conveyor's REST faces, assembled in one place.
 
     from conveyor.api.app import create_app
+    from conveyor.home import open_home
 
-    app = create_app()                                  # the store of CONVEYOR_HOME
-    app = create_app(store, extra_routers=[predict])    # a store already open, more routes
-
-    uvicorn conveyor.api.app:create_app --factory       # serve it
+    with open_home() as home:
+        app = create_app(home)                                  # the control API alone
+        app = create_app(home, extra_routers=[predict])         # with more routes
 
 The app holds:
 
-- the control API: `/api/v1/models` (`conveyor.api.models`);
-- `extra_routers`: the routes of other faces, the prediction routes among them: FastAPI
-  `APIRouter`s (included, and described in `/openapi.json`) or Starlette routes (`Route`,
-  `Mount`, added as they are). They reach the metadata store as
-  `request.app.state.store` and get the same JSON error body for Conveyor's errors
-  (`conveyor.api.errors`);
+- the control API: `/api/v1/models` (`conveyor.api.models`) and `/api/v1/endpoints`
+  (`conveyor.api.endpoints`), thin calls to the home's registry and endpoints, which
+  routes reach as `request.app.state.home`;
+- `extra_routers`: the routes of other faces: FastAPI `APIRouter`s (included, and
+  described in `/openapi.json`) or Starlette routes (`Route`, `Mount`, added as they
+  are). They get the same JSON error body for Conveyor's errors (`conveyor.api.errors`);
 - `middleware`: Starlette `Middleware` around every route (token authentication); one
-  that knows who calls sets `scope["state"]["user"]`, which the registry's history records;
-- `lifespans`: async context managers of the app, entered after the store opens and left
-  before it closes (a prediction service loading its deployments);
-- `delete_guards`: asked before the registry deletes a version (serving passes
-  one that refuses to delete a deployed version: 409);
+  that knows who calls sets `scope["state"]["user"]`, which the registry's history and
+  the endpoints record;
+- `lifespans`: async context managers of the app, entered in order at startup and left
+  in reverse at shutdown (a prediction service loading its deployments);
+- `endpoint_listeners`: called with an endpoint's name after the control API changed it
+  (a prediction service in the same process serves the change at once);
 - `/openapi.json` and `/docs`, describing the FastAPI routes.
 
-The store: when `store` is given, the app uses it and leaves it open; otherwise
-it opens the configured one (`MetadataStore.open()`) at startup, in the serving
-process, and closes it at shutdown.
+The home belongs to the caller, who closes it after the app stops
+(`conveyor.api.server` opens one for `conveyor serve`).
 """
 
 from __future__ import annotations
@@ -33,47 +33,49 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from conveyor.api import errors, models
-from conveyor.registry import DeleteGuard
-from conveyor.store.metadata import MetadataStore
+from conveyor.api import endpoints, errors, models
+
+if TYPE_CHECKING:
+    from conveyor.home import Home
 
 TITLE = "Conveyor"
 DESCRIPTION = (
-    "Conveyor's REST API: the model registry under /api/v1/models. "
-    'Every error answers {"error": {"code", "message", "status"}}.'
+    "Conveyor's REST API: the model registry under /api/v1/models, prediction endpoints "
+    'under /api/v1/endpoints. Every error answers {"error": {"code", "message", "status"}}.'
 )
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
 
 
 def create_app(
-    store: MetadataStore | None = None,
+    home: Home,
     *,
     extra_routers: Iterable[APIRouter | BaseRoute] = (),
     middleware: Sequence[Middleware] = (),
     lifespans: Iterable[Lifespan] = (),
-    delete_guards: Iterable[DeleteGuard] = (),
+    endpoint_listeners: Iterable[Callable[[str], None]] = (),
 ) -> FastAPI:
-    """The application: the registry's routes, then `extra_routers`, on `store` (see the
-    module docstring)."""
+    """The application over `home`: the control API's routes, then `extra_routers` (see
+    the module docstring)."""
     app = FastAPI(
         title=TITLE,
         version=_version(),
         description=DESCRIPTION,
         middleware=list(middleware),
-        lifespan=_lifespan(store, list(lifespans)),
+        lifespan=_lifespan(list(lifespans)),
     )
-    app.state.store = store
-    app.state.delete_guards = list(delete_guards)
+    app.state.home = home
+    app.state.endpoint_listeners = list(endpoint_listeners)
     errors.install(app)
     app.include_router(models.router)
+    app.include_router(endpoints.router)
     for router in extra_routers:
         if isinstance(router, APIRouter):
             app.include_router(router)
@@ -83,13 +85,10 @@ def create_app(
     return app
 
 
-def _lifespan(store: MetadataStore | None, lifespans: list[Lifespan]) -> Any:
+def _lifespan(lifespans: list[Lifespan]) -> Any:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            if store is None:
-                app.state.store = MetadataStore.open()
-                stack.callback(app.state.store.close)
             for extra in lifespans:
                 await stack.enter_async_context(extra(app))
             yield

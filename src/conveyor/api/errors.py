@@ -2,14 +2,17 @@
 
 The body is Google's (and so Vertex AI's) error shape: `code` is the HTTP status
 as a number, `status` its canonical name, `message` what was wrong and what to do
-(the library's own message). Conveyor's errors map by family:
+(the library's own message). A Conveyor error answers the `http_status` its class
+declares, named by the one table both HTTP apps use (`conveyor.errors.STATUS_NAMES`):
 
 | Error | HTTP | `status` |
 |---|---|---|
-| `NotFound` (a model, version, alias, run) | 404 | `NOT_FOUND` |
-| `RegistryConflict` (remove `default`, delete a version in use) | 409 | `FAILED_PRECONDITION` |
-| `UsageError` (a bad name, alias, label, schema, artifact) | 400 | `INVALID_ARGUMENT` |
+| `UsageError` (a bad name, alias, label, schema, artifact, split) | 400 | `INVALID_ARGUMENT` |
+| `NotFound` (a model, version, alias, endpoint, deployed model, run) | 404 | `NOT_FOUND` |
+| `RegistryConflict`, `ServingConflict` (the current state forbids it) | 409 | `FAILED_PRECONDITION` |
 | `StoreError` (the database cannot be used) | 503 | `UNAVAILABLE` |
+| `ModelLoadError` (a model version cannot be loaded) | 503 | `UNAVAILABLE` |
+| any other `ConveyorError` | 500 | `INTERNAL` |
 | a request body or parameter of the wrong shape | 400 | `INVALID_ARGUMENT` |
 | anything else | 500 | `INTERNAL` (details in the server log only) |
 """
@@ -26,24 +29,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from conveyor.errors import ConveyorError, UsageError
-from conveyor.registry.errors import RegistryConflict
-from conveyor.store.metadata.errors import NotFound, StoreError
+from conveyor.errors import ConveyorError, status_name
 
 log = logging.getLogger(__name__)
-
-STATUS_NAMES = {
-    400: "INVALID_ARGUMENT",
-    401: "UNAUTHENTICATED",
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-    409: "FAILED_PRECONDITION",
-    413: "OUT_OF_RANGE",
-    429: "RESOURCE_EXHAUSTED",
-    500: "INTERNAL",
-    501: "UNIMPLEMENTED",
-    503: "UNAVAILABLE",
-}
 
 
 class ErrorDetail(BaseModel):
@@ -63,27 +51,8 @@ class ErrorBody(BaseModel):
 
 def error_response(code: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     """The JSON error answer for HTTP status `code`."""
-    name = STATUS_NAMES.get(code) or HTTPStatus(code).name
-    body = {"error": {"code": code, "message": message, "status": name}}
+    body = {"error": {"code": code, "message": message, "status": status_name(code)}}
     return JSONResponse(body, status_code=code, headers=headers)
-
-
-def http_status(exc: ConveyorError) -> int:
-    """The HTTP status of one of Conveyor's errors: the `http_status` its class declares
-    (`class ServingConflict(UsageError): http_status = 409`), else by family (see the
-    module docstring)."""
-    declared = getattr(exc, "http_status", None)
-    if isinstance(declared, int) and 400 <= declared <= 599:
-        return declared
-    if isinstance(exc, NotFound):
-        return 404
-    if isinstance(exc, RegistryConflict):
-        return 409
-    if isinstance(exc, UsageError):
-        return 400
-    if isinstance(exc, StoreError):
-        return 503
-    return 500
 
 
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -101,7 +70,7 @@ def install(app: FastAPI) -> None:
 
 async def _conveyor_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ConveyorError)
-    code = http_status(exc)
+    code = exc.http_status
     if code >= 500:
         log.error("%s %s failed: %s", request.method, request.url.path, exc, exc_info=exc)
     return error_response(code, str(exc))

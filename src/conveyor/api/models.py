@@ -1,4 +1,4 @@
-"""`/api/v1/models`: the model registry over REST; thin calls to `conveyor.registry.Registry`.
+"""`/api/v1/models`: the model registry over REST; thin calls to the home's `Registry`.
 
     GET    /api/v1/models                                    the models
     POST   /api/v1/models                                    register a version (creates the model)
@@ -18,9 +18,10 @@
     DELETE /api/v1/models/{name}/aliases/{alias}             take it off
     GET    /api/v1/models/{name}/history                     who changed what, when and why
 
-Request and answer shapes are pydantic models, so `/openapi.json` documents them.
-Errors answer `{"error": {"code", "message", "status"}}` (`conveyor.api.errors`).
-See docs/api.md.
+Request and answer shapes are pydantic models, so `/openapi.json` documents them. The
+registry acts as the caller (`conveyor.api.caller`) and asks the home's delete guards (a
+deployed version stays). Errors answer `{"error": {"code", "message", "status"}}`
+(`conveyor.api.errors`). See docs/api.md.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from conveyor.api.caller import RegistryDep
 from conveyor.api.errors import responses
 from conveyor.registry import (
     Evaluation,
@@ -46,23 +48,6 @@ PREFIX = "/api/v1/models"
 
 router = APIRouter(prefix=PREFIX, tags=["models"])
 
-
-def registry(request: Request) -> Registry:
-    """The registry of the app's store, acting as the request's user.
-
-    The user is `request.state.user` when something (the auth middleware) set it,
-    else the server's `CONVEYOR_USER` or OS user. Delete guards registered on the
-    app (`create_app(delete_guards=...)`) are asked before every deletion.
-    """
-    state = request.app.state
-    return Registry(
-        state.store,
-        user=getattr(request.state, "user", None),
-        delete_guards=getattr(state, "delete_guards", ()),
-    )
-
-
-RegistryDep = Annotated[Registry, Depends(registry)]
 CommentQuery = Annotated[str | None, Query(description="Why: kept in the model's history.")]
 
 

@@ -2,38 +2,63 @@
 
     uvicorn --factory conveyor.api.server:create_app
 
-The registry's REST API (`/api/v1/models`, documented by `/openapi.json`) comes first;
-every other path goes to the prediction server (Vertex AI routes, Open Inference
-Protocol v2, `/metrics`), whose lifespan (model loading, alias watching, prediction
-log flushing) runs with the whole app's. Tokens, when configured, guard every route,
-and a deployed model version cannot be deleted through the API.
+`create_app` opens the home its settings describe (default: the environment's) when it
+is called, in the serving process, and closes it at shutdown, after the prediction
+service has stopped. The control API (`/api/v1`, documented by `/openapi.json`) comes
+first; every other path goes to the prediction server (Vertex AI routes, Open Inference
+Protocol v2, `/metrics`), whose lifespan (model loading, alias watching, prediction log
+flushing) runs with the whole app's. An endpoint changed through the control API is
+served as changed at once by this process; other processes see it at their next poll.
+Tokens, when configured, guard every route.
 """
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 
 from conveyor.api import app as control
-from conveyor.registry import ModelVersion
+from conveyor.config import Settings
+from conveyor.home import Home, open_home
 from conveyor.serving import app as predictions
 from conveyor.serving.auth import TokenAuth
-from conveyor.serving.endpoints import Endpoints
 from conveyor.serving.settings import ServerSettings
 
 
-def create_app(settings: ServerSettings | None = None) -> FastAPI:
-    settings = settings or ServerSettings.from_env()
-    serving = predictions.create_app(settings)
-    middleware = [Middleware(TokenAuth, tokens=settings.tokens)] if settings.tokens else []
-
-    def deployed(version: ModelVersion) -> str | None:
-        return Endpoints(app.state.store).delete_guard(version)
-
-    app = control.create_app(
-        middleware=middleware,
-        lifespans=[serving.state.service.lifespan],
-        delete_guards=[deployed],
-    )
+def create_app(settings: Settings | None = None, server: ServerSettings | None = None) -> FastAPI:
+    """The app of the home `settings` describe, served with `server` (default: both the
+    environment's)."""
+    server = server or ServerSettings.from_env()
+    home = open_home(settings=settings)
+    try:
+        serving = predictions.create_app(home, server)
+        service = serving.state.service
+        middleware = [Middleware(TokenAuth, tokens=server.tokens)] if server.tokens else []
+        app = control.create_app(
+            home,
+            middleware=middleware,
+            lifespans=[_closing(home), service.lifespan],
+            endpoint_listeners=[service.refresh_endpoint],
+        )
+    except BaseException:
+        home.close()
+        raise
     app.mount("/", serving)
     return app
+
+
+def _closing(home: Home) -> Any:
+    """A lifespan that closes `home` at shutdown, after the lifespans entered after it."""
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            home.close()
+
+    return lifespan

@@ -40,7 +40,7 @@ def serve(
 
     Routes: POST /v1/endpoints/{endpoint}:predict (Vertex AI), POST
     /v2/models/{name}/infer (Open Inference Protocol), GET /metrics (Prometheus),
-    and the registry's REST API under /api/v1/models (OpenAPI at /openapi.json).
+    and the control API under /api/v1 (models, endpoints; OpenAPI at /openapi.json).
     Deployments made while it runs are picked up within a second.
 
     Example: conveyor serve --host 0.0.0.0 --port 8080 --workers 2

@@ -1,7 +1,7 @@
 """The registry's errors: each names what was asked, what is wrong, and what to do.
 
-Faces map them by family: `NotFound` (404 in REST, exit 2 in the CLI),
-`RegistryUsageError` (400), `RegistryConflict` (409).
+Each family declares what the faces answer (`conveyor.errors`): `NotFound` (HTTP 404,
+exit 2 in the CLI), `RegistryUsageError` (400), `RegistryConflict` (409).
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ class InvalidEvaluation(RegistryUsageError):
 
 class RegistryConflict(UsageError):
     """The request is well formed but the registry's current state forbids it."""
+
+    http_status = 409
 
 
 class AliasRefused(RegistryConflict):

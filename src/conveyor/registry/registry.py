@@ -61,6 +61,11 @@ class Registry:
         self.user = user
         self._guards: list[DeleteGuard] = list(delete_guards)
 
+    def acting_as(self, user: str) -> Registry:
+        """The same registry, recording `user` as who makes the changes (a server acting for
+        the caller of a request); its delete guards are the same."""
+        return Registry(self.store, user=user, delete_guards=self._guards)
+
     def add_delete_guard(self, guard: DeleteGuard) -> None:
         """Ask `guard` before deleting any version (and so any model)."""
         self._guards.append(guard)

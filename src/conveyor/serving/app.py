@@ -1,16 +1,20 @@
-"""The prediction server as an ASGI app: `create_app()` assembles it in one place.
+"""The prediction server as an ASGI app: `create_app(home)` assembles it in one place.
 
-    uvicorn --factory conveyor.serving.app:create_app      # what `conveyor serve` runs
+    with open_home() as home:
+        app = create_app(home, ServerSettings(max_request_bytes=100_000))
 
-Routes: Vertex AI (`vertex.py`), Open Inference Protocol v2 (`oip.py`), and `GET /metrics`.
+It serves the endpoints and models of `home`, which its caller opened and closes after
+the app stops (`conveyor.api.server` does, for `conveyor serve`). Routes: Vertex AI
+prediction (`vertex.py`), Open Inference Protocol v2 (`oip.py`), and `GET /metrics`.
 Middleware: token authentication, only when tokens are configured (`auth.py`). Errors
-that no route turned into an answer (an unknown path, a wrong method, a bug) still answer
-JSON in the route's protocol, never an HTML page.
+that no route turned into an answer (an unknown path, a wrong method, a Conveyor error,
+a bug) still answer JSON in the route's protocol, never an HTML page, with the status the
+error's class declares (`service.api_error`).
 """
 
 from __future__ import annotations
 
-import logging
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -19,20 +23,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from conveyor.errors import ConveyorError
 from conveyor.serving import oip, vertex
 from conveyor.serving.auth import TokenAuth
 from conveyor.serving.http import ApiError, error_response
 from conveyor.serving.metrics import CONTENT_TYPE
-from conveyor.serving.service import PredictionService
+from conveyor.serving.service import PredictionService, api_error
 from conveyor.serving.settings import ServerSettings
 
-log = logging.getLogger("conveyor.serving")
+if TYPE_CHECKING:
+    from conveyor.home import Home
 
 
-def create_app(settings: ServerSettings | None = None) -> Starlette:
-    """The prediction server; `settings` default to the environment's (`ServerSettings`)."""
+def create_app(home: Home, settings: ServerSettings | None = None) -> Starlette:
+    """The prediction server of `home`; `settings` default to the environment's
+    (`ServerSettings.from_env()`)."""
     settings = settings or ServerSettings.from_env()
-    service = PredictionService(settings)
+    service = PredictionService(home, settings)
 
     async def metrics(_request: Request) -> Response:
         return Response(service.metrics.render(), media_type=CONTENT_TYPE)
@@ -43,7 +50,7 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
         routes=routes,
         middleware=middleware,
         lifespan=service.lifespan,
-        exception_handlers={HTTPException: _http_error, Exception: _internal_error},
+        exception_handlers={HTTPException: _http_error, ConveyorError: _error, Exception: _error},
     )
     app.state.service = service
     return app
@@ -61,8 +68,6 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(path, ApiError(exc.status_code, message))
 
 
-async def _internal_error(request: Request, exc: Exception) -> Response:
-    log.error("serving: unexpected error on %s", request.url.path, exc_info=exc)
-    return error_response(
-        request.url.path, ApiError(500, f"internal error: {type(exc).__name__}: {exc}")
-    )
+async def _error(request: Request, exc: Exception) -> Response:
+    """A Conveyor error no route answered: its declared status; anything else: 500."""
+    return error_response(request.url.path, api_error(exc))

@@ -4,8 +4,9 @@ Roles, each allowing what the ones before it allow:
 
 - `read`: health, metrics, model and endpoint metadata (every GET);
 - `predict`: `:predict`, `:rawPredict` and `/infer`;
-- `deploy`: `:deployModel` and `:undeployModel`;
-- `admin`: creating and deleting endpoints.
+- `deploy`: `:deployModel`, `:undeployModel` and `:setTraffic` (`/api/v1/endpoints`);
+- `admin`: every other change: creating, updating and deleting endpoints, and changing
+  the model registry.
 
 Tokens come from `CONVEYOR_API_TOKENS` (`ROLE:TOKEN` entries separated by commas) and from
 the file named by `CONVEYOR_API_TOKENS_FILE` (or `conveyor serve --tokens FILE`): one

@@ -92,6 +92,16 @@ class Endpoints:
         self.check_loads = check_loads
         self._loader = loader
 
+    def acting_as(self, user: str) -> Endpoints:
+        """The same endpoints (and registry), recording `user` as who makes the changes."""
+        return Endpoints(
+            self.store,
+            self.registry.acting_as(user),
+            user=user,
+            check_loads=self.check_loads,
+            loader=self._loader,
+        )
+
     @property
     def loader(self) -> ModelLoader:
         """Loads versions to check them at deployment (imported on first use: numpy and the

@@ -1,7 +1,7 @@
 """Errors of endpoints and the prediction server: each names what was asked and what to do.
 
-Faces map them by family: `NotFound` (HTTP 404, exit 2), `ServingUsageError` (400, exit 2),
-`ServingConflict` (409, exit 2).
+Each family declares what the faces answer (`conveyor.errors`): `NotFound` (HTTP 404,
+exit 2), `ServingUsageError` (400, exit 2), `ServingConflict` (409, exit 2).
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ class UndeployableModel(ServingUsageError):
 
 class ServingConflict(UsageError):
     """The request is well formed but the endpoint's current state forbids it."""
+
+    http_status = 409
 
 
 class EndpointNotFound(NotFound):

@@ -3,7 +3,8 @@
 Errors follow the protocol of the route. Vertex AI routes (and anything else) answer as
 Google APIs do, `{"error": {"code": 400, "message": "...", "status": "INVALID_ARGUMENT"}}`;
 Open Inference Protocol routes (`/v2/...`) answer `{"error": "..."}`, the form its
-clients read.
+clients read. The status and its name come from the error's class and the one table of
+names (`conveyor.errors`), as in the control API.
 """
 
 from __future__ import annotations
@@ -14,30 +15,21 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-STATUS = {
-    400: "INVALID_ARGUMENT",
-    401: "UNAUTHENTICATED",
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    409: "ALREADY_EXISTS",
-    413: "INVALID_ARGUMENT",
-    500: "INTERNAL",
-    503: "UNAVAILABLE",
-}
+from conveyor.errors import status_name
+
 JSON = b"application/json"
 _INF = float("inf")
 
 
 class ApiError(Exception):
-    """An answer other than 200: the status, the message, and optionally Google's status
-    name (`FAILED_PRECONDITION`...) when it is not the usual one for the code."""
+    """An answer other than 200: the status, the message, and Google's status name when
+    it is not the table's for the code (`FAILED_PRECONDITION` with a 400)."""
 
     def __init__(self, status: int, message: str, reason: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
-        self.reason = reason or STATUS.get(status, "UNKNOWN")
+        self.reason = reason or status_name(status)
 
 
 def is_oip(path: str) -> bool:
@@ -55,7 +47,7 @@ def error_body(
             "error": {
                 "code": status,
                 "message": message,
-                "status": reason or STATUS.get(status, "UNKNOWN"),
+                "status": reason or status_name(status),
             }
         }
     return dumps(data), JSON

@@ -89,12 +89,13 @@ class Entry(NamedTuple):
 
 
 class PredictionLogger:
-    """Buffers sampled requests and writes them as Parquet from a thread of its own."""
+    """Buffers sampled requests and writes them as Parquet from a thread of its own,
+    published in `artifacts` and recorded in `store` (a home's)."""
 
     def __init__(
         self,
         store: MetadataStore,
-        artifact_root: str | None,
+        artifacts: ArtifactStore,
         *,
         flush_rows: int = 1000,
         flush_seconds: float = 10.0,
@@ -102,7 +103,7 @@ class PredictionLogger:
         metrics: Metrics | None = None,
     ) -> None:
         self.store = store
-        self.artifact_root = artifact_root
+        self.artifacts = artifacts
         self.flush_rows = flush_rows
         self.flush_seconds = flush_seconds
         self.max_buffered_rows = max_buffered_rows
@@ -114,7 +115,6 @@ class PredictionLogger:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._artifacts: ArtifactStore | None = None
         self.random = random.random
 
     def sampled(self, rate: float) -> bool:
@@ -192,9 +192,7 @@ class PredictionLogger:
     def _write_file(self, folder: tuple[str, ...], entries: list[Entry]) -> str:
         import pyarrow.parquet as pq
 
-        if self._artifacts is None:
-            self._artifacts = ArtifactStore.open(self.artifact_root)
-        artifacts = self._artifacts
+        artifacts = self.artifacts
         first = datetime.fromtimestamp(entries[0].timestamp, UTC)
         last = datetime.fromtimestamp(entries[-1].timestamp, UTC)
         name = f"{first:%H%M%S%f}-{os.getpid()}-{next(_sequence)}.parquet"

@@ -1,5 +1,10 @@
 """`PredictionService`: the prediction server's parts, wired together, and the predict path.
 
+The service serves one home (`conveyor.home`): its endpoints and registry say what to
+serve, its model loader loads the versions, and the prediction log goes to its artifact
+store, recorded in its metadata store. The home belongs to whoever built the app, who
+closes it after the service stops.
+
 The routes (`vertex.py`, `oip.py`) are thin: they parse a request, pick a `Serving`, and
 hand it to `predict`, which runs the runtime (on the event loop for small requests, on a
 worker thread for large ones and custom predictors), and to `record`, which counts the
@@ -14,51 +19,43 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 
-from conveyor import config
-from conveyor.errors import ConveyorError, UsageError
-from conveyor.registry import Registry
-from conveyor.registry.errors import RegistryConflict
-from conveyor.serving.endpoints import Endpoints
-from conveyor.serving.errors import ServingConflict
+from conveyor.errors import ConveyorError
 from conveyor.serving.http import ApiError
 from conveyor.serving.live import LiveState, Serving
-from conveyor.serving.loading import ModelLoader
 from conveyor.serving.metrics import Metrics
 from conveyor.serving.prediction_log import Entry, PredictionLogger
-from conveyor.serving.runtimes import InvalidInput, ModelLoadError, PredictionError
 from conveyor.serving.runtimes.custom_runtime import CustomRuntime
 from conveyor.serving.settings import ServerSettings
-from conveyor.store.metadata import MetadataStore, NotFound
+
+if TYPE_CHECKING:
+    from conveyor.home import Home
 
 log = logging.getLogger("conveyor.serving")
 
 
 class PredictionService:
-    """Settings, store, endpoints, live state, metrics and the prediction log of one app."""
+    """The home served, the settings, live state, metrics and prediction log of one app."""
 
-    def __init__(self, settings: ServerSettings) -> None:
+    def __init__(self, home: Home, settings: ServerSettings) -> None:
+        self.home = home
         self.settings = settings
+        self.endpoints = home.endpoints
         self.metrics = Metrics()
-        self.store: MetadataStore | None = None
         self.live: LiveState | None = None
-        self.endpoints: Endpoints | None = None
         self.log: PredictionLogger | None = None
 
     # Lifecycle
 
     def start(self) -> None:
-        """Open the store, load every endpoint, start watching and logging."""
+        """Load every endpoint, start watching and logging."""
         settings = self.settings
-        self.store = MetadataStore.open(settings.metadata_url)
-        loader = ModelLoader()
-        self.endpoints = Endpoints(self.store, Registry(self.store), loader=loader)
         self.log = PredictionLogger(
-            self.store,
-            settings.artifact_root or config.artifact_root(),
+            self.home.store,
+            self.home.artifacts,
             flush_rows=settings.log_flush_rows,
             flush_seconds=settings.log_flush_seconds,
             max_buffered_rows=settings.log_max_buffered_rows,
@@ -66,7 +63,10 @@ class PredictionService:
         )
         self.log.start()
         self.live = LiveState(
-            self.endpoints, loader, poll_seconds=settings.poll_seconds, metrics=self.metrics
+            self.endpoints,
+            self.home.models,
+            poll_seconds=settings.poll_seconds,
+            metrics=self.metrics,
         )
         self.live.start()
         # Everything loaded so far lives as long as the server: keep it out of the garbage
@@ -75,14 +75,18 @@ class PredictionService:
         gc.freeze()
 
     def close(self) -> None:
-        """Stop watching, write the buffered prediction log, close the store."""
+        """Stop watching, write the buffered prediction log."""
         gc.unfreeze()
         if self.live is not None:
             self.live.stop()
         if self.log is not None:
             self.log.close()
-        if self.store is not None:
-            self.store.close()
+
+    def refresh_endpoint(self, name: str) -> None:
+        """Serve endpoint `name` as the store has it now, not at the next poll (a change
+        made through this process's control API)."""
+        if self.live is not None:
+            self.live.refresh_endpoint(name)
 
     @asynccontextmanager
     async def lifespan(self, _app: Any) -> AsyncIterator[None]:
@@ -153,18 +157,10 @@ class PredictionService:
 
 
 def api_error(exc: BaseException) -> ApiError:
-    """The HTTP answer for a library error: client errors 4xx, the rest 5xx."""
+    """The HTTP answer for an error: a Conveyor error's declared status, else 500."""
     if isinstance(exc, ApiError):
         return exc
-    if isinstance(exc, NotFound):
-        return ApiError(404, str(exc))
-    if isinstance(exc, ServingConflict | RegistryConflict):
-        return ApiError(409, str(exc), "FAILED_PRECONDITION")
-    if isinstance(exc, InvalidInput | UsageError):
-        return ApiError(400, str(exc))
-    if isinstance(exc, ModelLoadError):
-        return ApiError(503, str(exc))
-    if isinstance(exc, PredictionError | ConveyorError):
-        return ApiError(500, str(exc))
+    if isinstance(exc, ConveyorError):
+        return ApiError(exc.http_status, str(exc))
     log.error("serving: unexpected error", exc_info=exc)
     return ApiError(500, f"internal error: {type(exc).__name__}: {exc}")

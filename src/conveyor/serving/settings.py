@@ -1,4 +1,5 @@
-"""The prediction server's settings, from arguments or the environment.
+"""The prediction server's settings, from arguments or the environment; where it reads
+and writes (the metadata store, the artifact root) is its home's (`conveyor.home`).
 
 | Setting | Environment variable | Default |
 | --- | --- | --- |
@@ -9,8 +10,8 @@
 | `poll_seconds` | `CONVEYOR_SERVE_POLL_SECONDS` | 1: how often endpoints and aliases are checked |
 | `tokens` | `CONVEYOR_API_TOKENS`, `CONVEYOR_API_TOKENS_FILE` | none: no authentication |
 
-`conveyor serve` sets the variables from its options, so that every worker process reads
-the same settings.
+`conveyor serve` reads them once, its options on top, and hands the same settings to
+every worker process.
 """
 
 from __future__ import annotations
@@ -25,12 +26,8 @@ from conveyor.serving.auth import Tokens
 
 @dataclasses.dataclass
 class ServerSettings:
-    """What the server needs beyond the store: limits, logging, polling, tokens."""
+    """What the server needs beyond its home: limits, logging, polling, tokens."""
 
-    metadata_url: str | None = None
-    """The metadata store (default: `CONVEYOR_METADATA_URL`, else the embedded store)."""
-    artifact_root: str | None = None
-    """Where prediction logs go (default: `conveyor.config.artifact_root()`)."""
     max_request_bytes: int = 1_500_000
     log_sample_rate: float = 1.0
     log_flush_rows: int = 1000
@@ -48,10 +45,7 @@ class ServerSettings:
         cls, environ: Mapping[str, str] | None = None, **overrides: object
     ) -> ServerSettings:
         env = os.environ if environ is None else environ
-        values: dict[str, object] = {
-            "metadata_url": env.get("CONVEYOR_METADATA_URL") or None,
-            "artifact_root": env.get("CONVEYOR_ARTIFACT_ROOT") or None,
-        }
+        values: dict[str, object] = {}
         numbers = {
             "max_request_bytes": ("CONVEYOR_MAX_REQUEST_BYTES", int),
             "log_sample_rate": ("CONVEYOR_PREDICTION_LOG_RATE", float),

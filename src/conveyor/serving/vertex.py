@@ -1,20 +1,14 @@
-"""Vertex AI's routes: prediction on endpoints, and the endpoint methods around it.
+"""Vertex AI's prediction routes on endpoints.
 
     POST /v1/endpoints/{endpoint}:predict        {"instances": [...], "parameters": {...}}
     POST /v1/endpoints/{endpoint}:rawPredict     the body as the model takes it
-    GET  /v1/endpoints                           the endpoints
-    GET  /v1/endpoints/{endpoint}                one endpoint, its deployed models and split
-    POST /v1/endpoints?endpointId=NAME           create (role admin)
-    DELETE /v1/endpoints/{endpoint}              delete (role admin)
-    POST /v1/endpoints/{endpoint}:deployModel    {"deployedModel": {"model": "churn@production"},
-                                                  "trafficSplit": {"0": 10, "1": 90}}
-    POST /v1/endpoints/{endpoint}:undeployModel  {"deployedModelId": "1", "trafficSplit": {...}}
 
 Each also answers under `/v1/projects/{project}/locations/{location}/...`, the long form
 of Vertex AI's URLs (the project and location are accepted and ignored). A prediction
 answers `{"predictions": [...], "deployedModelId", "model", "modelVersionId",
 "modelDisplayName"}`; `:rawPredict` answers what the model returns, with the headers
-`X-Vertex-AI-Endpoint-Id` and `X-Vertex-AI-Deployed-Model-Id`.
+`X-Vertex-AI-Endpoint-Id` and `X-Vertex-AI-Deployed-Model-Id`. Creating, deploying and
+the other endpoint methods are the control API's (`/api/v1/endpoints`, `conveyor.api`).
 """
 
 from __future__ import annotations
@@ -30,12 +24,11 @@ from starlette.routing import Route
 
 from conveyor.serving.http import ApiError, error_response, json_response, read_body, read_json
 from conveyor.serving.live import LiveEndpoint, Serving
-from conveyor.serving.records import DeployedModel, Endpoint
 from conveyor.serving.runtimes.custom_runtime import CustomRuntime
 from conveyor.serving.service import PredictionService, api_error
 
 PREFIXES = ("/v1", "/v1/projects/{project}/locations/{location}")
-METHODS = ("predict", "rawPredict", "deployModel", "undeployModel")
+METHODS = ("predict", "rawPredict")
 _NO_MODEL = ("", "", "", "vertex")
 
 
@@ -45,10 +38,6 @@ def routes(service: PredictionService) -> list[Route]:
     found = []
     for prefix in PREFIXES:
         found.append(Route(f"{prefix}/endpoints/{{target}}", handlers.post, methods=["POST"]))
-        found.append(Route(f"{prefix}/endpoints/{{target}}", handlers.get, methods=["GET"]))
-        found.append(Route(f"{prefix}/endpoints/{{target}}", handlers.delete, methods=["DELETE"]))
-        found.append(Route(f"{prefix}/endpoints", handlers.list, methods=["GET"]))
-        found.append(Route(f"{prefix}/endpoints", handlers.create, methods=["POST"]))
     return found
 
 
@@ -66,15 +55,14 @@ class _Handlers:
             return await self.predict(request, name, start)
         if method == "rawPredict" and sep:
             return await self.raw_predict(request, name, start)
-        if method in ("deployModel", "undeployModel") and sep:
-            return await self.control(request, name, method)
         shown = f":{method}" if sep else "no method"
-        return self.fail(
-            request,
+        return error_response(
+            request.url.path,
             ApiError(
                 404,
                 f"{request.url.path} names {shown}; endpoints answer POST "
-                + ", ".join(f":{m}" for m in METHODS),
+                + ", ".join(f":{m}" for m in METHODS)
+                + " here, and their other methods under /api/v1/endpoints (docs/api.md)",
             ),
         )
 
@@ -169,102 +157,6 @@ class _Handlers:
         self.service.record(None, labels, start, error.status)
         return error_response(request.url.path, error)
 
-    def fail(self, request: Request, error: ApiError) -> Response:
-        return error_response(request.url.path, error)
-
-    # Endpoint methods
-
-    async def get(self, request: Request) -> Response:
-        name = request.path_params["target"]
-        if ":" in name:
-            return self.fail(request, ApiError(404, f"GET {request.url.path}: methods are POSTed"))
-        try:
-            endpoint = await run_in_threadpool(self.service.endpoints.get, name)
-        except Exception as exc:
-            return self.fail(request, api_error(exc))
-        return json_response(endpoint_json(endpoint))
-
-    async def list(self, request: Request) -> Response:
-        try:
-            found = await run_in_threadpool(self.service.endpoints.list)
-        except Exception as exc:
-            return self.fail(request, api_error(exc))
-        return json_response({"endpoints": [endpoint_json(e) for e in found]})
-
-    async def create(self, request: Request) -> Response:
-        try:
-            body = await read_json(request, self.limit)
-            if not isinstance(body, dict):
-                raise ApiError(400, f"the request body must be a JSON object, not {_kind(body)}")
-            name = (
-                request.query_params.get("endpointId")
-                or body.get("name")
-                or body.get("displayName")
-            )
-            if not name:
-                raise ApiError(400, 'name the endpoint: ?endpointId=NAME or {"name": NAME}')
-            logging = body.get("predictRequestResponseLoggingConfig") or {}
-            endpoint = await run_in_threadpool(
-                lambda: self.service.endpoints.create(
-                    name,
-                    description=body.get("description"),
-                    labels=body.get("labels"),
-                    log_sample_rate=logging.get("samplingRate"),
-                )
-            )
-            await run_in_threadpool(self.service.live.refresh_endpoint, name)
-        except Exception as exc:
-            return self.fail(request, api_error(exc))
-        return json_response(endpoint_json(endpoint))
-
-    async def delete(self, request: Request) -> Response:
-        name = request.path_params["target"]
-        try:
-            await run_in_threadpool(self.service.endpoints.delete, name)
-            await run_in_threadpool(self.service.live.refresh_endpoint, name)
-        except Exception as exc:
-            return self.fail(request, api_error(exc))
-        return json_response({})
-
-    async def control(self, request: Request, name: str, method: str) -> Response:
-        try:
-            body = await read_json(request, self.limit)
-            if not isinstance(body, dict):
-                raise ApiError(400, f"the request body must be a JSON object, not {_kind(body)}")
-            if method == "deployModel":
-                answer = await run_in_threadpool(self._deploy, name, body)
-            else:
-                answer = await run_in_threadpool(self._undeploy, name, body)
-            await run_in_threadpool(self.service.live.refresh_endpoint, name)
-        except Exception as exc:
-            return self.fail(request, api_error(exc))
-        return json_response(answer)
-
-    def _deploy(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        spec = body.get("deployedModel")
-        if not isinstance(spec, dict) or not isinstance(spec.get("model"), str):
-            raise ApiError(
-                400, 'send {"deployedModel": {"model": "churn@production"}} (a model reference)'
-            )
-        model = spec["model"].rsplit("/models/", 1)[-1]
-        deployed = self.service.endpoints.deploy(
-            name,
-            model,
-            traffic_percentage=body.get("trafficPercentage"),
-            traffic_split=body.get("trafficSplit") or None,
-            pin=bool(spec.get("pin", False)),
-        )
-        return {"deployedModel": deployed_json(deployed)}
-
-    def _undeploy(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        deployed_id = body.get("deployedModelId")
-        if not isinstance(deployed_id, str | int):
-            raise ApiError(400, 'send {"deployedModelId": "1"} (the id of the deployed model)')
-        self.service.endpoints.undeploy(
-            name, str(deployed_id), traffic_split=body.get("trafficSplit")
-        )
-        return {}
-
 
 def pick(live: LiveEndpoint) -> Serving:
     """The deployed model that answers this request, by the endpoint's traffic split."""
@@ -284,7 +176,7 @@ def pick(live: LiveEndpoint) -> Serving:
 
 def _unknown(name: str) -> ApiError:
     return ApiError(
-        404, f"no endpoint {name!r} on this server; GET /v1/endpoints lists the endpoints"
+        404, f"no endpoint {name!r} on this server; GET /api/v1/endpoints lists the endpoints"
     )
 
 
@@ -349,34 +241,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
-
-
-def endpoint_json(endpoint: Endpoint) -> dict[str, Any]:
-    """An endpoint in Vertex AI's REST representation (camelCase)."""
-    rate = endpoint.log_sample_rate
-    found: dict[str, Any] = {
-        "name": endpoint.name,
-        "displayName": endpoint.name,
-        "description": endpoint.description or "",
-        "labels": endpoint.labels,
-        "deployedModels": [deployed_json(d) for d in endpoint.deployed_models],
-        "trafficSplit": endpoint.traffic_split,
-        "createTime": endpoint.created_at.isoformat(),
-        "updateTime": endpoint.updated_at.isoformat(),
-    }
-    if rate is not None:
-        found["predictRequestResponseLoggingConfig"] = {"enabled": rate > 0, "samplingRate": rate}
-    return found
-
-
-def deployed_json(d: DeployedModel) -> dict[str, Any]:
-    found: dict[str, Any] = {
-        "id": d.id,
-        "model": d.model,
-        "modelVersionId": str(d.version_id) if d.version_id is not None else "",
-        "displayName": d.reference,
-        "createTime": d.deployed_at.isoformat(),
-    }
-    if d.alias:
-        found["alias"] = d.alias
-    return found

@@ -1,8 +1,9 @@
 """Errors of the model runtimes: each names the file or the feature, and what to do.
 
 Two families matter to the server: `ModelLoadError` (the model cannot be served: the
-deployment fails) and `InvalidInput` (the request is wrong: HTTP 400, the server keeps
-serving). `PredictionError` is the model failing on input it accepted: HTTP 500.
+deployment fails; HTTP 503, the server keeps serving its other models) and `InvalidInput`
+(the request is wrong: HTTP 400, the server keeps serving). `PredictionError` is the
+model failing on input it accepted: HTTP 500.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from conveyor.errors import ConveyorError, UsageError
 
 class ModelLoadError(ConveyorError):
     """A model folder cannot be loaded; the message names the file and the fix."""
+
+    http_status = 503
 
 
 class MissingModelFile(ModelLoadError):

@@ -1,0 +1,291 @@
+"""`/api/v1/endpoints`: prediction endpoints over REST; thin calls to the home's `Endpoints`.
+
+    GET    /api/v1/endpoints                            the endpoints
+    POST   /api/v1/endpoints                            create one
+    GET    /api/v1/endpoints/{endpoint}                 one, with its deployed models and split
+    PATCH  /api/v1/endpoints/{endpoint}                 its description, labels, log sample rate
+    DELETE /api/v1/endpoints/{endpoint}                 it, once nothing is deployed to it
+    POST   /api/v1/endpoints/{endpoint}:deployModel     deploy a model version
+    POST   /api/v1/endpoints/{endpoint}:undeployModel   undeploy a deployed model
+    POST   /api/v1/endpoints/{endpoint}:setTraffic      the whole split, or one model's share
+
+The custom methods keep Vertex AI's names (`:deployModel`, `:undeployModel`); Vertex AI
+sets traffic by patching the endpoint, Conveyor with `:setTraffic`, so that the `deploy`
+token role may do it (`conveyor.serving.auth`). Prediction stays where Vertex AI has it,
+`POST /v1/endpoints/{endpoint}:predict` (`conveyor.serving.vertex`). After each change
+the app's endpoint listeners hear the endpoint's name, so a prediction server in the same
+process serves the change at once. Errors answer `{"error": {"code", "message",
+"status"}}` (`conveyor.api.errors`). See docs/api.md.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from conveyor.api.caller import EndpointsDep
+from conveyor.api.errors import responses
+from conveyor.serving.records import DeployedModel, Endpoint
+
+PREFIX = "/api/v1/endpoints"
+
+router = APIRouter(prefix=PREFIX, tags=["endpoints"])
+
+
+def _split() -> Any:
+    return Field(
+        default=None,
+        description="Deployed model id to a whole percentage; the percentages add up to 100.",
+        examples=[{"1": 90, "2": 10}],
+    )
+
+
+def _rate() -> Any:
+    return Field(
+        default=None,
+        description="Share of requests written to the prediction log, 0 to 1 (none: the "
+        "server's default).",
+        examples=[0.1],
+    )
+
+
+# Shapes
+
+
+class _Shape(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NewEndpoint(_Shape):
+    """An endpoint to create, serving nothing until a model is deployed to it."""
+
+    name: str = Field(
+        description="1 to 63 lowercase letters, digits and -, starting with a letter.",
+        examples=["churn-prod"],
+    )
+    description: str | None = None
+    labels: dict[str, str] | None = Field(default=None, examples=[{"team": "growth"}])
+    log_sample_rate: float | None = _rate()
+
+
+class EndpointUpdate(_Shape):
+    """Fields to change; those left out stay as they are. Labels are replaced whole."""
+
+    description: str | None = None
+    labels: dict[str, str] | None = None
+    log_sample_rate: float | None = _rate()
+
+
+class Deployment(_Shape):
+    """A model version to deploy, and the traffic it takes."""
+
+    model: str = Field(
+        description="churn@3 (pinned to version 3), churn@production or churn (following "
+        "the alias, default for a bare name).",
+        examples=["churn@production"],
+    )
+    pin: bool = Field(default=False, description="Resolve the alias now and pin that version.")
+    traffic_percentage: int | None = Field(
+        default=None,
+        description="The new model's share; the others are scaled to share the rest. "
+        "Default: 100 when no deployed model takes traffic, else 0.",
+        examples=[10],
+    )
+    traffic_split: dict[str, int] | None = Field(
+        default=None,
+        description='The whole split instead, "0" being the new model.',
+        examples=[{"0": 10, "1": 90}],
+    )
+
+
+class Undeployment(_Shape):
+    """A deployed model to undeploy; its share goes to the others in proportion, or as
+    `traffic_split` (over the remaining models) says."""
+
+    deployed_model_id: str = Field(examples=["1"])
+    traffic_split: dict[str, int] | None = _split()
+
+
+class TrafficChange(_Shape):
+    """Either the whole split, or one deployed model's percentage (the others scaled to
+    share the rest in proportion)."""
+
+    traffic_split: dict[str, int] | None = _split()
+    deployed_model_id: str | None = Field(default=None, examples=["2"])
+    traffic_percentage: int | None = Field(default=None, examples=[30])
+
+
+class DeployedModelOut(BaseModel):
+    id: str = Field(description="A string of digits, as Vertex AI's deployed model ids.")
+    endpoint: str
+    model: str
+    alias: str | None = Field(description="The alias it follows; none: pinned.")
+    deployed_version: int = Field(description="The version it served when deployed.")
+    version_id: int | None = Field(
+        description="The version it serves now; none when the alias it follows is gone."
+    )
+    reference: str = Field(examples=["churn@production"])
+    traffic_percentage: int
+    deployed_by: str
+    deployed_at: datetime
+
+    @classmethod
+    def of(cls, deployed: DeployedModel) -> DeployedModelOut:
+        return cls(**deployed.to_json(), reference=deployed.reference)
+
+
+class EndpointOut(BaseModel):
+    name: str
+    description: str | None
+    labels: dict[str, str]
+    log_sample_rate: float | None
+    deployed_models: list[DeployedModelOut] = Field(description="Oldest first.")
+    traffic_split: dict[str, int]
+    generation: int = Field(description="Grows by one at every change.")
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, endpoint: Endpoint) -> EndpointOut:
+        data = endpoint.to_json()
+        data["deployed_models"] = [DeployedModelOut.of(d) for d in endpoint.deployed_models]
+        return cls(**data)
+
+
+class EndpointList(BaseModel):
+    endpoints: list[EndpointOut]
+
+
+# Routes: an endpoint name breaking its rule answers 400, an unknown one 404, and a change
+# the endpoint's state forbids (deleting one that serves models, creating one that exists)
+# 409.
+
+_READ = responses(400, 404)
+_WRITE = responses(400, 404, 409)
+
+
+@router.get("", response_model=EndpointList, summary="List the endpoints")
+def list_endpoints(endpoints: EndpointsDep) -> EndpointList:
+    """Every endpoint, by name, with its deployed models and traffic split."""
+    return EndpointList(endpoints=[EndpointOut.of(e) for e in endpoints.list()])
+
+
+@router.post(
+    "",
+    response_model=EndpointOut,
+    status_code=201,
+    responses=responses(400, 409),
+    summary="Create an endpoint",
+)
+def create(
+    body: NewEndpoint, endpoints: EndpointsDep, request: Request, response: Response
+) -> EndpointOut:
+    made = endpoints.create(
+        body.name,
+        description=body.description,
+        labels=body.labels,
+        log_sample_rate=body.log_sample_rate,
+    )
+    _changed(request, made.name)
+    response.headers["Location"] = f"{PREFIX}/{made.name}"
+    return EndpointOut.of(made)
+
+
+@router.get("/{endpoint}", response_model=EndpointOut, responses=_READ, summary="Get an endpoint")
+def get(endpoint: str, endpoints: EndpointsDep) -> EndpointOut:
+    """The endpoint, its deployed models (aliases resolved now) and its traffic split."""
+    return EndpointOut.of(endpoints.get(endpoint))
+
+
+@router.patch(
+    "/{endpoint}", response_model=EndpointOut, responses=_READ, summary="Update an endpoint"
+)
+def update(
+    endpoint: str, body: EndpointUpdate, endpoints: EndpointsDep, request: Request
+) -> EndpointOut:
+    """Change the description, the labels (replaced whole) or the log sample rate (null:
+    the server's default); fields left out stay."""
+    changed = endpoints.update(endpoint, **body.model_dump(include=body.model_fields_set))
+    _changed(request, endpoint)
+    return EndpointOut.of(changed)
+
+
+@router.delete(
+    "/{endpoint}",
+    status_code=204,
+    response_class=Response,
+    responses=_WRITE,
+    summary="Delete an endpoint",
+)
+def delete(endpoint: str, endpoints: EndpointsDep, request: Request) -> None:
+    """Delete the endpoint; 409 while models are deployed to it (undeploy them first)."""
+    endpoints.delete(endpoint)
+    _changed(request, endpoint)
+
+
+@router.post(
+    "/{endpoint}:deployModel",
+    response_model=DeployedModelOut,
+    responses=_WRITE,
+    summary="Deploy a model version",
+)
+def deploy(
+    endpoint: str, body: Deployment, endpoints: EndpointsDep, request: Request
+) -> DeployedModelOut:
+    """Deploy a registered version to the endpoint; the new deployed model. The version
+    must load (checksums, trust, schema): 400 otherwise."""
+    deployed = endpoints.deploy(
+        endpoint,
+        body.model,
+        traffic_percentage=body.traffic_percentage,
+        traffic_split=body.traffic_split,
+        pin=body.pin,
+    )
+    _changed(request, endpoint)
+    return DeployedModelOut.of(deployed)
+
+
+@router.post(
+    "/{endpoint}:undeployModel",
+    response_model=EndpointOut,
+    responses=_WRITE,
+    summary="Undeploy a deployed model",
+)
+def undeploy(
+    endpoint: str, body: Undeployment, endpoints: EndpointsDep, request: Request
+) -> EndpointOut:
+    """Stop serving a deployed model; the endpoint afterwards. When it had all the
+    traffic, give the remaining split."""
+    after = endpoints.undeploy(endpoint, body.deployed_model_id, traffic_split=body.traffic_split)
+    _changed(request, endpoint)
+    return EndpointOut.of(after)
+
+
+@router.post(
+    "/{endpoint}:setTraffic",
+    response_model=EndpointOut,
+    responses=_READ,
+    summary="Set the traffic split",
+)
+def set_traffic(
+    endpoint: str, body: TrafficChange, endpoints: EndpointsDep, request: Request
+) -> EndpointOut:
+    """Replace the whole split, or give one deployed model its percentage; the endpoint
+    afterwards."""
+    after = endpoints.set_traffic(
+        endpoint,
+        body.traffic_split,
+        deployed_model_id=body.deployed_model_id,
+        traffic_percentage=body.traffic_percentage,
+    )
+    _changed(request, endpoint)
+    return EndpointOut.of(after)
+
+
+def _changed(request: Request, endpoint: str) -> None:
+    for listener in request.app.state.endpoint_listeners:
+        listener(endpoint)
