@@ -5,8 +5,10 @@ artifacts given by their file contents). `run_pipeline` runs the pipeline on
 kfp.local (the reference, `SubprocessRunner(use_venv=False)`) when the feature is
 one that kfp.local supports, checks it, then runs it on Conveyor, checks it the
 same way, and returns a `Result` for the Conveyor-only checks (task states, the
-error message). Until `conveyor.run` can be imported, the Conveyor half is
-skipped after the kfp.local half has passed.
+error message).
+
+Every test runs once per Conveyor executor (`EXECUTORS`); kfp.local runs only
+with the first, since its half does not depend on Conveyor's executor.
 """
 
 from __future__ import annotations
@@ -21,17 +23,13 @@ from typing import Any
 import pytest
 from kfp import dsl
 
+from conveyor import run as conveyor_run
 from kfp_reference import on_kfp_local
-
-try:
-    from conveyor import run as conveyor_run
-except ImportError as error:  # the engine has not landed (or is broken) in this checkout
-    CONVEYOR_MISSING = f"conveyor.run cannot be imported: {error}"
-else:
-    CONVEYOR_MISSING = None
 
 CONVEYOR = "conveyor"
 KFP_LOCAL = "kfp.local"
+EXECUTORS = ("local", "inline")
+"""Conveyor's executors (`conveyor.run(..., executor=...)`); each runs every test."""
 
 TASK_STATES = {"SUCCEEDED", "FAILED", "SKIPPED", "NOT_TRIGGERED", "CANCELLED", "CACHED"}
 
@@ -61,6 +59,11 @@ class Result:
 
     run: Any
     kfp_local: LocalOutcome | None
+
+    @property
+    def runners(self) -> tuple[str, ...]:
+        """The runners that ran the pipeline, by the names `arguments` are given."""
+        return (KFP_LOCAL, CONVEYOR) if self.kfp_local else (CONVEYOR,)
 
     def states(self, *names: str) -> dict[str, str]:
         """The Conveyor states of the named tasks, for one assert over several tasks."""
@@ -145,16 +148,23 @@ def run_on_kfp_local(pipeline, arguments: dict[str, Any], pipeline_root: Path) -
     return LocalOutcome("SUCCEEDED", dict(task.outputs))
 
 
+@pytest.fixture(params=EXECUTORS)
+def executor(request) -> str:
+    """The Conveyor executor a test runs its pipelines with."""
+    return request.param
+
+
 @pytest.fixture
-def run_pipeline(tmp_path) -> Callable[..., Result]:
+def run_pipeline(tmp_path, executor) -> Callable[..., Result]:
     """Run a pipeline on kfp.local and Conveyor; check each against the expectations.
 
     `arguments` is a dict, or a function of the runner's name ("conveyor",
     "kfp.local") for pipelines that leave traces in files, so that each runner
-    writes its own. `outputs` are the expected pipeline outputs, artifacts by their
-    contents (None: not checked). `failed_task` must appear in the failure message
-    of each runner. `kfp_local=False` is for features kfp.local cannot run (say
-    why at the call). Other keywords go to `conveyor.run`.
+    writes its own (`Result.runners` are those that ran). `outputs` are the
+    expected pipeline outputs, artifacts by their contents (None: not checked).
+    `failed_task` must appear in the failure message of each runner.
+    `kfp_local=False` is for features kfp.local cannot run (say why at the call).
+    Other keywords go to `conveyor.run`, with the test's `executor`.
     """
 
     def run(
@@ -174,7 +184,7 @@ def run_pipeline(tmp_path) -> Callable[..., Result]:
 
         artifacts = artifact_output_names(pipeline)
         reference = None
-        if kfp_local:
+        if kfp_local and executor == EXECUTORS[0]:
             reference = run_on_kfp_local(pipeline, arguments_for(KFP_LOCAL), tmp_path / "kfp-local")
             assert reference.status == status, f"kfp.local: {reference.error}"
             if outputs is not None:
@@ -182,9 +192,7 @@ def run_pipeline(tmp_path) -> Callable[..., Result]:
             if failed_task is not None:
                 assert f"'{failed_task}'" in reference.error, "kfp.local"
 
-        if CONVEYOR_MISSING:
-            pytest.skip(f"{CONVEYOR_MISSING} (kfp.local half {'passed' if kfp_local else 'n/a'})")
-        result = conveyor_run(pipeline, arguments_for(CONVEYOR), **options)
+        result = conveyor_run(pipeline, arguments_for(CONVEYOR), executor=executor, **options)
         assert result.status == status, f"Conveyor: {result.error}"
         if outputs is not None:
             assert comparable_outputs(result.outputs, artifacts) == outputs, "Conveyor"

@@ -1,5 +1,6 @@
 """Engine semantics: failures, retries, cancellation, crashes and parallelism."""
 
+import doctest
 import json
 import os
 import signal
@@ -12,6 +13,14 @@ import pytest
 from kfp import dsl
 
 import conveyor
+from conveyor.pipelines import engine
+
+
+def test_the_engine_docstring_example_runs():
+    # Fresh globals: the module's `from __future__ import annotations` would turn the
+    # example's annotations into strings, which kfp reads as artifact types.
+    failed, attempted = doctest.testmod(engine, globs={})
+    assert attempted > 0 and failed == 0, "the example in engine.py's docstring fails"
 
 
 @dsl.component
@@ -220,7 +229,8 @@ def long_sleep(path: str):
     sleep_then_write(seconds=60.0, path=path, text="never")
 
 
-def test_ctrl_c_cancels_the_run(tmp_path):
+@pytest.mark.parametrize("executor", ["local", "inline"])
+def test_ctrl_c_cancels_the_run(tmp_path, executor):
     target = Path(__file__).resolve()
     process = subprocess.Popen(
         [
@@ -231,6 +241,8 @@ def test_ctrl_c_cancels_the_run(tmp_path):
             f"{target}:long_sleep",
             "-p",
             f"path={tmp_path / 'out'}",
+            "--executor",
+            executor,
             "--json",
         ],
         stdout=subprocess.PIPE,

@@ -86,6 +86,13 @@ def run(
         bool,
         typer.Option(help="Identify input artifacts by their sha256 in cache keys, not their URI."),
     ] = False,
+    executor: Annotated[
+        str,
+        typer.Option(
+            help="local: Python components in warm worker processes; inline: in this "
+            "process, one at a time, for a debugger."
+        ),
+    ] = "local",
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the outcome as one JSON object, nothing else.")
     ] = False,
@@ -112,6 +119,7 @@ def run(
             cache_max_age=cache_max_age,
             cache_by_content=cache_by_content,
             arguments_as_text=True,
+            executor=executor,
             listener=view,
             log=lambda line: console.print(f"[dim]{line}[/]"),
         )

@@ -129,6 +129,13 @@ def resume(
     parallelism: Annotated[
         int | None, typer.Option(help="Tasks run at once (default: one per CPU).")
     ] = None,
+    executor: Annotated[
+        str,
+        typer.Option(
+            help="local: Python components in warm worker processes; inline: in this "
+            "process, one at a time, for a debugger."
+        ),
+    ] = "local",
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the outcome as one JSON object, nothing else.")
     ] = False,
@@ -149,6 +156,7 @@ def resume(
         outcome = client.resume(
             run_id,
             parallelism=parallelism,
+            executor=executor,
             listener=view,
             log=lambda line: console.print(line, style="dim", markup=False, highlight=False),
         )

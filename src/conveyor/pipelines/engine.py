@@ -2,10 +2,10 @@
 
 State (see `state.py` for the tree of scopes and nodes):
 
-- `ready`: container tasks whose inputs are resolved and that no cache hit or
-  earlier completion (on resume) can stand in for, waiting for a free slot (at
-  most `parallelism` run at once);
-- `running`: node key -> node, submitted to an executor;
+- `ready`: tasks (container or importer) whose inputs are resolved and that no
+  cache hit or earlier completion (on resume) can stand in for, waiting for a
+  free slot (at most `parallelism` run at once);
+- `running`: node key -> node, submitted to its executor;
 - `retries`: a heap of (due time, node) for tasks waiting out a retry backoff;
 - `results`: a queue the executors put `TaskResult`s into, from any thread;
 - `settling`: transitions caused by other transitions, applied in order by
@@ -24,11 +24,23 @@ queues its released downstream nodes and perhaps its scope's closing) and
 `run` settles queued transitions, launches ready tasks and feeds results to
 `_finish`; the recorder writes each transition to the metadata store.
 
-The engine does not know how a task is executed: it hands `TaskRequest`s to
-the first executor that accepts the container spec. For example, with
-`add(a=x, b=add(a=x, b=x).output)` and x = 2, the first `add` is ready at once,
-the second once the first has finished, and the run's output is 6
-(tests/pipelines/test_engine.py runs shapes like this one).
+The engine does not know how a task is executed: each task goes to the first
+executor that accepts its executor spec (a container, an importer), which
+runs the `TaskRequest`s it is handed. For example, the first `add` below is
+ready at once, the second once the first has finished, and the run's output is
+6 (`test_the_engine_docstring_example_runs` in tests/pipelines/test_engine.py
+runs this example):
+
+    >>> import conveyor
+    >>> from kfp import dsl
+    >>> @dsl.component
+    ... def add(a: int, b: int) -> int:
+    ...     return a + b
+    >>> @dsl.pipeline
+    ... def add_twice(x: int) -> int:
+    ...     return add(a=x, b=add(a=x, b=x).output).output
+    >>> conveyor.run(add_twice, {"x": 2}).outputs
+    {'Output': 6}
 """
 
 from __future__ import annotations
@@ -45,7 +57,6 @@ from pathlib import Path
 from typing import Any
 
 from conveyor.pipelines import cache, expressions, placeholders, recorder, resolve
-from conveyor.pipelines.executors import importer
 from conveyor.pipelines.executors.base import Executor, TaskResult
 from conveyor.pipelines.recorder import Recorder
 from conveyor.pipelines.spec import PipelineSpec
@@ -121,7 +132,7 @@ class Engine:
         self.root = Scope("", spec["root"], dict(arguments), {})
         self.nodes: dict[str, Node] = {}
         self.ready: deque[Node] = deque()
-        self.running: dict[str, tuple[Node, Executor]] = {}
+        self.running: dict[str, Node] = {}
         self.retries: list[tuple[float, int, Node]] = []
         self.results: queue.Queue[TaskResult] = queue.Queue()
         self.failing = False
@@ -179,8 +190,9 @@ class Engine:
     def cancel(self) -> None:
         """Stop running tasks and start nothing new; the run ends CANCELLED."""
         self.cancelling = True
-        for node, executor in list(self.running.values()):
-            executor.cancel(node.key)
+        for node in list(self.running.values()):
+            assert node.executor is not None
+            node.executor.cancel(node.key)
         for node in self.ready:
             self._finish(node, CANCELLED)
         self.ready.clear()
@@ -285,18 +297,25 @@ class Engine:
             node.open_children = 1
             self._open(child)
         else:
-            executor_spec = self._executor_spec(node)
-            if "importer" in executor_spec:
-                node.is_importer = True
-                self._import(node, executor_spec["importer"])
-            else:
-                self._schedule(node, executor_spec["container"])
+            self._schedule(node)
 
-    def _schedule(self, node: Node, container: dict[str, Any]) -> None:
-        """Queue a task to run, unless its results can be reused (resume, then cache)."""
+    def _schedule(self, node: Node) -> None:
+        """Give a task its executor, and queue it to run unless its results can be
+        reused (resume, then cache)."""
+        label = node.component["executorLabel"]
+        node.executor_spec = self.spec["deploymentSpec"]["executors"][label]
+        node.executor = next((e for e in self.executors if e.accepts(node.executor_spec)), None)
+        if node.executor is None:
+            self._finish(node, FAILED, f"no executor can run {_described(node.executor_spec)}")
+            return
+        if not (node.executor.reusable and self._reused(node)):
+            self.ready.append(node)
+
+    def _reused(self, node: Node) -> bool:
+        """Whether the task finished with results of an earlier execution."""
         caching = self.context.caching
         definitions = node.component.get("outputDefinitions", {})
-        component = cache.component_parts(container, definitions)
+        component = cache.component_parts(node.executor_spec["container"], definitions)
         node.cache_parts = cache.key_parts(
             component,
             node.parameters,
@@ -310,15 +329,15 @@ class Engine:
             recorder.reuse(node, earlier)
             node.reused, node.execution_id = True, earlier.id
             self._finish(node, CACHED)
-            return
+            return True
         hit = self.recorder.cache_hit(node.cache_key, caching.max_age) if node.caching else None
-        if hit is not None:
-            recorder.reuse(node, hit)
-            node.reused = True
-            self.recorder.cached(node, hit)
-            self._finish(node, CACHED)
-            return
-        self.ready.append(node)
+        if hit is None:
+            return False
+        recorder.reuse(node, hit)
+        node.reused = True
+        self.recorder.cached(node, hit)
+        self._finish(node, CACHED)
+        return True
 
     def _start_loop(self, node: Node) -> None:
         try:
@@ -399,32 +418,24 @@ class Engine:
         else:
             self._finish(node, SUCCEEDED)
 
-    # -- container and importer tasks ------------------------------------------
-
-    def _executor_spec(self, node: Node) -> dict[str, Any]:
-        label = node.component["executorLabel"]
-        return self.spec["deploymentSpec"]["executors"][label]
+    # -- tasks on executors -----------------------------------------------------
 
     def _submit(self, node: Node) -> None:
-        container = self._executor_spec(node)["container"]
-        executor = next((e for e in self.executors if e.accepts(container)), None)
-        if executor is None:
-            self._finish(node, FAILED, f"no executor can run the image {container.get('image')!r}")
-            return
+        assert node.executor is not None
         node.attempts += 1
         try:
-            request = self.files.request(node, container)
+            request = self.files.request(node, node.executor_spec)
         except Exception as exc:  # e.g. a remote input artifact that cannot be fetched
             self.files.discard(node)
             self._finish(node, FAILED, f"preparing the task failed: {exc}")
             return
         if node.execution_id is None:
             self.recorder.started(node, str(request.log_path))
-        self.running[node.key] = (node, executor)
-        executor.submit(request, self.results.put)
+        self.running[node.key] = node
+        node.executor.submit(request, self.results.put)
 
     def _on_result(self, result: TaskResult) -> None:
-        node, _ = self.running.pop(result.key)
+        node = self.running.pop(result.key)
         if not result.succeeded:
             self.files.discard(node)
         if result.succeeded:
@@ -453,21 +464,17 @@ class Engine:
                 f"\n[conveyor] attempt {node.attempts} failed ({error}); retrying in {delay:g}s\n"
             )
 
-    def _import(self, node: Node, spec: dict[str, Any]) -> None:
-        try:
-            artifact = importer.import_artifact(spec, node.parameters)
-            self.recorder.started(node)
-            node.output_artifacts["artifact"] = [self.recorder.external(node, artifact)]
-        except Exception as exc:
-            self._finish(node, FAILED, str(exc))
-            return
-        self._finish(node, SUCCEEDED)
-
     # -- placeholders of runtime values ----------------------------------------
 
     def _render(self, node: Node, text: str, inputs: dict[str, Any]) -> str:
         context = placeholders.Context.for_task(self.context.job, node.key)
         return placeholders.resolve_text(text, {"inputs": {"parameterValues": inputs}}, context)
+
+
+def _described(spec: dict[str, Any]) -> str:
+    if "container" in spec:
+        return f"the image {spec['container'].get('image')!r}"
+    return f"a task of kind {', '.join(spec)}"
 
 
 def _backoff(retry: dict[str, Any], attempt: int) -> float:

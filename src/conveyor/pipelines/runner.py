@@ -15,8 +15,7 @@ from conveyor.pipelines import resolve, validate
 from conveyor.pipelines import spec as specs
 from conveyor.pipelines.cache import Policy, parse_age
 from conveyor.pipelines.engine import Engine, RunContext
-from conveyor.pipelines.executors.container import ContainerExecutor
-from conveyor.pipelines.executors.python import PythonExecutor
+from conveyor.pipelines.executors import choice
 from conveyor.pipelines.recorder import Recorder
 from conveyor.pipelines.state import FAILED, Node
 from conveyor.store.metadata import MetadataStore, RunStatus
@@ -86,6 +85,7 @@ def run(
     cache_max_age: str | timedelta | None = None,
     cache_by_content: bool = False,
     arguments_as_text: bool = False,
+    executor: str = choice.DEFAULT,
     listener: Callable[[Node], None] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Run:
@@ -100,8 +100,10 @@ def run(
     `enable_caching` None keeps each task's `set_caching_options`; True or False
     applies to every task (as on Vertex AI). `cache_max_age` (`"7d"`) ignores
     older cache entries; `cache_by_content` identifies input artifacts by their
-    sha256 rather than their URI.
+    sha256 rather than their URI. `executor` is `"local"` (warm worker processes)
+    or `"inline"` (Python components in this process, for a debugger).
     """
+    choice.check(executor)
     spec = specs.load(pipeline)
     validate.check_spec(spec)
     bound = validate.bind_arguments(spec, arguments or {}, as_text=arguments_as_text)
@@ -112,7 +114,7 @@ def run(
     store = home.store
     with store.held_connection():
         store.create_run(run_id, name, parameters=bound, spec=spec, spec_digest=spec.digest)
-        return _execute(spec, bound, context, store, listener, log)
+        return _execute(spec, bound, context, store, executor, listener, log)
 
 
 def resume(
@@ -123,11 +125,13 @@ def resume(
     enable_caching: bool | None = None,
     cache_max_age: str | timedelta | None = None,
     cache_by_content: bool = False,
+    executor: str = choice.DEFAULT,
     listener: Callable[[Node], None] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Run:
     """Continue a failed, cancelled or killed run of `home`, re-running only what did not
     complete."""
+    choice.check(executor)
     caching = _policy(home, enable_caching, cache_max_age, cache_by_content)
     store = home.store
     with store.held_connection():
@@ -139,7 +143,14 @@ def resume(
         context = _context(home, run_id, recorded.pipeline_name, parallelism, caching)
         store.update_run(run_id, RunStatus.RUNNING)
         return _execute(
-            recorded.spec, recorded.parameters, context, store, listener, log, resuming=True
+            recorded.spec,
+            recorded.parameters,
+            context,
+            store,
+            executor,
+            listener,
+            log,
+            resuming=True,
         )
 
 
@@ -175,13 +186,14 @@ def _execute(
     arguments: dict[str, Any],
     context: RunContext,
     store: MetadataStore,
+    executor: str,
     listener: Callable[[Node], None] | None,
     log: Callable[[str], None] | None,
     resuming: bool = False,
 ) -> Run:
     recorder = Recorder(store, context.artifacts, context.run_id, context.pipeline_name)
     completed = recorder.completed_in_run() if resuming else None
-    executors = [PythonExecutor(log=log), ContainerExecutor(job=context.job)]
+    executors = choice.make(executor, context.job, log)
     engine = Engine(spec, arguments, context, executors, recorder, listener, completed)
     status = engine.run()
     outcome = _summarize(engine, status)

@@ -13,7 +13,10 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from conveyor.pipelines.executors.base import Executor
 
 PENDING = "PENDING"
 RUNNING = "RUNNING"
@@ -95,7 +98,10 @@ class Node:
     outputs: dict[str, Any] = field(default_factory=dict)
     output_artifacts: dict[str, list[Artifact]] = field(default_factory=dict)
     children: list[Scope] = field(default_factory=list)
-    is_importer: bool = False
+    executor_spec: dict[str, Any] = field(default_factory=dict)
+    """A container or importer task's executor in the `deploymentSpec`."""
+    executor: Executor | None = field(default=None, repr=False, compare=False)
+    """The executor that runs it, the first that accepts its executor spec."""
     execution_id: int | None = None
     """The node's execution in the metadata store, once recorded."""
     cache_key: str | None = None
@@ -115,6 +121,10 @@ class Node:
     @property
     def is_loop(self) -> bool:
         return "parameterIterator" in self.task or "artifactIterator" in self.task
+
+    @property
+    def is_importer(self) -> bool:
+        return "importer" in self.executor_spec
 
     @property
     def display_name(self) -> str:

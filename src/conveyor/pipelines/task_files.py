@@ -41,7 +41,7 @@ class TaskFiles:
         """Output artifacts of running tasks at their staging paths, with the URI each
         is published at, by node key."""
 
-    def request(self, node: Node, container: dict[str, Any]) -> TaskRequest:
+    def request(self, node: Node, executor_spec: dict[str, Any]) -> TaskRequest:
         """The executor input of a task's next attempt: its inputs, fresh staging paths
         for its artifacts, files for its output parameters."""
         workdir = self.run_dir / "tasks" / _path_of(node.key)
@@ -72,6 +72,7 @@ class TaskFiles:
                 "outputFile": str(output_file),
             },
         }
+        container = executor_spec.get("container", {})
         env = {e["name"]: e.get("value", "") for e in container.get("env", [])}
         types = {
             name: d.get("parameterType", "STRING")
@@ -80,7 +81,7 @@ class TaskFiles:
         return TaskRequest(
             key=node.key,
             executor_input=executor_input,
-            container=container,
+            executor_spec=executor_spec,
             log_path=self.log_path(node),
             workdir=workdir,
             env=env,

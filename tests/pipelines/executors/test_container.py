@@ -35,18 +35,18 @@ GRACE = 0.5
 
 
 def compiled(component, tmp_path) -> tuple[dict, dict]:
-    """The container spec and the component definition kfp's compiler writes."""
+    """The executor spec and the component definition kfp's compiler writes."""
     path = tmp_path / f"{component.name}.yaml"
     compiler.Compiler().compile(component, str(path))
     spec = yaml.safe_load(path.read_text())
     (executor,) = spec["deploymentSpec"]["executors"].values()
     (definition,) = spec["components"].values()
-    return executor["container"], definition
+    return executor, definition
 
 
 def make_request(component, tmp_path, parameters=None, artifacts=None, key="task", env=None):
     """A TaskRequest shaped the way the engine builds it."""
-    container, definition = compiled(component, tmp_path)
+    executor_spec, definition = compiled(component, tmp_path)
     workdir = tmp_path / "tasks" / key
     (workdir / "outputs").mkdir(parents=True)
     outputs = definition.get("outputDefinitions", {})
@@ -77,7 +77,7 @@ def make_request(component, tmp_path, parameters=None, artifacts=None, key="task
     return TaskRequest(
         key=key,
         executor_input=executor_input,
-        container=container,
+        executor_spec=executor_spec,
         log_path=workdir / "log.txt",
         workdir=workdir,
         env=env or {},

@@ -1,5 +1,5 @@
-"""Python components through PythonExecutor: warm workers forked from the engine's
-process, or from the fork server when that process runs OpenMP threads."""
+"""Python components through PythonExecutor: warm workers forked by the fork server, which is
+forked from the engine's process, or a fresh interpreter when that process runs OpenMP threads."""
 
 import contextlib
 import json
@@ -38,7 +38,7 @@ def make_request(component, tmp_path, parameters=None, key="task", env=None) -> 
                 "outputFile": str(workdir / "executor_output.json"),
             },
         },
-        container=executor["container"],
+        executor_spec=executor,
         log_path=workdir / "log.txt",
         workdir=workdir,
         env=env or {},
@@ -128,7 +128,7 @@ def test_workers_come_from_the_fork_server_forked_from_here_when_that_is_safe(
 ):
     seen = json.loads(output(run(executor, make_request(where, tmp_path, {"name": "HOME"}))))
 
-    server = _forkserver._server.process.pid
+    server = _forkserver.server_pid()
     assert seen["parent"] == server
     command = Path(f"/proc/{server}/cmdline").read_bytes().split(b"\0")
     if origin == "engine":  # forked from this process: it runs what this one runs
@@ -144,7 +144,7 @@ def test_the_engine_forks_once_however_many_runs(origin, tmp_path):
         (tmp_path / str(attempt)).mkdir()
         run(executor, make_request(where, tmp_path / str(attempt), {"name": "HOME"}))
         executor.close()
-    servers = [p for p in children_of(os.getpid()) if p == _forkserver._server.process.pid]
+    servers = [p for p in children_of(os.getpid()) if p == _forkserver.server_pid()]
     assert len(servers) == 1
 
 
@@ -359,5 +359,5 @@ def test_a_fork_server_forked_from_here_holds_none_of_its_files(origin):
     listening.close()
     # Were the server holding the socket, the port would still be taken.
     socket.create_server(("127.0.0.1", port)).close()
-    server = _forkserver._server.process.pid
+    server = _forkserver.server_pid()
     assert sorted(os.listdir(f"/proc/{server}/fd")) <= ["0", "1", "2", "3", "4", "5", "6"]

@@ -42,6 +42,7 @@ import threading
 import time
 import traceback
 import warnings
+import weakref
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -91,12 +92,16 @@ def _unsafe_runtime_loaded() -> bool:
 
 
 class ServedProcess:
-    """A worker forked by the fork server: a `subprocess.Popen` look-alike."""
+    """A worker forked by the fork server: a `subprocess.Popen` look-alike.
+
+    The pipe of its exit code closes once it has been read, or with this object.
+    """
 
     def __init__(self, pid: int, status_fd: int) -> None:
         self.pid = pid
         self.returncode: int | None = None
         self._status_fd: int | None = status_fd
+        self._closing = weakref.finalize(self, os.close, status_fd)
 
     def kill(self) -> None:
         if self._ended():
@@ -121,9 +126,8 @@ class ServedProcess:
 
     def close(self) -> None:
         """Stop listening for the exit code."""
-        if self._status_fd is not None:
-            os.close(self._status_fd)
-            self._status_fd = None
+        self._closing()
+        self._status_fd = None
 
     def _ended(self) -> bool:
         """Whether the exit code is there, so the pid may already belong to another process."""
@@ -250,6 +254,12 @@ def at_once() -> bool:
     """Whether a worker comes without waiting: the fork server runs, or can be forked
     from here (a fresh interpreter would import kfp first, for a second or two)."""
     return (_server is not None and _server.alive()) or fork_is_safe()
+
+
+def server_pid() -> int | None:
+    """The process id of the fork server, if one runs."""
+    with _lock:
+        return _server.process.pid if _server is not None and _server.alive() else None
 
 
 def start() -> None:

@@ -1,6 +1,6 @@
 """A warm worker: runs lightweight Python components one after another.
 
-It starts once (forked from the engine, forked from the fork server, or as
+It starts once (forked by the fork server, see `_forkserver`, or as
 `python _worker.py FD` inside a `packages_to_install` environment) and then
 takes jobs over a pipe, so a task costs an `exec` of the component's source
 instead of an interpreter start and a kfp import. It imports only the standard
@@ -8,7 +8,8 @@ library and kfp, because inside a cached environment Conveyor itself is not
 installed.
 
 A job is a dict: `source`, `function`, `executor_input`, `env`, `log_path`,
-`module_path`. The answer is `(succeeded, error_line)`.
+`module_path`. The answer is `(succeeded, error_line)`. The inline executor
+calls `run` in the engine's own process.
 
 The fork server (`python _worker.py --fork-server FD`, see `_forkserver`) is a
 clean process that has imported kfp and forks a worker for each pipe end the
@@ -30,10 +31,14 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from multiprocessing.connection import Connection
 from typing import Any, NoReturn
 
 _PARENT_CHECK_SECONDS = 1.0
+Output = Callable[[str], AbstractContextManager[object]]
+"""Where a task's output goes while it runs, given its log's path."""
 
 
 def serve(conn: Connection, *, configure: bool = False) -> None:
@@ -82,11 +87,18 @@ def _exit_with(parent: int) -> None:
     threading.Thread(target=watch, name="parent watch", daemon=True).start()
 
 
-def run(job: dict[str, Any]) -> tuple[bool, str | None]:
-    """Run one component with its output going to its log file."""
+def run(
+    job: dict[str, Any], output: Output | None = None, *, interruptible: bool = False
+) -> tuple[bool, str | None]:
+    """Run one component with its output going to its log file: through file
+    descriptors 1 and 2 (subprocesses' output too), or as `output` sends it.
+
+    With `interruptible` (a task run in the caller's process, where Ctrl-C
+    lands), a KeyboardInterrupt is not the task's failure: it goes on up.
+    """
     saved_environ = dict(os.environ)
     os.environ.update(job["env"])
-    with _output_to(job["log_path"]):
+    with (output or _output_to)(job["log_path"]):
         try:
             module = _load(job["module_path"], job["source"])
             from kfp.dsl import executor
@@ -101,6 +113,8 @@ def run(job: dict[str, Any]) -> tuple[bool, str | None]:
                 return True, None
             return False, f"the component called sys.exit({exc.code!r})"
         except BaseException as exc:
+            if interruptible and isinstance(exc, KeyboardInterrupt):
+                raise
             traceback.print_exc()
             return False, f"{type(exc).__name__}: {exc}"
         finally:

@@ -26,14 +26,13 @@ import signal
 import subprocess
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from conveyor.errors import ConveyorError
 from conveyor.pipelines import parameters
 from conveyor.pipelines.executors import python_component
-from conveyor.pipelines.executors.base import Done, Executor, TaskRequest, TaskResult
+from conveyor.pipelines.executors.base import CANCELLED, Executor, Task, TaskRequest, TaskResult
 from conveyor.pipelines.placeholders import Context, Job, resolve_command
 
 logger = logging.getLogger(__name__)
@@ -197,17 +196,6 @@ def parse_parameter(name: str, text: str, ptype: str) -> Any:
     raise ContainerError(f"output parameter {name!r}: {shown!r} is not a valid {ptype} value")
 
 
-@dataclass
-class _Running:
-    """One submitted task, from submit to done."""
-
-    thread: threading.Thread | None = None
-    process: subprocess.Popen[bytes] | None = None
-    container: str | None = None
-    """The container's name, when a runtime runs it."""
-    cancelled: bool = False
-
-
 class ContainerExecutor(Executor):
     """Runs container components: in docker/podman when one answers, else as local processes.
 
@@ -223,65 +211,26 @@ class ContainerExecutor(Executor):
         runtimes: Sequence[str] = RUNTIMES,
         grace: float = GRACE_SECONDS,
     ) -> None:
+        super().__init__()
         self._job = job
         self._runtimes = tuple(runtimes)
         self._grace = grace
-        self._lock = threading.Lock()
-        self._tasks: dict[str, _Running] = {}
-        self._probe_lock = threading.Lock()
+        self.close_seconds = grace + PROBE_SECONDS
+        self._once_lock = threading.Lock()
+        """The runtime is probed, and each ignored image named, once per executor."""
         self._runtime: str | None = None
         self._probed = False
         self._warned: set[str] = set()
 
-    def accepts(self, container: dict[str, Any]) -> bool:
+    def accepts(self, spec: dict[str, Any]) -> bool:
+        if "container" not in spec:
+            return False
         try:
-            return python_component.parse(container) is None
+            return python_component.parse(spec["container"]) is None
         except python_component.ComponentParseError:
             return False
 
-    def submit(self, request: TaskRequest, done: Done) -> None:
-        task = _Running()
-        task.thread = threading.Thread(
-            target=self._run, args=(request, task, done), name=f"task {request.key}", daemon=True
-        )
-        with self._lock:
-            self._tasks[request.key] = task
-        task.thread.start()
-
-    def cancel(self, key: str) -> None:
-        with self._lock:
-            task = self._tasks.get(key)
-            if task is None or task.cancelled:
-                return
-            task.cancelled = True
-            if task.process is not None:
-                self._stop(task)
-
-    def close(self) -> None:
-        with self._lock:
-            tasks = list(self._tasks.items())
-        for key, _ in tasks:
-            self.cancel(key)
-        for _, task in tasks:
-            if task.thread is not None:
-                task.thread.join(timeout=self._grace + PROBE_SECONDS)
-
-    # -- one task, on its own thread -------------------------------------------
-
-    def _run(self, request: TaskRequest, task: _Running, done: Done) -> None:
-        try:
-            result = self._execute(request, task)
-        except ConveyorError as exc:
-            result = TaskResult(request.key, False, error=str(exc))
-        except Exception as exc:  # a failure of ours must still end the task
-            result = TaskResult(request.key, False, error=f"{type(exc).__name__}: {exc}")
-        with self._lock:
-            self._tasks.pop(request.key, None)
-        if task.cancelled:
-            result = TaskResult(request.key, False, error="cancelled")
-        done(result)
-
-    def _execute(self, request: TaskRequest, task: _Running) -> TaskResult:
+    def execute(self, request: TaskRequest, task: Task) -> TaskResult:
         spec = request.container
         image = spec.get("image", "")
         context = Context.for_task(self._job, request.key) if self._job else None
@@ -289,11 +238,11 @@ class ContainerExecutor(Executor):
         args = resolve_command(spec.get("args") or [], request.executor_input, context)
         _clear_outputs(request.executor_input)
         runtime = self._probe()
-        env: dict[str, str] | None = None
+        container, env = None, None
         if runtime is not None:
-            task.container = _container_name(request.key)
+            container = _container_name(request.key)
             argv = docker_command(
-                runtime, task.container, image, command, args, request.env, mounts(request)
+                runtime, container, image, command, args, request.env, mounts(request)
             )
         else:
             self._warn(image)
@@ -303,49 +252,26 @@ class ContainerExecutor(Executor):
                     f"image {image!r}: the spec gives no command or args to run locally"
                 )
             env = {**os.environ, **request.env}
-        process = self._start(argv, env, request.log_path, task)
-        if process is None:
-            return TaskResult(request.key, False, error="cancelled")
-        code = process.wait()
-        if runtime is not None and 128 < code < 128 + signal.NSIG:
-            code = -(code - 128)  # a runtime reports a container killed by signal N as 128+N
+        if task.cancelled:
+            return TaskResult(request.key, False, error=CANCELLED)
+        process = _Process(_start(argv, env, request.log_path), runtime, container, self._grace)
+        with self.holding(task, process):
+            code = process.wait()
         if code < 0:
             return TaskResult(request.key, False, error=f"killed by signal {_signal_name(-code)}")
         if code != 0:
             return TaskResult(request.key, False, error=f"exited with code {code}")
         return TaskResult(request.key, True, executor_output=read_outputs(request))
 
-    def _start(
-        self, argv: list[str], env: dict[str, str] | None, log_path: Path, task: _Running
-    ) -> subprocess.Popen[bytes] | None:
-        """The task's process, or None if it was cancelled before it could start."""
-        with open(log_path, "ab") as log, self._lock:
-            if task.cancelled:
-                return None
-            try:
-                task.process = subprocess.Popen(
-                    argv,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env=env,
-                    start_new_session=True,  # its own process group: cancel stops all of it
-                )
-            except FileNotFoundError:
-                raise ContainerError(f"command {argv[0]!r} was not found") from None
-            return task.process
-
-    # -- runtime, warnings, stopping -------------------------------------------
-
     def _probe(self) -> str | None:
-        with self._probe_lock:  # once per executor; tasks wait for the first answer
+        with self._once_lock:  # tasks wait for the first answer
             if not self._probed:
                 self._runtime = find_runtime(self._runtimes)
                 self._probed = True
             return self._runtime
 
     def _warn(self, image: str) -> None:
-        with self._lock:
+        with self._once_lock:
             if image in self._warned:
                 return
             self._warned.add(image)
@@ -360,31 +286,70 @@ class ContainerExecutor(Executor):
             reason,
         )
 
-    def _stop(self, task: _Running) -> None:
+
+def _start(argv: list[str], env: dict[str, str] | None, log_path: Path) -> subprocess.Popen[bytes]:
+    """The task's process, writing to its log, in a process group of its own."""
+    with open(log_path, "ab") as log:
+        try:
+            return subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,  # its own process group: cancel stops all of it
+            )
+        except FileNotFoundError:
+            raise ContainerError(f"command {argv[0]!r} was not found") from None
+
+
+class _Process:
+    """A container task's process (the command, or the runtime's client) and its group."""
+
+    def __init__(
+        self,
+        process: subprocess.Popen[bytes],
+        runtime: str | None,
+        container: str | None,
+        grace: float,
+    ) -> None:
+        self.process = process
+        self.runtime = runtime
+        self.container = container
+        """The container's name, when a runtime runs it."""
+        self.grace = grace
+
+    def wait(self) -> int:
+        code = self.process.wait()
+        if self.container is not None and 128 < code < 128 + signal.NSIG:
+            code = -(code - 128)  # a runtime reports a container killed by signal N as 128+N
+        return code
+
+    def kill(self) -> None:
         """SIGTERM now, SIGKILL (and removal of the container) after the grace period."""
-        _signal_group(task.process, signal.SIGTERM)
-        timer = threading.Timer(self._grace, self._kill, args=(task,))
+        _signal_group(self.process, signal.SIGTERM)
+        timer = threading.Timer(self.grace, self._force)
         timer.daemon = True
         timer.start()
 
-    def _kill(self, task: _Running) -> None:
-        if task.container is not None and self._runtime is not None:
+    def _force(self) -> None:
+        if self.runtime is not None and self.container is not None:
             # The client may be gone while its container runs on: remove that too.
             with contextlib.suppress(OSError, subprocess.TimeoutExpired):
                 subprocess.run(
-                    [self._runtime, "rm", "--force", task.container],
+                    [self.runtime, "rm", "--force", self.container],
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                     timeout=PROBE_SECONDS * 2,
                     check=False,
                 )
-        if task.process is not None and task.process.poll() is None:
-            _signal_group(task.process, signal.SIGKILL)
+        if self.process.poll() is None:
+            _signal_group(self.process, signal.SIGKILL)
 
 
-def _signal_group(process: subprocess.Popen[bytes] | None, sig: signal.Signals) -> None:
-    if process is None or process.returncode is not None:
+def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    if process.returncode is not None:
         return
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, sig)

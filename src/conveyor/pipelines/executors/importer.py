@@ -1,4 +1,9 @@
-"""`dsl.importer`: bring an existing artifact into the run without running anything."""
+"""`dsl.importer`: bring an existing artifact into the run without running anything.
+
+`ImporterExecutor` takes the tasks whose executor spec is an `importer`: it
+reports the named artifact as the task's output, which the engine records by
+reference like any output whose URI a task chose itself.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,30 @@ from typing import Any
 
 from conveyor.errors import ConveyorError
 from conveyor.pipelines import placeholders
+from conveyor.pipelines.executors.base import Executor, Task, TaskRequest, TaskResult
 from conveyor.pipelines.state import Artifact
 
 
 class ImporterError(ConveyorError):
     """The importer's URI could not be resolved."""
+
+
+class ImporterExecutor(Executor):
+    """Runs importer tasks at once, on the engine's thread: there is nothing to wait for."""
+
+    threaded = False
+    reusable = False
+
+    def accepts(self, spec: dict[str, Any]) -> bool:
+        return "importer" in spec
+
+    def execute(self, request: TaskRequest, task: Task) -> TaskResult:
+        parameters = request.executor_input.get("inputs", {}).get("parameterValues", {})
+        artifact = import_artifact(request.executor_spec["importer"], parameters)
+        with open(request.log_path, "a") as log:
+            log.write(f"imported {artifact.uri} as {artifact.schema_title}, by reference\n")
+        output = {"artifacts": {artifact.name: {"artifacts": [artifact.to_json()]}}}
+        return TaskResult(request.key, True, executor_output=output)
 
 
 def import_artifact(spec: dict[str, Any], parameters: dict[str, Any]) -> Artifact:

@@ -1,0 +1,38 @@
+"""The executors of a run, by the name `conveyor run --executor` takes.
+
+- `local` (the default): Python components in warm worker processes, container
+  components in docker/podman or as local processes, importers at once.
+- `inline`: Python components in the calling process, on its thread, one at a
+  time, for a debugger; container components and importers as with `local`.
+
+The engine gives each task to the first executor of the list that accepts it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from conveyor.errors import UsageError
+from conveyor.pipelines.executors.base import Executor
+from conveyor.pipelines.executors.container import ContainerExecutor
+from conveyor.pipelines.executors.importer import ImporterExecutor
+from conveyor.pipelines.executors.inline import InlineExecutor
+from conveyor.pipelines.executors.python import PythonExecutor
+from conveyor.pipelines.placeholders import Job
+
+CHOICES = ("local", "inline")
+DEFAULT = "local"
+
+
+def check(name: str) -> None:
+    """Refuse an unknown name, naming the choices, before anything is recorded."""
+    if name not in CHOICES:
+        raise UsageError(f"unknown executor {name!r}; choose one of: {', '.join(CHOICES)}")
+
+
+def make(name: str, job: Job, log: Callable[[str], None] | None = None) -> list[Executor]:
+    """The executors of one run; `job` fills the run placeholders of container commands,
+    `log` shows progress (building a package environment)."""
+    check(name)
+    python = InlineExecutor() if name == "inline" else PythonExecutor(log=log)
+    return [python, ContainerExecutor(job=job), ImporterExecutor()]
