@@ -115,3 +115,18 @@ def test_conveyor_run_takes_a_home(tmp_path):
         assert [r.run_id for r in home.store.list_runs()] == [run.run_id]
     with Client() as default:  # the environment's home holds nothing of it
         assert default.list_runs() == []
+
+
+def test_opening_a_home_imports_no_numpy(tmp_path):
+    """numpy's OpenBLAS threads would make the engine's process unsafe to fork workers
+    from (a fork server started afresh costs seconds): the runtimes load with a model."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from conveyor.home import open_home\n"
+        f"open_home({str(tmp_path)!r}).close()\n"
+        "print('numpy' in sys.modules)"
+    )
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "False"

@@ -21,12 +21,18 @@ import shutil
 import threading
 import weakref
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from conveyor.config import Settings
 from conveyor.registry import ModelVersion
-from conveyor.serving.runtimes import Runtime, load_model
-from conveyor.serving.runtimes.errors import MissingModelFile, ModelLoadError
 from conveyor.store.artifacts import naming
+
+if TYPE_CHECKING:
+    from conveyor.serving.runtimes import Runtime
+
+# The runtimes (numpy, the frameworks) are imported when a model is first loaded: a home
+# that only runs pipelines never imports numpy, whose OpenBLAS threads would make the
+# engine's process unsafe to fork its workers from.
 
 
 class ModelLoader:
@@ -76,6 +82,8 @@ class ModelLoader:
 
     def _load(self, version: ModelVersion) -> Runtime:
         """Load `version` afresh: checksums, trust and schema checked."""
+        from conveyor.serving.runtimes import load_model
+
         folder, sha256s = self.local_folder(version)
         return load_model(
             folder,
@@ -103,6 +111,8 @@ def _stage(folder: Path, fill) -> None:
 
 
 def _place_file(version: ModelVersion, target: Path) -> None:
+    from conveyor.serving.runtimes.errors import MissingModelFile
+
     uri = version.artifact_uri
     if not naming.is_local(uri):
         _download(version, target)
@@ -122,6 +132,8 @@ def _place_file(version: ModelVersion, target: Path) -> None:
 
 def _download(version: ModelVersion, target: Path) -> None:
     import fsspec
+
+    from conveyor.serving.runtimes.errors import ModelLoadError
 
     uri = version.artifact_uri
     try:
