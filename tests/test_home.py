@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 from kfp import dsl
-from kfp.dsl import Model, Output
+from kfp.dsl import Input, Model, Output
 
 import conveyor
 from conveyor.client import Client
@@ -23,9 +23,22 @@ def train(tag: str, model: Output[Model]):
         f.write(tag)
 
 
+@dsl.component
+def register(tag: str, model: Input[Model]) -> int:
+    """Registers its input through `Client()`: the home is the run's, from the task's
+    environment."""
+    from conveyor.client import Client
+
+    with Client() as client:
+        return client.upload_model(
+            f"{tag.split('-')[0]}-task", model.path, framework="lightgbm"
+        ).version_id
+
+
 @dsl.pipeline(name="home-train")
 def training(tag: str):
-    train(tag=tag)
+    trained = train(tag=tag)
+    register(tag=tag, model=trained.outputs["model"])
 
 
 def test_settings_come_from_the_environment_once(tmp_path, monkeypatch):
@@ -82,7 +95,9 @@ def test_two_clients_on_two_homes_in_threads(tmp_path):
                 for round in range(2):
                     run = client.run(training, {"tag": f"{name}-{round}"}, enable_caching=False)
                     assert run.status == "SUCCEEDED", run.error
-                    uri = client.get_run(run.run_id).executions[0].outputs["model"][0].uri
+                    detail = client.get_run(run.run_id)
+                    trained = next(e for e in detail.executions if e.name == "train")
+                    uri = trained.outputs["model"][0].uri
                     client.upload_model(name, uri, framework="lightgbm")
         except BaseException as exc:  # reported in the main thread
             errors.append(exc)
@@ -102,8 +117,10 @@ def test_two_clients_on_two_homes_in_threads(tmp_path):
                 for r in map(client.get_run, [r.run_id for r in runs])
             )
             assert client.get_model_version(f"{name}@2").version_id == 2
+            assert client.get_model_version(f"{name}-task@2").version_id == 2
             other = "right" if name == "left" else "left"
             assert client.find_model_version(other) is None
+            assert client.find_model_version(f"{other}-task") is None
             artifacts = client.home.settings.folder / "artifacts"
             assert artifacts.is_dir() and str(artifacts).startswith(str(folder))
 

@@ -57,6 +57,17 @@ class Settings:
             user=user_from_env(env),
         )
 
+    def to_env(self) -> dict[str, str]:
+        """The environment variables that give another process these settings (a run's
+        tasks: a component's `Client()` then reaches the home of the run that started it)."""
+        return {
+            "CONVEYOR_HOME": str(self.folder),
+            "CONVEYOR_METADATA_URL": self.metadata_url,
+            "CONVEYOR_ARTIFACT_ROOT": self.artifact_root,
+            "CONVEYOR_DISABLE_CACHE": "1" if self.disable_cache else "0",
+            "CONVEYOR_USER": self.user or "",
+        }
+
     @property
     def runs_dir(self) -> Path:
         """Per-run working files: executor inputs and outputs, task logs."""

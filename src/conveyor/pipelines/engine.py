@@ -93,6 +93,8 @@ class RunContext:
     parallelism: int
     caching: cache.Policy = field(default_factory=cache.Policy)
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
+    task_env: dict[str, str] = field(default_factory=dict)
+    """Environment variables every task gets (the home's settings), under the spec's own."""
 
     @property
     def job(self) -> placeholders.Job:
@@ -140,7 +142,12 @@ class Engine:
         self.settling: deque[tuple[Callable[[Any], None], Any]] = deque()
         self.first_failure: Node | None = None
         self.files = TaskFiles(
-            context.run_dir, context.artifacts, recorder, context.pipeline_name, context.run_id
+            context.run_dir,
+            context.artifacts,
+            recorder,
+            context.pipeline_name,
+            context.run_id,
+            context.task_env,
         )
         self._sequence = itertools.count()
 

@@ -175,6 +175,7 @@ def _context(
         run_id=run_id,
         pipeline_name=name,
         run_dir=home.settings.runs_dir / run_id,
+        task_env=home.settings.to_env(),
         artifacts=home.artifacts,
         parallelism=parallelism or os.cpu_count() or 1,
         caching=caching,

@@ -31,8 +31,11 @@ class TaskFiles:
         recorder: Recorder,
         pipeline: str,
         run_id: str,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.run_dir = run_dir
+        self.env = dict(env or {})
+        """Environment variables of every task, under those its spec sets."""
         self.artifacts = artifacts
         self.recorder = recorder
         self.pipeline = pipeline
@@ -73,7 +76,7 @@ class TaskFiles:
             },
         }
         container = executor_spec.get("container", {})
-        env = {e["name"]: e.get("value", "") for e in container.get("env", [])}
+        env = {**self.env, **{e["name"]: e.get("value", "") for e in container.get("env", [])}}
         types = {
             name: d.get("parameterType", "STRING")
             for name, d in outputs_spec.get("parameters", {}).items()
