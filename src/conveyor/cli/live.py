@@ -2,7 +2,8 @@
 
 Loop iterations are folded into their loop's line ("7/32 done") and shown one
 by one only while they run or when they failed, so a wide fan-out stays
-readable. Without a terminal, one line is printed per finished task instead.
+readable. Without a terminal (or when a debugger may take it: `--executor inline`),
+one line is printed per finished task instead.
 """
 
 from __future__ import annotations
@@ -42,12 +43,12 @@ def duration(node: Node) -> str:
 class LiveView:
     """Receives engine events and draws them."""
 
-    def __init__(self, console: Console, title: str) -> None:
+    def __init__(self, console: Console, title: str, *, live: bool = True) -> None:
         self.console = console
         self.title = title
         self.nodes: dict[str, Node] = {}
         self.live: Live | None = None
-        if console.is_terminal:
+        if live and console.is_terminal:
             self.live = Live(console=console, refresh_per_second=8, transient=False)
             self.live.update(self._render())
 

@@ -109,7 +109,7 @@ def run(
 
     arguments = _parse_params(param)
     console = Console(stderr=as_json, quiet=as_json)
-    view = LiveView(console, f"{target}")
+    view = LiveView(console, f"{target}", live=executor != "inline")
     with Client() as client, view:
         outcome = client.run(
             target,

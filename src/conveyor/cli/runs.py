@@ -151,7 +151,7 @@ def resume(
     from conveyor.cli.live import LiveView
 
     console = Console(stderr=as_json, quiet=as_json)
-    view = LiveView(console, f"resume {run_id}")
+    view = LiveView(console, f"resume {run_id}", live=executor != "inline")
     with Client() as client, view:
         outcome = client.resume(
             run_id,
