@@ -90,6 +90,79 @@ def test_a_compiled_yaml_runs_too(tmp_path):
     assert json.loads(result.stdout)["outputs"] == {"Output": 10}
 
 
+def test_a_pipeline_job_s_runtime_config_gives_the_arguments(tmp_path):
+    """Vertex AI's PipelineJob: `runtimeConfig.parameterValues` (or the older typed
+    `parameters`) are the run's arguments; `-p` overrides them."""
+    import yaml
+    from kfp import compiler
+
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import pipelines
+    finally:
+        sys.path.remove(str(tmp_path))
+    compiler.Compiler().compile(pipelines.doubler, str(tmp_path / "doubler.yaml"))
+    spec = yaml.safe_load((tmp_path / "doubler.yaml").read_text())
+    (tmp_path / "job.json").write_text(
+        json.dumps({"pipelineSpec": spec, "runtimeConfig": {"parameterValues": {"n": 7}}})
+    )
+    (tmp_path / "legacy.json").write_text(
+        json.dumps(
+            {"pipelineSpec": spec, "runtimeConfig": {"parameters": {"n": {"intValue": "8"}}}}
+        )
+    )
+    (tmp_path / "wrong.json").write_text(
+        json.dumps({"pipelineSpec": spec, "runtimeConfig": {"parameterValues": {"m": 1}}})
+    )
+    outputs = [
+        json.loads(runner.invoke(app, [*args, "--json"]).stdout)["outputs"]["Output"]
+        for args in (["run", "job.json"], ["run", "legacy.json"], ["run", "job.json", "-p", "n=1"])
+    ]
+    assert outputs == [14, 16, 2]
+    wrong = conveyor("run", "wrong.json")
+    assert (wrong.returncode, wrong.stderr) == (
+        2,
+        "error: unknown parameter 'm' in the job's runtimeConfig (the pipeline's parameters: n)\n",
+    )
+
+
+def test_components_import_the_pipeline_file_s_sibling_modules(tmp_path):
+    (tmp_path / "helpers.py").write_text("def triple(n):\n    return 3 * n\n")
+    (tmp_path / "siblings.py").write_text(
+        textwrap.dedent(
+            """
+            from kfp import dsl
+
+            @dsl.component
+            def use_helper(n: int) -> int:
+                from helpers import triple
+                return triple(n)
+
+            @dsl.pipeline(name="siblings")
+            def siblings(n: int = 2) -> int:
+                return use_helper(n=n).output
+            """
+        )
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "conveyor.cli.main",
+            "run",
+            str(tmp_path / "siblings.py") + ":siblings",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["outputs"] == {"Output": 6}
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

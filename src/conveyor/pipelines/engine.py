@@ -95,6 +95,8 @@ class RunContext:
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
     task_env: dict[str, str] = field(default_factory=dict)
     """Environment variables every task gets (the home's settings), under the spec's own."""
+    python_path: list[str] = field(default_factory=list)
+    """Folders first on Python components' `sys.path` (the pipeline file's)."""
 
     @property
     def job(self) -> placeholders.Job:
@@ -148,6 +150,7 @@ class Engine:
             context.pipeline_name,
             context.run_id,
             context.task_env,
+            context.python_path,
         )
         self._sequence = itertools.count()
 

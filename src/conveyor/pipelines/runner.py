@@ -111,6 +111,8 @@ def run(
     name = spec.get("pipelineInfo", {}).get("name", "pipeline")
     run_id = f"{name}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
     context = _context(home, run_id, name, parallelism, caching)
+    if spec.source_dir is not None:
+        context.python_path.append(spec.source_dir)
     store = home.store
     with store.held_connection():
         store.create_run(run_id, name, parameters=bound, spec=spec, spec_digest=spec.digest)

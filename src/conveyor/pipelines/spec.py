@@ -12,8 +12,10 @@ import importlib.util
 import sys
 import warnings
 import weakref
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -30,6 +32,10 @@ class PipelineSpec(dict[str, Any]):
 
     checked = False
     """Whether `validate.check_spec` passed on it: once is enough for a spec that never changes."""
+    job_arguments: Mapping[str, Any] = MappingProxyType({})
+    """The parameter values of the PipelineJob the spec came in (`runtimeConfig`), if any."""
+    source_dir: str | None = None
+    """The folder of the `file.py` it was compiled from: its components import from there."""
 
     @cached_property
     def digest(self) -> str:
@@ -50,7 +56,9 @@ def load(target: Any) -> PipelineSpec:
         text = str(target)
         if _is_python_target(text):
             path, _, name = text.rpartition(":")
-            return from_function(_import_function(Path(path), name), f"{path}:{name}")
+            spec = from_function(_import_function(Path(path), name), f"{path}:{name}")
+            spec.source_dir = str(Path(path).resolve().parent)
+            return spec
         return from_file(Path(text))
     return from_function(target, repr(target))
 
@@ -88,9 +96,43 @@ def from_file(path: Path) -> PipelineSpec:
     if not documents or not isinstance(documents[0], dict):
         raise InvalidPipeline(f"{path}: does not hold a pipeline spec (expected a mapping)")
     document = documents[0]
-    if "pipelineSpec" in document:  # a PipelineJob as Vertex AI takes it
-        document = document["pipelineSpec"]
-    return _parse(document, str(path))
+    if "pipelineSpec" not in document:
+        return _parse(document, str(path))
+    spec = _parse(document["pipelineSpec"], str(path))  # a PipelineJob as Vertex AI takes it
+    spec.job_arguments = job_arguments(document.get("runtimeConfig") or {}, path)
+    return spec
+
+
+def job_arguments(runtime_config: dict[str, Any], path: Path) -> dict[str, Any]:
+    """A PipelineJob's parameter values: `parameterValues` (plain JSON values), or the
+    older `parameters` (`{"intValue": "3"}`, `stringValue`, `doubleValue`)."""
+    values = runtime_config.get("parameterValues") or {}
+    legacy = runtime_config.get("parameters") or {}
+    if not isinstance(values, dict) or not isinstance(legacy, dict):
+        raise InvalidPipeline(f"{path}: runtimeConfig parameters must be a mapping")
+    found = dict(values)
+    for name, typed in legacy.items():
+        if name in found:
+            continue
+        if not isinstance(typed, dict) or len(typed) != 1:
+            raise InvalidPipeline(
+                f"{path}: runtimeConfig.parameters.{name} must be one of stringValue, intValue, "
+                "doubleValue"
+            )
+        ((kind, value),) = typed.items()
+        converters = {"stringValue": str, "intValue": int, "doubleValue": float}
+        if kind not in converters:
+            raise InvalidPipeline(
+                f"{path}: runtimeConfig.parameters.{name}.{kind} is not stringValue, intValue "
+                "or doubleValue"
+            )
+        try:
+            found[name] = converters[kind](value)
+        except (TypeError, ValueError):
+            raise InvalidPipeline(
+                f"{path}: runtimeConfig.parameters.{name}.{kind} is not a valid {kind}: {value!r}"
+            ) from None
+    return found
 
 
 def _parse(document: dict[str, Any], label: str) -> PipelineSpec:

@@ -32,10 +32,12 @@ class TaskFiles:
         pipeline: str,
         run_id: str,
         env: dict[str, str] | None = None,
+        python_path: list[str] | None = None,
     ) -> None:
         self.run_dir = run_dir
         self.env = dict(env or {})
         """Environment variables of every task, under those its spec sets."""
+        self.python_path = list(python_path or [])
         self.artifacts = artifacts
         self.recorder = recorder
         self.pipeline = pipeline
@@ -89,6 +91,7 @@ class TaskFiles:
             workdir=workdir,
             env=env,
             output_parameter_types=types,
+            python_path=self.python_path,
         )
 
     def log_path(self, node: Node) -> Path:

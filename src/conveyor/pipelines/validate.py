@@ -107,16 +107,19 @@ def bind_arguments(spec: PipelineSpec, arguments: dict[str, Any], *, as_text: bo
     """Check run arguments against the root inputs; return values with defaults applied.
 
     `as_text` means the values came from the command line and are converted
-    from text; otherwise they are Python values checked against the type.
+    from text; otherwise they are Python values checked against the type. The
+    values of a PipelineJob's `runtimeConfig` (`spec.job_arguments`) come before
+    the spec's defaults and after `arguments`, as Vertex AI applies them.
     """
     declared = spec["root"].get("inputDefinitions", {}).get("parameters", {})
-    unknown = sorted(set(arguments) - set(declared))
-    if unknown:
-        known = ", ".join(sorted(declared)) or "none"
-        raise UsageError(
-            f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
-            f"(the pipeline's parameters: {known})"
-        )
+    for given, where in ((arguments, ""), (spec.job_arguments, " in the job's runtimeConfig")):
+        unknown = sorted(set(given) - set(declared))
+        if unknown:
+            known = ", ".join(sorted(declared)) or "none"
+            raise UsageError(
+                f"unknown parameter{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(map(repr, unknown))}{where} (the pipeline's parameters: {known})"
+            )
     bound: dict[str, Any] = {}
     for name, definition in declared.items():
         ptype = definition.get("parameterType", parameters.STRING)
@@ -126,6 +129,8 @@ def bind_arguments(spec: PipelineSpec, arguments: dict[str, Any], *, as_text: bo
                 bound[name] = parameters.from_text(name, value, ptype)
             else:
                 bound[name] = parameters.coerce(name, value, ptype)
+        elif name in spec.job_arguments:
+            bound[name] = parameters.coerce(name, spec.job_arguments[name], ptype)
         elif "defaultValue" in definition:
             bound[name] = parameters.normalize(definition["defaultValue"], ptype)
         elif not definition.get("isOptional"):

@@ -96,8 +96,9 @@ def run(
     With `interruptible` (a task run in the caller's process, where Ctrl-C
     lands), a KeyboardInterrupt is not the task's failure: it goes on up.
     """
-    saved_environ = dict(os.environ)
+    saved_environ, saved_path = dict(os.environ), list(sys.path)
     os.environ.update(job["env"])
+    sys.path[:0] = job["python_path"]
     with (output or _output_to)(job["log_path"]):
         try:
             module = _load(job["module_path"], job["source"])
@@ -121,6 +122,7 @@ def run(
             sys.modules.pop(_MODULE_NAME, None)
             os.environ.clear()
             os.environ.update(saved_environ)
+            sys.path[:] = saved_path
 
 
 _MODULE_NAME = "ephemeral_component"

@@ -47,6 +47,9 @@ class TaskRequest:
     env: dict[str, str] = field(default_factory=dict)
     """Extra environment variables (`set_env_variable`, and `env` of the spec)."""
     output_parameter_types: dict[str, str] = field(default_factory=dict)
+    python_path: list[str] = field(default_factory=list)
+    """Folders put first on a Python component's `sys.path`: the pipeline file's own, for
+    a `file.py:function` target, so components import its sibling modules."""
     """Declared type of each output parameter (`STRING`, `NUMBER_INTEGER`, ...)."""
 
     @property

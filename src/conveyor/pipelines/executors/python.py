@@ -158,6 +158,7 @@ def worker_job(request: TaskRequest, component: python_component.PythonComponent
         "function": component.function,
         "executor_input": request.executor_input,
         "env": request.env,
+        "python_path": request.python_path,
         "log_path": str(request.log_path),
         "module_path": str(request.workdir / "ephemeral_component.py"),
     }
