@@ -249,3 +249,73 @@ def test_an_unwritable_artifact_root_is_refused(tmp_path, monkeypatch):
     result = conveyor("run", "pipelines.py:doubler")
     assert result.returncode == 2
     assert result.stderr.startswith(f"error: artifact root {blocker / 'artifacts'} is not writable")
+
+
+STUCK = textwrap.dedent(
+    """
+    from kfp import dsl
+
+    @dsl.component
+    def stuck(folder: str):
+        import os, subprocess, time
+        child = subprocess.Popen(["sleep", "300"])
+        with open(os.path.join(folder, "pids.tmp"), "w") as f:
+            f.write(f"{os.getpid()} {child.pid}")
+        os.rename(os.path.join(folder, "pids.tmp"), os.path.join(folder, "pids"))
+        time.sleep(300)
+
+    @dsl.pipeline(name="stuck")
+    def stuck_pipeline(folder: str):
+        stuck(folder=folder)
+    """
+)
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return not any(line.startswith("State:\tZ") for line in status)
+    except FileNotFoundError:
+        return False
+
+
+def test_sigterm_cancels_the_run_and_stops_its_tasks(tmp_path):
+    import signal
+    import time
+
+    from conveyor.client import Client
+
+    (tmp_path / "stuck.py").write_text(STUCK)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "conveyor.cli.main",
+            "run",
+            "stuck.py:stuck_pipeline",
+            "-p",
+            f"folder={tmp_path}",
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "pids").exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the task never started"
+        time.sleep(0.1)
+    task, child = map(int, (tmp_path / "pids").read_text().split())
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 1, err
+    assert json.loads(out)["status"] == "CANCELLED"
+    with Client() as client:
+        assert [r.status for r in client.list_runs()] == ["CANCELLED"]
+    deadline = time.monotonic() + 10
+    while (_alive(task) or _alive(child)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(task), "the task's process outlived the run"
+    assert not _alive(child), "a process the task started outlived the run"

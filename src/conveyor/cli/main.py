@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 
 from conveyor.cli import lineage, runs, serve
 from conveyor.cli._output import err, print_json
+from conveyor.cli._signals import terminate_as_interrupt
 from conveyor.cli.endpoints import app as endpoints_app
 from conveyor.cli.models import app as models_app
 from conveyor.errors import ConveyorError, UsageError
@@ -99,8 +100,8 @@ def run(
 ) -> None:
     """Run a pipeline and wait for it to end.
 
-    Exit code 0 when the run succeeded, 1 when it failed or was cancelled, 2 for
-    bad usage or an invalid pipeline.
+    Exit code 0 when the run succeeded, 1 when it failed or was cancelled (Ctrl-C or
+    SIGTERM: running tasks are stopped), 2 for bad usage or an invalid pipeline.
 
     Example: conveyor run examples/hello.py:hello_pipeline -p name=World
     """
@@ -110,7 +111,7 @@ def run(
     arguments = _parse_params(param)
     console = Console(stderr=as_json, quiet=as_json)
     view = LiveView(console, f"{target}", live=executor != "inline")
-    with Client() as client, view:
+    with Client() as client, view, terminate_as_interrupt():
         outcome = client.run(
             target,
             arguments,

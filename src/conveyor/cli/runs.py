@@ -13,6 +13,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from conveyor.cli._output import print_json, when
+from conveyor.cli._signals import terminate_as_interrupt
 from conveyor.client import Client
 from conveyor.store.metadata import DAG_EXECUTION, ExecutionDetail, RunDetail
 
@@ -152,7 +153,7 @@ def resume(
 
     console = Console(stderr=as_json, quiet=as_json)
     view = LiveView(console, f"resume {run_id}", live=executor != "inline")
-    with Client() as client, view:
+    with Client() as client, view, terminate_as_interrupt():
         outcome = client.resume(
             run_id,
             parallelism=parallelism,

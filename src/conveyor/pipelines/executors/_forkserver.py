@@ -104,10 +104,14 @@ class ServedProcess:
         self._closing = weakref.finalize(self, os.close, status_fd)
 
     def kill(self) -> None:
+        """Stop the worker and every process its task started (its process group)."""
         if self._ended():
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGKILL)
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):  # not yet its group's leader
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
 
     def wait(self) -> int | None:
         """The exit code (negative for a signal) once the worker has ended; None if

@@ -191,11 +191,14 @@ def fork_server(control: socket.socket) -> None:
             status_r, status_w = os.pipe()
             pid = os.fork()
             if pid == 0:
+                os.setpgid(0, 0)  # its own process group: a cancel stops what it started too
                 control.close()
                 for fd in (wake_r, wake_w, status_r, status_w, *statuses.values()):
                     os.close(fd)
                 _run_forked(fds[0])
             os.close(fds[0])
+            with contextlib.suppress(OSError):  # set from both sides: no race with a kill
+                os.setpgid(pid, pid)
             statuses[pid] = status_w
             try:
                 socket.send_fds(control, [struct.pack("=q", pid)], [status_r])
