@@ -1,5 +1,6 @@
 """Caching with Vertex AI semantics, and the switches around it."""
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from kfp.dsl import Dataset, Input, Output
 import conveyor
 from conveyor.pipelines import cache
 from conveyor.pipelines import spec as specs
+from conveyor.pipelines.state import Artifact
 from conveyor.store.metadata import ArtifactState, ExecutionState, MetadataStore
 
 
@@ -182,3 +184,50 @@ def test_a_key_made_with_its_component_parts_is_the_same_key():
     parts = cache.key_parts(component, {"n": 1, "text": "é"}, {})
     assert cache.key_of(parts, component) == cache.key_of(parts)
     assert cache.key_of(parts) != cache.key_of({**parts, "parameters": {"n": 2, "text": "é"}})
+
+
+KEYED_CONTAINER = {
+    "image": "python:3.11",
+    "command": ["sh", "-c", 'echo "$0"'],
+    "args": ["--n", "{{$.inputs.parameters['n']}}"],
+    "env": [{"name": "B", "value": "é"}, {"name": "A"}],
+}
+KEYED_OUTPUTS = {
+    "parameters": {"Output": {"parameterType": "NUMBER_INTEGER"}},
+    "artifacts": {
+        "model": {"artifactType": {"schemaTitle": "system.Model", "schemaVersion": "0.0.1"}}
+    },
+}
+
+
+def test_keys_stay_those_that_existing_stores_hold():
+    """Stores keep the keys earlier versions made (these digests come from the release
+    before the key's encoder changed): the text a key hashes may never change."""
+    component = cache.component_parts(KEYED_CONTAINER, KEYED_OUTPUTS)
+    data = Artifact("data", "file:///a/data", "system.Dataset", id=3, sha256="ab" * 32)
+    parameters = {
+        "n": 1,
+        "x": 0.5,
+        "text": "é☃",
+        "flag": True,
+        "none": None,
+        "list": [1, {"b": 2, "a": 1}],
+    }
+    parts = cache.key_parts(component, parameters, {"data": [data]})
+    by_id = "88eb16a541e534d2d00967e1cf44c844d5cf9c433852d3f6f32d1f3dbc189bc5"
+    assert cache.key_of(parts, component) == cache.key_of(parts) == by_id
+    by_content = cache.key_parts(component, {"n": 1}, {"data": [data]}, cache.BY_CONTENT)
+    assert cache.key_of(by_content, component) == (
+        "9e6ac18166c5c31b19a3b3384956df02b5cb87374ab331bb82ec1ca274cdd2bd"
+    )
+
+
+def test_component_parts_are_remembered_by_what_they_hold():
+    container = copy.deepcopy(KEYED_CONTAINER)
+    first = cache.component_parts(container, KEYED_OUTPUTS)
+    copied = copy.deepcopy(container), copy.deepcopy(KEYED_OUTPUTS)
+    assert cache.component_parts(*copied) is first  # equal specs share their parts
+    container["image"] = "python:3.12"  # the same object, holding another container
+    changed = cache.component_parts(container, KEYED_OUTPUTS)
+    assert changed.container["image"] == "python:3.12"
+    assert changed.container_json != first.container_json

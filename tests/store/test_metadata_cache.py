@@ -1,9 +1,11 @@
 """Cache lookups, cached executions and the executions a miss is explained against."""
 
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from conveyor.store.metadata import ArtifactState, ExecutionState
+import pytest
+
+from conveyor.store.metadata import ArtifactState, ExecutionState, NotFound, StoreError
 
 
 def completed(store, run_id, key="k", task_key="train", outputs=("model",), publish=True):
@@ -84,9 +86,7 @@ def test_a_cached_execution_reuses_the_hit_outputs(store):
     source, artifacts = completed(store, "r1", outputs=("model", "metrics"))
     store.create_run("r2", "p")
     hit = store.find_cached("p", "k")
-    cached = store.create_execution(
-        "r2", "train", parameters={"x": 1}, cache_key="k", cache_key_parts={}, cached_from=hit.id
-    )
+    cached = store.create_execution("r2", "train", cached_from=hit.id)
     (task,) = store.get_run("r2").executions
     assert task.id == cached
     assert task.state == ExecutionState.CACHED
@@ -97,8 +97,34 @@ def test_a_cached_execution_reuses_the_hit_outputs(store):
         "model": [artifacts["model"]],
         "metrics": [artifacts["metrics"]],
     }
+    assert (task.input_parameters, task.cache_key) == ({"x": 1}, "k")
+    assert task.cache_key_parts == {"x": 1, "run": "r1"}
     # A CACHED execution is no source itself: the hit is still the original.
     assert store.find_cached("p", "k").id == source
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"parameters": {"x": 2}},
+        {"cache_key": "other"},
+        {"cache_key_parts": {}},
+        {"type": "system.ImporterExecution"},
+        {"state": ExecutionState.RUNNING},
+        {"log_uri": "file:///log"},
+        {"started_at": datetime.now(UTC)},
+    ],
+)
+def test_a_cached_execution_refuses_what_it_would_take_from_the_one_it_reuses(store, given):
+    store.create_run("r1", "p")
+    source, _ = completed(store, "r1")
+    store.create_run("r2", "p")
+    (name,) = given
+    with pytest.raises(ValueError, match=f"not {name}$"):
+        store.create_execution("r2", "train", cached_from=source, **given)
+    with pytest.raises(ValueError, match=f"not {name}:"):
+        store.record_cached("r2", [{"task_key": "train", "cached_from": source, **given}])
+    assert store.get_run("r2").executions == []
 
 
 def test_the_nearest_earlier_execution_explains_a_miss(store):
@@ -175,14 +201,10 @@ def test_cache_hits_recorded_in_a_batch_match_those_recorded_one_by_one(store):
 
 
 def test_a_batch_reuses_only_complete_executions(store):
-    import pytest
-
-    from conveyor.store.metadata import NotFound, StoreError
-
     store.create_run("r1", "p")
     running = store.create_execution("r1", "train", cache_key="k")
     store.create_run("r2", "p")
-    item = {"task_key": "train", "cache_key": "k", "cached_from": running}
+    item = {"task_key": "train", "cached_from": running}
     with pytest.raises(StoreError, match="only COMPLETE"):
         store.record_cached("r2", [item])
     with pytest.raises(NotFound):
@@ -209,3 +231,40 @@ def test_the_hits_of_the_last_runs_keys_come_in_one_query(store):
     assert store.find_cached_like_last_run("p", "r3", max_age=timedelta(microseconds=1)) == {}
     assert store.find_cached_like_last_run("q", "r4").keys() == {"k9"}
     assert store.find_cached_like_last_run("new", "r5") == {}
+
+
+def test_a_batch_copies_the_events_of_its_own_hits_only(store, monkeypatch):
+    """A batch's ids need not be consecutive (PostgreSQL's sequence hands ids to other
+    writers in between): an execution of the run whose id falls between them keeps its
+    events, and each hit gets exactly the outputs of the execution it reuses."""
+    from conveyor.store.metadata import recording
+
+    store.create_run("r1", "p")
+    train, trained = completed(store, "r1", outputs=("model", "metrics"))
+    evaluate, evaluated = completed(store, "r1", key="k2", task_key="evaluate")
+    store.create_run("r2", "p")
+    free = store.create_execution("r2", "marker") + 10  # ids from here on are unused
+    given = iter([[free + 1], [free, free + 2]])
+    monkeypatch.setattr(recording, "_new_execution_ids", lambda conn, count: next(given))
+    (between,) = store.record_cached("r2", [{"task_key": "between", "cached_from": train}])
+    batch = store.record_cached(
+        "r2",
+        [
+            {"task_key": "evaluate", "cached_from": evaluate, "inputs": {"m": [trained["model"]]}},
+            {"task_key": "train", "cached_from": train},
+        ],
+    )
+    assert (between, batch) == (free + 1, [free, free + 2])
+
+    def outputs(execution):
+        return {n: [a.id for a in arts] for n, arts in execution.outputs.items()}
+
+    by_id = {e.id: e for e in store.get_run("r2").executions}
+    trained_ids = {name: [artifact] for name, artifact in trained.items()}
+    assert outputs(by_id[between]) == trained_ids
+    assert outputs(by_id[free]) == {"model": [evaluated["model"]]}
+    assert outputs(by_id[free + 2]) == trained_ids
+    assert {n: [a.id for a in arts] for n, arts in by_id[free].inputs.items()} == {
+        "m": [trained["model"]]
+    }
+    assert by_id[between].inputs == by_id[free + 2].inputs == {}

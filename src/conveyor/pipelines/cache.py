@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 from conveyor.errors import UsageError
@@ -63,6 +63,10 @@ def parse_age(text: str) -> timedelta:
     return timedelta(seconds=value * units[unit])
 
 
+class _Encoded(str):
+    """Canonical JSON made already: `_canonical` writes it out as it is."""
+
+
 @dataclass(frozen=True)
 class ComponentParts:
     """The parts of a cache key that a component fixes, with their canonical JSON made once:
@@ -70,50 +74,45 @@ class ComponentParts:
 
     container: dict[str, Any]
     outputs: dict[str, Any]
-    container_json: str
-    outputs_json: str
-
-
-_MADE: OrderedDict[tuple[int, int], tuple[Any, Any, ComponentParts]] = OrderedDict()
-"""Parts made lately, by the identity of the spec objects they were made from (held here,
-so an identity is never reused while remembered). Specs are never changed once loaded,
-and a pipeline function's spec serves all its runs: its parts are made once."""
-_REMEMBERED = 4096
+    container_json: _Encoded
+    outputs_json: _Encoded
 
 
 def component_parts(
     container: dict[str, Any], output_definitions: dict[str, Any]
 ) -> ComponentParts:
     """The key parts a component fixes: its container (image, command, args, env) and the
-    types of its outputs."""
-    identity = (id(container), id(output_definitions))
-    found = _MADE.get(identity)
-    if found is None:
-        made = _parts_of(container, output_definitions)
-        found = _MADE[identity] = (container, output_definitions, made)
-        if len(_MADE) > _REMEMBERED:
-            _MADE.popitem(last=False)
-    return found[2]
+    types of its outputs. Made once per content: what a key covers, read from the spec
+    again at each call, is what the parts are remembered by."""
+    env = container.get("env")
+    parameters = output_definitions.get("parameters")
+    artifacts = output_definitions.get("artifacts")
+    return _parts_of(
+        container.get("image", ""),
+        tuple(container.get("command", ())),
+        tuple(container.get("args", ())),
+        tuple([(e["name"], e.get("value", "")) for e in env]) if env else (),
+        tuple([(n, d.get("parameterType")) for n, d in parameters.items()]) if parameters else (),
+        tuple([(n, d.get("artifactType", {}).get("schemaTitle")) for n, d in artifacts.items()])
+        if artifacts
+        else (),
+    )
 
 
-def _parts_of(container: dict[str, Any], output_definitions: dict[str, Any]) -> ComponentParts:
-    fixed = {
-        "image": container.get("image", ""),
-        "command": container.get("command", []),
-        "args": container.get("args", []),
-        "env": {e["name"]: e.get("value", "") for e in container.get("env", [])},
-    }
-    outputs = {
-        "parameters": {
-            name: d.get("parameterType")
-            for name, d in output_definitions.get("parameters", {}).items()
-        },
-        "artifacts": {
-            name: d.get("artifactType", {}).get("schemaTitle")
-            for name, d in output_definitions.get("artifacts", {}).items()
-        },
-    }
-    return ComponentParts(fixed, outputs, _canonical(fixed), _canonical(outputs))
+@lru_cache(maxsize=4096)
+def _parts_of(
+    image: str,
+    command: tuple[str, ...],
+    args: tuple[str, ...],
+    env: tuple[tuple[str, str], ...],
+    parameters: tuple[tuple[str, Any], ...],
+    artifacts: tuple[tuple[str, Any], ...],
+) -> ComponentParts:
+    fixed = {"image": image, "command": list(command), "args": list(args), "env": dict(env)}
+    outputs = {"parameters": dict(parameters), "artifacts": dict(artifacts)}
+    return ComponentParts(
+        fixed, outputs, _Encoded(_canonical(fixed)), _Encoded(_canonical(outputs))
+    )
 
 
 def key_parts(
@@ -136,20 +135,24 @@ def key_parts(
 def key_of(parts: dict[str, Any], component: ComponentParts | None = None) -> str:
     """The sha256 of the parts' canonical JSON; with the `component` they were made from,
     its parts' JSON is reused rather than made again (the text is the same)."""
-    if component is None:
-        text = _canonical(parts)
-    else:
-        text = (
-            f'{{"artifacts":{_canonical(parts["artifacts"])},'
-            f'"container":{component.container_json},'
-            f'"outputs":{component.outputs_json},'
-            f'"parameters":{_canonical(parts["parameters"])}}}'
-        )
-    return hashlib.sha256(text.encode()).hexdigest()
+    if component is not None:
+        parts = {**parts, "container": component.container_json, "outputs": component.outputs_json}
+    return hashlib.sha256(_canonical(parts).encode()).hexdigest()
 
 
 def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    """`value` as canonical JSON (keys sorted, no spaces), the one text keys are made of;
+    the `_Encoded` values of a dict are canonical JSON already, written out as they are."""
+    if type(value) is not dict or _Encoded not in map(type, value.values()):
+        return _JSON.encode(value)
+    members = [
+        f"{_JSON.encode(name)}:{item if type(item) is _Encoded else _JSON.encode(item)}"
+        for name, item in sorted(value.items())
+    ]
+    return "{" + ",".join(members) + "}"
+
+
+_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
 
 
 def _identity(artifact: Artifact, identity: str) -> str:

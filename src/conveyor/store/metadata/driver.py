@@ -2,26 +2,29 @@
 
 A fully cached run looks its tasks up one after another (a task's key needs
 the outputs of the task before it), then records them all as CACHED: those
-statements are most of what such a run costs. SQLAlchemy's execution of a
-statement costs several times what these cost the database, and it compiles
-each statement again for every engine (every store opened). So the hot
-statements, built with SQLAlchemy like every other, are compiled once per
-kind of database, their parameters bound with their types' processors, and
-their rows read as the driver gives them. They run inside the caller's
-connection and transaction.
+statements are most of what such a run costs. SQLAlchemy's execution of one
+of them takes 1.3 to 4 times what the driver's does, even on a warm engine
+(`benchmarks/cache.py --compare` measures each), and it compiles each
+statement again for every engine (every store opened). So the
+statements of that path, built with SQLAlchemy like every other, are compiled
+once per kind of database, their parameters bound with their types' bind
+processors, and their rows decoded with their types' result processors: a row
+reads as SQLAlchemy's would, by column name, with the same Python values on
+SQLite and PostgreSQL. They run inside the caller's connection and transaction.
 """
 
 from __future__ import annotations
 
-import json
 import threading
-from collections.abc import Iterator
+from collections import namedtuple
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, exc
 from sqlalchemy.sql.expression import Executable
+from sqlalchemy.types import TypeEngine
 
 
 class DriverStatement:
@@ -44,20 +47,26 @@ class DriverStatement:
         }
         self.fixed = self._processed(fixed)
         """The statement's own values (literals, enums), bound once."""
+        self._types = [c.type for c in getattr(statement, "exported_columns", ())]
+        """The types of the columns it returns; none for text(), whose values stay as given."""
+        self._dialect = dialect
+        self._rows: _Rows | None = None
+        """How its rows are read, made from the first cursor that returns some."""
         self._driver_error: type[Exception] = dialect.loaded_dbapi.Error
 
-    def first(self, conn: Connection, params: dict[str, Any]) -> tuple[Any, ...] | None:
-        """The first row for `params`, as the driver returns it, or None."""
+    def first(self, conn: Connection, params: dict[str, Any]) -> Any | None:
+        """The first row for `params`, or None."""
         with self._cursor(conn) as cursor:
-            cursor.execute(self.sql, self._ordered({**self.fixed, **self._processed(params)}))
+            cursor.execute(self.sql, self._bound(params))
             row = cursor.fetchone()
-        return tuple(row) if row is not None else None
+            return self._reader(cursor)(row) if row is not None else None
 
-    def all(self, conn: Connection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        """Every row for `params`, as the driver returns them."""
+    def all(self, conn: Connection, params: dict[str, Any]) -> list[Any]:
+        """Every row for `params`."""
         with self._cursor(conn) as cursor:
-            cursor.execute(self.sql, self._ordered({**self.fixed, **self._processed(params)}))
-            return [tuple(row) for row in cursor.fetchall()]
+            cursor.execute(self.sql, self._bound(params))
+            found = cursor.fetchall()
+            return list(map(self._reader(cursor), found)) if found else []
 
     def execute(self, conn: Connection, params: dict[str, Any]) -> int:
         """Execute once; the number of rows changed."""
@@ -83,8 +92,18 @@ class DriverStatement:
         finally:
             cursor.close()
 
+    def _reader(self, cursor: Any) -> Callable[[Sequence[Any]], Any]:
+        if self._rows is None:  # made alike by any thread that gets here first
+            self._rows = _Rows(cursor.description, self._types, self._dialect)
+        return self._rows
+
+    def _bound(self, params: dict[str, Any]) -> Any:
+        return self._ordered({**self.fixed, **self._processed(params)})
+
     def _processed(self, params: dict[str, Any]) -> dict[str, Any]:
         """`params` run through their types' bind processors."""
+        if self.processors.keys().isdisjoint(params):
+            return params
         return {
             name: self.processors[name](value) if name in self.processors else value
             for name, value in params.items()
@@ -94,20 +113,43 @@ class DriverStatement:
         return [values[n] for n in self.names] if self.names else values
 
 
-_PREPARED: dict[tuple[int, str, str], tuple[Executable, DriverStatement]] = {}
+class _Rows:
+    """Rows named after the statement's columns and decoded by their types, as
+    SQLAlchemy's result processors decode them for the dialect (SQLite's JSON text
+    parsed, its times and booleans made Python's)."""
+
+    def __init__(
+        self, description: Sequence[Any], types: list[TypeEngine[Any]], dialect: Dialect
+    ) -> None:
+        names = [column[0] for column in description]
+        if types and len(types) != len(names):
+            raise ValueError(f"{len(names)} columns come back for {len(types)} selected")
+        self.row = namedtuple("Row", names)  # type: ignore[misc]
+        self.processors = [
+            (index, processor)
+            for index, (type_, column) in enumerate(zip(types, description, strict=False))
+            if (processor := type_.dialect_impl(dialect).result_processor(dialect, column[1]))
+            is not None
+        ]
+
+    def __call__(self, values: Sequence[Any]) -> Any:
+        if self.processors:
+            values = list(values)
+            for index, processor in self.processors:
+                values[index] = processor(values[index])
+        return self.row._make(values)
+
+
+_PREPARED: dict[tuple[Executable, str, str], DriverStatement] = {}
+"""By the statement itself (held here, so no other object takes its place) and database."""
 _LOCK = threading.Lock()
-
-
-def decoded(value: Any) -> Any:
-    """A JSON column's value as the driver gives it: text on SQLite, decoded on PostgreSQL."""
-    return json.loads(value) if isinstance(value, str) else value
 
 
 def prepared(statement: Executable, dialect: Dialect) -> DriverStatement:
     """`statement` compiled for this kind of database, once per process."""
-    key = (id(statement), dialect.name, dialect.driver)
+    key = (statement, dialect.name, dialect.driver)
     found = _PREPARED.get(key)
     if found is None:
         with _LOCK:
-            found = _PREPARED[key] = (statement, DriverStatement(statement, dialect))
-    return found[1]
+            found = _PREPARED[key] = DriverStatement(statement, dialect)
+    return found

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -189,20 +188,20 @@ def find_cached_like_last_run(
     )
     hits: dict[str, CacheHit] = {}
     for row in found:
-        if row[3] not in hits:  # the newest of its key
-            hits[row[3]] = _hit(conn, row)
+        if row.cache_key not in hits:  # the newest of its key
+            hits[row.cache_key] = _hit(conn, row)
     return hits
 
 
-def _hit(conn: Connection, found: tuple[Any, ...]) -> CacheHit:
-    hit_id, parameters, has_outputs = found[:3]
-    if isinstance(parameters, str):  # SQLite's JSON is text; PostgreSQL's driver decodes JSONB
-        parameters = json.loads(parameters)
+def _hit(conn: Connection, found: Any) -> CacheHit:
+    """A row of `_LOOKUPS` as a hit, with its output artifacts (read on the same path)."""
     outputs: dict[str, list[ArtifactRecord]] = {}
-    if has_outputs:
-        for row in conn.execute(_OUTPUTS_OF_ONE, {"execution_id": hit_id}):
+    if found.has_outputs:
+        for row in driver.prepared(_OUTPUTS_OF_ONE, conn.dialect).all(
+            conn, {"execution_id": found.id}
+        ):
             outputs.setdefault(row.event_name, []).append(rows.artifact(row))
-    return CacheHit(hit_id, parameters, outputs)
+    return CacheHit(found.id, found.output_parameters, outputs)
 
 
 def previous_execution(

@@ -2,7 +2,10 @@
 
 The statements are Core (not ORM units of work) and built once, with bound
 parameters, so recording a task spends its time in the database rather than in
-building SQL: the 2 ms per task budget of `benchmarks/metadata.py`.
+building SQL: the 2 ms per task budget of `benchmarks/metadata.py`. Those of a
+fully cached run (creating and ending the run, recording its hits) run on the
+driver's cursor (`driver.py`), every one of them: `benchmarks/cache.py --compare`
+shows that path paying; the others run through SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Connection,
     Insert,
     Integer,
@@ -31,6 +35,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql.elements import BindParameter
 
 from conveyor.store.metadata import driver
 from conveyor.store.metadata.errors import NotFound, StoreError
@@ -48,7 +54,6 @@ from conveyor.store.metadata.models import (
     Context,
     Event,
     Execution,
-    Json,
     PipelineSpec,
     UtcDateTime,
 )
@@ -60,6 +65,23 @@ CONTEXTS: Table = Context.__table__
 EVENTS: Table = Event.__table__
 EXECUTIONS: Table = Execution.__table__
 SPECS: Table = PipelineSpec.__table__
+_DIALECTS = {"postgresql": postgresql, "sqlite": sqlite}
+
+
+def _binds(table: Table, *names: str) -> dict[str, BindParameter[Any]]:
+    """A bound parameter per column, named and typed after it."""
+    return {name: bindparam(name, type_=table.c[name].type) for name in names}
+
+
+def _ignoring_clashes(table: Table, *names: str) -> dict[str, Insert]:
+    """By dialect name: an INSERT of one row of `names` that skips a row clashing with a
+    unique key (another writer got there first)."""
+    values = _binds(table, *names)
+    return {
+        name: dialect.insert(table).values(values).on_conflict_do_nothing().inline()
+        for name, dialect in _DIALECTS.items()
+    }
+
 
 _INSERT_ARTIFACT = insert(ARTIFACTS)
 _INSERT_ASSOCIATION = insert(ASSOCIATIONS)
@@ -68,13 +90,17 @@ _INSERT_EXECUTION = insert(EXECUTIONS)
 _CONTEXT_ID = select(CONTEXTS.c.id).where(
     CONTEXTS.c.type_id == bindparam("type_id"), CONTEXTS.c.name == bindparam("name")
 )
-_INSERT_RUN = insert(CONTEXTS).values(
-    type_id=bindparam("type_id", type_=Integer()),
-    name=bindparam("name", type_=String()),
-    parent_id=bindparam("parent_id", type_=Integer()),
-    properties=bindparam("properties", type_=Json),
-    created_at=bindparam("stamp", type_=UtcDateTime()),
-    updated_at=bindparam("stamp", type_=UtcDateTime()),
+_INSERT_RUN = (
+    insert(CONTEXTS)
+    .values(
+        **_binds(CONTEXTS, "type_id", "name", "parent_id", "properties"),
+        created_at=bindparam("stamp", type_=UtcDateTime()),
+        updated_at=bindparam("stamp", type_=UtcDateTime()),
+    )
+    .inline()
+)
+_INSERT_PIPELINE = _ignoring_clashes(
+    CONTEXTS, "type_id", "name", "parent_id", "properties", "created_at", "updated_at"
 )
 _RUN_PROPERTIES = (
     select(CONTEXTS.c.properties)
@@ -85,11 +111,12 @@ _SET_RUN_PROPERTIES = (
     update(CONTEXTS)
     .where(CONTEXTS.c.id == bindparam("b_id", type_=Integer()))
     .values(
-        properties=bindparam("properties", type_=Json),
+        properties=bindparam("properties", type_=CONTEXTS.c.properties.type),
         updated_at=bindparam("updated_at", type_=UtcDateTime()),
     )
 )
 _SPEC_STORED = select(SPECS.c.digest).where(SPECS.c.digest == bindparam("digest"))
+_INSERT_SPEC = _ignoring_clashes(SPECS, "digest", "spec", "created_at")
 _RUN_OF = (
     select(ASSOCIATIONS.c.context_id)
     .where(ASSOCIATIONS.c.execution_id == bindparam("execution_id"))
@@ -112,9 +139,7 @@ def insert_ignore(conn: Connection, table: Table, rows: list[dict[str, Any]]) ->
 
 @cache
 def _insert_ignore(dialect: str, table: Table) -> Insert:
-    return (
-        (postgresql if dialect == "postgresql" else sqlite).insert(table).on_conflict_do_nothing()
-    )
+    return _DIALECTS[dialect].insert(table).on_conflict_do_nothing()
 
 
 def get_or_create(conn: Connection, table: Table, key: dict[str, Any], **extra: Any) -> int:
@@ -130,15 +155,19 @@ def get_or_create(conn: Connection, table: Table, key: dict[str, Any], **extra: 
 def run_context(conn: Connection, run_type: int, run_id: str) -> int:
     found = _context_id(conn, run_type, run_id)
     if found is None:
-        raise NotFound(f"no run {run_id!r} in the metadata store; `conveyor runs list` shows runs")
+        raise _no_run(run_id)
     return found
+
+
+def _no_run(run_id: str) -> NotFound:
+    return NotFound(f"no run {run_id!r} in the metadata store; `conveyor runs list` shows runs")
 
 
 def _context_id(conn: Connection, type_id: int, name: str) -> int | None:
     found = driver.prepared(_CONTEXT_ID, conn.dialect).first(
         conn, {"type_id": type_id, "name": name}
     )
-    return found[0] if found is not None else None
+    return found.id if found is not None else None
 
 
 def spec_digest(spec: Mapping[str, Any]) -> str:
@@ -150,7 +179,8 @@ def spec_digest(spec: Mapping[str, Any]) -> str:
 def store_spec(conn: Connection, spec: Mapping[str, Any], digest: str) -> None:
     """Store a pipeline spec under its digest, unless it is stored already."""
     if driver.prepared(_SPEC_STORED, conn.dialect).first(conn, {"digest": digest}) is None:
-        insert_ignore(conn, SPECS, [{"digest": digest, "spec": spec, "created_at": now()}])
+        row = {"digest": digest, "spec": spec, "created_at": now()}
+        driver.prepared(_INSERT_SPEC[conn.dialect.name], conn.dialect).execute(conn, row)
 
 
 def create_run(
@@ -167,15 +197,16 @@ def create_run(
     stamp = now()
     pipeline = _context_id(conn, pipeline_type, pipeline_name)
     if pipeline is None:
-        pipeline = get_or_create(
-            conn,
-            CONTEXTS,
-            {"type_id": pipeline_type, "name": pipeline_name},
-            parent_id=None,
-            properties={},
-            created_at=stamp,
-            updated_at=stamp,
-        )
+        row = {
+            "type_id": pipeline_type,
+            "name": pipeline_name,
+            "parent_id": None,
+            "properties": {},
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+        driver.prepared(_INSERT_PIPELINE[conn.dialect.name], conn.dialect).execute(conn, row)
+        pipeline = _context_id(conn, pipeline_type, pipeline_name)
     properties = {
         "pipeline_name": pipeline_name,
         "parameters": parameters,
@@ -205,14 +236,13 @@ def update_run(
     ended_at: datetime | None,
 ) -> None:
     context = run_context(conn, run_type, run_id)
-    (found,) = driver.prepared(_RUN_PROPERTIES, conn.dialect).first(conn, {"id": context})
-    properties = driver.decoded(found)
+    found = driver.prepared(_RUN_PROPERTIES, conn.dialect).first(conn, {"id": context})
     if status == RunStatus.RUNNING:
         ended_at = None
     elif ended_at is None:
         ended_at = now()
     properties = {
-        **properties,
+        **found.properties,
         "status": status,
         "error": error,
         "ended_at": ended_at.astimezone(UTC).isoformat() if ended_at else None,
@@ -236,17 +266,12 @@ def links(artifacts: Mapping[str, Sequence[int]]) -> list[Link]:
 
 
 def add_events(
-    conn: Connection,
-    execution_id: int,
-    kind: EventType,
-    linked: Sequence[Link],
-    run: int | None = None,
+    conn: Connection, execution_id: int, kind: EventType, linked: Sequence[Link]
 ) -> None:
-    """Events from `execution_id` to artifacts; output artifacts also join the run (`run`)."""
+    """Events from `execution_id` to artifacts; output artifacts also join its run."""
     if not linked:
         return
-    if kind == EventType.OUTPUT and run is None:
-        run = run_of(conn, execution_id)
+    run = run_of(conn, execution_id) if kind == EventType.OUTPUT else None
     stamp = now()
     rows = [
         {
@@ -260,7 +285,7 @@ def add_events(
         for name, position, artifact_id in linked
     ]
     conn.execute(_INSERT_EVENTS, rows)
-    if kind == EventType.OUTPUT:
+    if run is not None:
         attributed = [{"context_id": run, "artifact_id": row["artifact_id"]} for row in rows]
         insert_ignore(conn, ATTRIBUTIONS, attributed)
 
@@ -275,10 +300,15 @@ def run_of(conn: Connection, execution_id: int) -> int:
 
 def create_execution(
     conn: Connection,
-    run: int,
+    run: tuple[int, str],
     values: dict[str, Any],
     inputs: Mapping[str, Sequence[int]],
 ) -> int:
+    """An execution in the run named by its (type id, run id), with INPUT events; its id."""
+    run_type, run_id = run
+    context = conn.execute(_CONTEXT_ID, {"type_id": run_type, "name": run_id}).scalar()
+    if context is None:
+        raise _no_run(run_id)
     stamp = now()
     if values["state"] not in STARTED_STATES:
         raise ValueError(
@@ -289,17 +319,15 @@ def create_execution(
         values["started_at"] = stamp
     values.update(created_at=stamp, cached_from_id=None)
     execution_id = conn.execute(_INSERT_EXECUTION, values).inserted_primary_key[0]
-    conn.execute(_INSERT_ASSOCIATION, {"context_id": run, "execution_id": execution_id})
+    conn.execute(_INSERT_ASSOCIATION, {"context_id": context, "execution_id": execution_id})
     add_events(conn, execution_id, EventType.INPUT, links(inputs))
     return execution_id
 
 
-_SOURCES = select(EXECUTIONS.c.id, EXECUTIONS.c.state).where(
-    EXECUTIONS.c.id.in_(bindparam("ids", expanding=True))
-)
-_LAST_EXECUTION_ID = select(func.max(EXECUTIONS.c.id))
+_STATE_OF = select(EXECUTIONS.c.state).where(EXECUTIONS.c.id == bindparam("id", type_=Integer()))
+_LAST_EXECUTION_ID = select(func.max(EXECUTIONS.c.id).label("id"))
 _PG_EXECUTION_IDS = text(
-    "SELECT nextval(pg_get_serial_sequence('executions', 'id')) FROM generate_series(1, :n)"
+    "SELECT nextval(pg_get_serial_sequence('executions', 'id')) AS id FROM generate_series(1, :n)"
 )
 _reused = EXECUTIONS.alias("reused")
 _stamp = bindparam("stamp", type_=UtcDateTime())
@@ -338,49 +366,61 @@ _COPY_AS_CACHED = insert(EXECUTIONS).from_select(
         _reused.c.state == ExecutionState.COMPLETE.value,
     ),
 )
-_ASSOCIATE = insert(ASSOCIATIONS).values(
-    context_id=bindparam("run", type_=Integer()), execution_id=bindparam("id", type_=Integer())
-)
-# The OUTPUT events of the executions this batch reuses, through the batch's new
-# executions: those associated with the run, with ids in the batch's range. Other
-# executions of the run were recorded before the batch's ids were handed out (one
-# engine thread records a run), and those of other runs have another context.
-_batch = ASSOCIATIONS.join(EXECUTIONS, EXECUTIONS.c.id == ASSOCIATIONS.c.execution_id).join(
+_IDS = {
+    "postgresql": func.unnest(bindparam("ids", type_=ARRAY(Integer())))
+    .table_valued("value")
+    .render_derived(),
+    "sqlite": func.json_each(bindparam("ids", type_=JSON())).table_valued("value"),
+}
+"""By dialect: the ids of a batch, bound as one list (`ids`), as rows of `value`: a
+statement over them is compiled once, however long the batch."""
+_ASSOCIATE = {
+    name: insert(ASSOCIATIONS).from_select(
+        ["context_id", "execution_id"], select(bindparam("run", type_=Integer()), ids.c.value)
+    )
+    for name, ids in _IDS.items()
+}
+# The batch's new executions, by their ids, with the OUTPUT events of those they reuse.
+_reused_outputs = EXECUTIONS.join(
     EVENTS,
     (EVENTS.c.execution_id == EXECUTIONS.c.cached_from_id)
     & (EVENTS.c.type == EventType.OUTPUT.value),
 )
-_in_batch = (
-    ASSOCIATIONS.c.context_id == bindparam("run", type_=Integer()),
-    ASSOCIATIONS.c.execution_id.between(
-        bindparam("low", type_=Integer()), bindparam("high", type_=Integer())
-    ),
-)
-_COPY_OUTPUT_EVENTS = insert(EVENTS).from_select(
-    ["execution_id", "artifact_id", "type", "name", "position", "created_at"],
-    select(
-        EXECUTIONS.c.id,
-        EVENTS.c.artifact_id,
-        EVENTS.c.type,
-        EVENTS.c.name,
-        EVENTS.c.position,
-        _stamp,
+_COPY_OUTPUT_EVENTS = {
+    name: insert(EVENTS).from_select(
+        ["execution_id", "artifact_id", "type", "name", "position", "created_at"],
+        select(
+            EXECUTIONS.c.id,
+            EVENTS.c.artifact_id,
+            EVENTS.c.type,
+            EVENTS.c.name,
+            EVENTS.c.position,
+            _stamp,
+        )
+        .select_from(_reused_outputs)
+        .where(EXECUTIONS.c.id.in_(select(ids.c.value))),
     )
-    .select_from(_batch)
-    .where(*_in_batch),
-)
+    for name, ids in _IDS.items()
+}
 _ATTRIBUTE_OUTPUTS = {
-    name: dialect.insert(ATTRIBUTIONS)
+    name: _DIALECTS[name]
+    .insert(ATTRIBUTIONS)
     .from_select(
         ["context_id", "artifact_id"],
-        select(ASSOCIATIONS.c.context_id, EVENTS.c.artifact_id)
-        .select_from(_batch)
-        .where(*_in_batch)
+        select(bindparam("run", type_=Integer()), EVENTS.c.artifact_id)
+        .select_from(_reused_outputs)
+        .where(EXECUTIONS.c.id.in_(select(ids.c.value)))
         .distinct(),
     )
     .on_conflict_do_nothing()
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+    for name, ids in _IDS.items()
 }
+_INSERT_EVENT = (
+    insert(EVENTS)
+    .values(_binds(EVENTS, "execution_id", "artifact_id", "type", "name", "position"))
+    .values(created_at=_stamp)
+    .inline()
+)
 
 
 def record_cached(
@@ -392,50 +432,47 @@ def record_cached(
 
     Each copies what a hit shares with the execution it reuses (its type, cache
     key and key parts, input and output parameters, OUTPUT events) inside the database,
-    with statements prepared once per process (`driver.py`): a fully cached run
-    records all its tasks in a few executemany calls.
+    with statements prepared once per process (`driver.py`) over the batch's new ids,
+    given as a list: a fully cached run records all its tasks in a few statements.
     """
     ids = _new_execution_ids(conn, len(batch))
-    stamp = now()
     hits = [
         {**values, "id": execution_id, "cached_from": cached_from}
         for execution_id, (values, _, cached_from) in zip(ids, batch, strict=True)
     ]
-    shared = {"run": run, "stamp": stamp}
+    shared = {"run": run, "stamp": now()}
     copied = driver.prepared(_COPY_AS_CACHED, conn.dialect).many(conn, hits, shared)
     if copied != len(hits):
         _refuse_to_reuse(conn, sorted({cached_from for _, _, cached_from in batch}))
-    associations = [{"id": hit["id"]} for hit in hits]
-    driver.prepared(_ASSOCIATE, conn.dialect).many(conn, associations, shared)
-    batch_of_run = {**shared, "low": min(ids), "high": max(ids)}
-    for statement in (_COPY_OUTPUT_EVENTS, _ATTRIBUTE_OUTPUTS[conn.dialect.name]):
-        driver.prepared(statement, conn.dialect).execute(conn, batch_of_run)
+    in_batch = {**shared, "ids": ids}
+    for statements in (_ASSOCIATE, _COPY_OUTPUT_EVENTS, _ATTRIBUTE_OUTPUTS):
+        driver.prepared(statements[conn.dialect.name], conn.dialect).execute(conn, in_batch)
     inputs = [
         {
             "execution_id": execution_id,
             "artifact_id": artifact_id,
-            "type": EventType.INPUT,
+            "type": EventType.INPUT.value,
             "name": name,
             "position": position,
-            "created_at": stamp,
         }
         for execution_id, (_, linked, _) in zip(ids, batch, strict=True)
         for name, position, artifact_id in links(linked)
     ]
     if inputs:
-        conn.execute(_INSERT_EVENTS, inputs)
+        driver.prepared(_INSERT_EVENT, conn.dialect).many(conn, inputs, shared)
     return ids
 
 
 def _refuse_to_reuse(conn: Connection, reused: list[int]) -> None:
     """Say which execution of a batch cannot be reused (missing, or not COMPLETE)."""
-    states = dict(conn.execute(_SOURCES, {"ids": reused}).all())
+    state_of = driver.prepared(_STATE_OF, conn.dialect)
     for execution_id in reused:
-        if execution_id not in states:
+        found = state_of.first(conn, {"id": execution_id})
+        if found is None:
             raise NotFound(f"no execution {execution_id} in the metadata store to reuse")
-        if states[execution_id] != ExecutionState.COMPLETE:
+        if found.state != ExecutionState.COMPLETE:
             raise StoreError(
-                f"execution {execution_id} is {states[execution_id]}; only COMPLETE ones are reused"
+                f"execution {execution_id} is {found.state}; only COMPLETE ones are reused"
             )
     # Every one is reusable, yet rows are missing: refuse rather than record half a batch.
     raise StoreError(f"cache hits reusing executions {reused} could not all be recorded")
@@ -446,9 +483,10 @@ def _new_execution_ids(conn: Connection, count: int) -> list[int]:
     lock, so the ids after the largest are free; PostgreSQL hands them out of its sequence."""
     if conn.dialect.name == "sqlite":
         last = driver.prepared(_LAST_EXECUTION_ID, conn.dialect).first(conn, {})
-        first = (last[0] if last and last[0] is not None else 0) + 1
+        first = (last.id or 0) + 1
         return list(range(first, first + count))
-    return list(conn.execute(_PG_EXECUTION_IDS, {"n": count}).scalars())
+    found = driver.prepared(_PG_EXECUTION_IDS, conn.dialect).all(conn, {"n": count})
+    return [row.id for row in found]
 
 
 def finish_execution(conn: Connection, execution_id: int, values: dict[str, Any]) -> None:

@@ -53,19 +53,19 @@ def artifacts_select() -> Select[Any]:
     )
 
 
-def artifact(row: Row[Any]) -> ArtifactRecord:
-    m = row._mapping
+def artifact(row: Any) -> ArtifactRecord:
+    """A row of `artifacts_select` (or `events_select`), from SQLAlchemy or `driver.py`."""
     return ArtifactRecord(
-        id=m["id"],
-        uri=m["uri"],
-        type=m["type_name"],
-        name=m["name"],
-        state=ArtifactState(m["state"]),
-        metadata=m["metadata"],
-        sha256=m["sha256"],
-        size=m["size"],
-        created_at=m["created_at"],
-        updated_at=m["updated_at"],
+        id=row.id,
+        uri=row.uri,
+        type=row.type_name,
+        name=row.name,
+        state=ArtifactState(row.state),
+        metadata=row.metadata,
+        sha256=row.sha256,
+        size=row.size,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 

@@ -82,7 +82,7 @@ def prepare(engine: Engine, where: str, target: str = "head") -> None:
 def revision(conn: Connection) -> str | None:
     """The revision of a store known to be ours (one head: migrations are linear)."""
     found = driver.prepared(_REVISION, conn.dialect).first(conn, {})
-    return found[0] if found else None
+    return found.version_num if found else None
 
 
 _REVISION = text(f"SELECT version_num FROM {VERSION_TABLE}")

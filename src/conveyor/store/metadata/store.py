@@ -191,8 +191,8 @@ class MetadataStore:
         task_key: str,
         *,
         name: str | None = None,
-        type: str = CONTAINER_EXECUTION,
-        state: ExecutionState | str = ExecutionState.RUNNING,
+        type: str | None = None,
+        state: ExecutionState | str | None = None,
         parameters: Mapping[str, Any] | None = None,
         inputs: Mapping[str, Sequence[int]] | None = None,
         cache_key: str | None = None,
@@ -205,20 +205,33 @@ class MetadataStore:
 
         `task_key` is the task's path in the run (`for-loop-2[3]/train`); `name`
         defaults to its last part. `inputs` are artifact ids by input name, in
-        list order. A RUNNING execution starts now unless `started_at` says.
+        list order. `type` defaults to `system.ContainerExecution`, `state` to
+        RUNNING; a RUNNING execution starts now unless `started_at` says.
 
         With `cached_from` (a COMPLETE execution, from `find_cached`), the new
         execution is recorded as `record_cached` does: finished, CACHED, with the
-        key, parameters and outputs of the one it reuses.
+        type, key, parameters and outputs of the one it reuses. Only `name` and
+        `inputs` go with it; any other argument raises ValueError rather than be
+        dropped.
         """
         if cached_from is not None:
+            _refuse_with_cached_from(
+                cached_from,
+                type=type,
+                state=state,
+                parameters=parameters,
+                cache_key=cache_key,
+                cache_key_parts=cache_key_parts,
+                log_uri=log_uri,
+                started_at=started_at,
+            )
             hit = {"task_key": task_key, "name": name, "inputs": inputs}
             return self.record_cached(run_id, [{**hit, "cached_from": cached_from}])[0]
         values = {
-            "type_id": self._type(ExecutionType, type),
+            "type_id": self._type(ExecutionType, type or CONTAINER_EXECUTION),
             "task_key": task_key,
             "name": name or task_key.rsplit("/", 1)[-1],
-            "state": ExecutionState(state),
+            "state": ExecutionState(state or ExecutionState.RUNNING),
             "input_parameters": dict(parameters or {}),
             "output_parameters": {},
             "started_at": started_at,
@@ -228,9 +241,8 @@ class MetadataStore:
             "cache_key": cache_key,
             "cache_key_parts": dict(cache_key_parts) if cache_key_parts is not None else None,
         }
-        run_type = self._type(ContextType, PIPELINE_RUN)
+        run = (self._type(ContextType, PIPELINE_RUN), run_id)
         with self._write() as conn:
-            run = recording.run_context(conn, run_type, run_id)
             return recording.create_execution(conn, run, values, inputs or {})
 
     def record_cached(self, run_id: str, batch: Sequence[Mapping[str, Any]]) -> list[int]:
@@ -240,22 +252,13 @@ class MetadataStore:
         (`cached_from`), and optionally its `name` and input artifact ids
         (`inputs`). A CACHED execution takes the type, cache key and key parts,
         input and output parameters and output artifacts of the one it reuses: a
-        hit has the same key, so the same parts, parameters among them.
+        hit has the same key, so the same parts, parameters among them. An item
+        naming anything else raises ValueError rather than have it dropped.
         """
         if not batch:
             return []
         run_type = self._type(ContextType, PIPELINE_RUN)
-        rows = [
-            (
-                {
-                    "task_key": item["task_key"],
-                    "name": item.get("name") or item["task_key"].rsplit("/", 1)[-1],
-                },
-                item.get("inputs") or {},
-                item["cached_from"],
-            )
-            for item in batch
-        ]
+        rows = [_hit_row(item) for item in batch]
         with self._write() as conn:
             run = recording.run_context(conn, run_type, run_id)
             return recording.record_cached(conn, run, rows)
@@ -447,15 +450,50 @@ class MetadataStore:
 
     @contextmanager
     def _read_one(self) -> Iterator[Connection]:
-        """For a read of one statement, consistent on its own: no transaction around it."""
+        """For a read of one statement, consistent on its own: no transaction around it
+        on SQLite. Ended once, by what began it: SQLAlchemy, if the read went through it;
+        else the driver (PostgreSQL's begins a transaction for any statement)."""
         held: Connection | None = getattr(self._held, "connection", None)
         with self._turn, translated(self.where):
             if held is None:
-                with self._single.connect() as conn:
+                with self._single.connect() as conn:  # returned to the pool, ended there
                     yield conn
                 return
             try:
                 yield held
-            finally:  # end what was begun, through SQLAlchemy or by the driver itself
-                held.rollback()
-                held.connection.driver_connection.rollback()
+            finally:
+                if held.in_transaction():
+                    held.rollback()
+                else:
+                    held.connection.driver_connection.rollback()
+
+
+_HIT_FIELDS = frozenset({"task_key", "cached_from", "name", "inputs"})
+"""What an item of `record_cached` may name: the rest comes from the execution it reuses."""
+
+
+def _hit_row(item: Mapping[str, Any]) -> tuple[dict[str, Any], Mapping[str, Sequence[int]], int]:
+    """An item of `record_cached` as `recording.record_cached` takes it."""
+    extra = item.keys() - _HIT_FIELDS
+    if extra:
+        raise ValueError(
+            f"a cache hit names its task_key, cached_from, name and inputs, not "
+            f"{', '.join(sorted(extra))}: a CACHED execution takes the rest from the one it reuses"
+        )
+    values = {
+        "task_key": item["task_key"],
+        "name": item.get("name") or item["task_key"].rsplit("/", 1)[-1],
+    }
+    return values, item.get("inputs") or {}, item["cached_from"]
+
+
+def _refuse_with_cached_from(cached_from: int, **given: Any) -> None:
+    """Raise ValueError for arguments of `create_execution` that a CACHED execution
+    would drop: it takes them from the execution it reuses, or has none."""
+    refused = sorted(name for name, value in given.items() if value is not None)
+    if refused:
+        raise ValueError(
+            f"create_execution(cached_from={cached_from}) records a CACHED execution that "
+            f"takes its type, parameters and cache key from execution {cached_from}, "
+            f"finished at once; pass only name and inputs with it, not {', '.join(refused)}"
+        )
