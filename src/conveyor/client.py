@@ -51,7 +51,7 @@ from conveyor.store.metadata import (
     RunRecord,
     RunStatus,
 )
-from conveyor.store.metadata.store import DEFAULT_LINEAGE_DEPTH
+from conveyor.store.metadata.records import DEFAULT_LINEAGE_DEPTH
 
 if TYPE_CHECKING:
     from conveyor.pipelines.runner import Run

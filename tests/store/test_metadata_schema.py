@@ -11,10 +11,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
 from conveyor.store.metadata import ArtifactState, MetadataStore, StoreError, schema
-from conveyor.store.metadata.models import Base
+from conveyor.store.metadata.tables import metadata
 
 INITIAL = "0001"
-OUR_TABLES = {table.name for table in Base.metadata.sorted_tables}
+OUR_TABLES = {table.name for table in metadata.sorted_tables}
 
 
 def engine_for(url):
@@ -62,7 +62,7 @@ def test_the_models_match_the_migrations(store_url):
         with engine.connect() as conn:
             opts = {"compare_type": True, "version_table": schema.VERSION_TABLE}
             context = MigrationContext.configure(conn, opts=opts)
-            assert compare_metadata(context, Base.metadata) == []
+            assert compare_metadata(context, metadata) == []
     finally:
         engine.dispose()
 

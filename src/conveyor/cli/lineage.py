@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -11,9 +11,11 @@ from rich.tree import Tree
 
 from conveyor.cli._output import print_json
 from conveyor.cli.runs import state_text
-from conveyor.client import Client
-from conveyor.store.metadata import ArtifactState, Direction, Lineage
-from conveyor.store.metadata.store import DEFAULT_LINEAGE_DEPTH
+from conveyor.store.metadata.kinds import ArtifactState, Direction
+from conveyor.store.metadata.records import DEFAULT_LINEAGE_DEPTH
+
+if TYPE_CHECKING:
+    from conveyor.store.metadata.records import Lineage
 
 _VERBS = {
     # direction: (artifact -> execution, execution -> artifact)
@@ -43,6 +45,8 @@ def lineage(
 
     Example: conveyor lineage .conveyor/artifacts/hello-pipeline/RUN_ID/write-report/report
     """
+    from conveyor.client import Client
+
     with Client() as client:
         graph = client.lineage(artifact, depth=depth)
     if as_json:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -14,8 +14,11 @@ from rich.tree import Tree
 
 from conveyor.cli._output import print_json, when
 from conveyor.cli._signals import terminate_as_interrupt
-from conveyor.client import Client
-from conveyor.store.metadata import DAG_EXECUTION, ExecutionDetail, RunDetail
+from conveyor.store.metadata.kinds import DAG_EXECUTION
+
+if TYPE_CHECKING:
+    from conveyor.client import Client
+    from conveyor.store.metadata.records import ExecutionDetail, RunDetail
 
 app = typer.Typer(
     name="runs",
@@ -62,7 +65,7 @@ def list_runs(
     Example: conveyor runs list --pipeline hello-pipeline --status FAILED --since 7d
     """
     # One more than asked, to know whether to say that there are more.
-    with Client() as client:
+    with _client() as client:
         records = client.list_runs(pipeline, status, since, limit + 1 if limit > 0 else limit)
     shown = records[:limit]
     if as_json:
@@ -101,7 +104,7 @@ def show(
 
     Example: conveyor runs show hello-pipeline-20261103-140211-3fa2c1
     """
-    with Client() as client:
+    with _client() as client:
         run = client.get_run(run_id)
     if as_json:
         record = run.to_json()
@@ -153,7 +156,7 @@ def resume(
 
     console = Console(stderr=as_json, quiet=as_json)
     view = LiveView(console, f"resume {run_id}", live=executor != "inline")
-    with Client() as client, view, terminate_as_interrupt():
+    with _client() as client, view, terminate_as_interrupt():
         outcome = client.resume(
             run_id,
             parallelism=parallelism,
@@ -187,7 +190,7 @@ def explain_cache(
 
     Example: conveyor runs explain-cache hello-pipeline-20261103-140211-3fa2c1 write-report
     """
-    with Client() as client:
+    with _client() as client:
         explanation = client.explain_cache(run_id, task)
     if as_json:
         print_json(explanation.to_json())
@@ -304,3 +307,10 @@ def span(start: datetime | None, end: datetime | None) -> str:
 def _value(value: Any, width: int | None = VALUE_WIDTH) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text if width is None or len(text) <= width else text[: width - 3] + "..."
+
+
+def _client() -> Client:
+    """The environment's client, imported when a command runs (`--help` stays quick)."""
+    from conveyor.client import Client
+
+    return Client()

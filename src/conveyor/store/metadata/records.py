@@ -19,6 +19,9 @@ from conveyor.store.metadata.kinds import (
     RunStatus,
 )
 
+DEFAULT_LINEAGE_DEPTH = 50
+"""Executions walked on each side of an artifact unless the caller asks otherwise."""
+
 
 def to_json(value: Any) -> Any:
     """`value` as JSON-ready data: dataclasses become dicts, times ISO 8601 strings."""

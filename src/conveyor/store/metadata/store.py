@@ -31,6 +31,7 @@ from conveyor.store.metadata.kinds import (
 from conveyor.store.metadata.lineage import lineage
 from conveyor.store.metadata.models import ArtifactType, ContextType, ExecutionType
 from conveyor.store.metadata.records import (
+    DEFAULT_LINEAGE_DEPTH,
     ArtifactRecord,
     CacheHit,
     ExecutionDetail,
@@ -39,9 +40,6 @@ from conveyor.store.metadata.records import (
     RunRecord,
 )
 from conveyor.store.metadata.shelf import SHELF
-
-DEFAULT_LINEAGE_DEPTH = 50
-"""Executions walked on each side of an artifact unless the caller asks otherwise."""
 
 _PENDING = frozenset({ArtifactState.PENDING})
 

@@ -2,12 +2,12 @@
 
 from alembic import context
 
-from conveyor.store.metadata.models import Base
+from conveyor.store.metadata.tables import metadata
 
 attributes = context.config.attributes
 context.configure(
     connection=attributes["connection"],
-    target_metadata=Base.metadata,
+    target_metadata=metadata,
     version_table=attributes["version_table"],
     render_as_batch=True,
 )
