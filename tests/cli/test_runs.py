@@ -83,7 +83,14 @@ def test_list_with_each_filter(cli, failed_run):
 
     every = cli("runs", "list")
     assert every.code == 0, every.err
-    assert every.out.split("\n")[0].split() == ["run", "pipeline", "status", "started", "(UTC)", "duration"]
+    assert every.out.split("\n")[0].split() == [
+        "run",
+        "pipeline",
+        "status",
+        "started",
+        "(UTC)",
+        "duration",
+    ]
     assert run_ids(every.out) == [second.run_id, first.run_id, failed_run.run_id]
     row = every.out.splitlines()[3].split()
     assert row[:3] == [failed_run.run_id, "cli-gated", "FAILED"]
