@@ -3,7 +3,8 @@
 Each executor runs the tasks of its kind: it reports outputs on success, a
 one-line error on failure, "cancelled" for a task stopped midway, each task's
 end exactly once, and `close` ends what still runs. An executor joins the suite
-with one line in `EXECUTORS`: how to make it, and the kind of tasks it runs.
+with one line in `EXECUTORS`: how to make it, and the kind of tasks it runs (and its
+id in `STOPPABLE` and `THREADED` when those clauses apply to it).
 """
 
 import tempfile
@@ -147,6 +148,17 @@ EXECUTORS = [
 """(how to make the executor, the kind of tasks it runs)"""
 
 
+def executors(*ids: str) -> list:
+    """The executors named, for a clause that applies to some only (`indirect`)."""
+    return [param for param in EXECUTORS if param.id in ids]
+
+
+STOPPABLE = executors("python", "container", "inline")
+"""Their tasks can be stopped midway (an importer only records an artifact)."""
+THREADED = executors("python", "container")
+"""Their tasks run on threads of their own, so some can still run when `close` is called."""
+
+
 @dataclass
 class Case:
     executor: Executor
@@ -278,9 +290,9 @@ def test_done_is_called_exactly_once_per_task(case):
     assert [(key, ok) for key, ok, _ in ended(results)] == [("a", True), ("b", False), ("c", True)]
 
 
+@pytest.mark.parametrize("case", STOPPABLE, indirect=True)
 def test_a_task_stopped_midway_ends_cancelled_once(case):
-    if case.kind.linger is None:
-        pytest.skip("an importer only records an artifact: there is nothing to stop midway")
+    assert case.kind.linger is not None
     results: list[TaskResult] = []
     if case.executor.threaded:
         request = case.request(case.kind.linger, "linger")
@@ -307,9 +319,9 @@ def test_cancel_leaves_unknown_and_finished_tasks_alone(case):
     assert run(case.executor, case.request(case.kind.produce, "second")).succeeded
 
 
+@pytest.mark.parametrize("case", THREADED, indirect=True)
 def test_close_ends_running_tasks_as_cancelled(case):
-    if case.kind.linger is None or not case.executor.threaded:
-        pytest.skip("its tasks end inside submit: none runs when close is called")
+    assert case.kind.linger is not None and case.executor.threaded
     results: list[TaskResult] = []
     for key in ("x", "y"):
         (case.folder / "started").unlink(missing_ok=True)
