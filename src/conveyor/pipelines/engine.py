@@ -90,6 +90,8 @@ class RunContext:
     """Per-task working folders and logs."""
     artifacts: ArtifactStore
     """Where output artifacts are staged and published."""
+    envs_dir: Path
+    """Where environments for `packages_to_install` are built (the home's)."""
     parallelism: int
     caching: cache.Policy = field(default_factory=cache.Policy)
     created: datetime = field(default_factory=lambda: datetime.now(UTC))

@@ -178,6 +178,7 @@ def _context(
         pipeline_name=name,
         run_dir=home.settings.runs_dir / run_id,
         task_env=home.settings.to_env(),
+        envs_dir=home.settings.envs_dir,
         artifacts=home.artifacts,
         parallelism=parallelism or os.cpu_count() or 1,
         caching=caching,
@@ -196,7 +197,7 @@ def _execute(
 ) -> Run:
     recorder = Recorder(store, context.artifacts, context.run_id, context.pipeline_name)
     completed = recorder.completed_in_run() if resuming else None
-    executors = choice.make(executor, context.job, log)
+    executors = choice.make(executor, context.job, context.envs_dir, log)
     engine = Engine(spec, arguments, context, executors, recorder, listener, completed)
     status = engine.run()
     outcome = _summarize(engine, status)

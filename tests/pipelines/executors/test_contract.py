@@ -138,7 +138,7 @@ JOB = Job(
 )
 
 EXECUTORS = [
-    pytest.param((PythonExecutor, PYTHON), id="python"),
+    pytest.param((lambda: PythonExecutor(Path(tempfile.mkdtemp())), PYTHON), id="python"),
     pytest.param(
         (lambda: ContainerExecutor(JOB, runtimes=(), grace=0.5), CONTAINER), id="container"
     ),

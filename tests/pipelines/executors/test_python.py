@@ -98,8 +98,8 @@ def origin(request, monkeypatch):
 
 
 @pytest.fixture
-def executor(origin):
-    executor = PythonExecutor()
+def executor(origin, tmp_path):
+    executor = PythonExecutor(tmp_path / "envs")
     yield executor
     executor.close()
 
@@ -140,7 +140,7 @@ def test_workers_come_from_the_fork_server_forked_from_here_when_that_is_safe(
 
 def test_the_engine_forks_once_however_many_runs(origin, tmp_path):
     for attempt in range(3):
-        executor = PythonExecutor()
+        executor = PythonExecutor(tmp_path / "envs")
         (tmp_path / str(attempt)).mkdir()
         run(executor, make_request(where, tmp_path / str(attempt), {"name": "HOME"}))
         executor.close()
@@ -360,4 +360,6 @@ def test_a_fork_server_forked_from_here_holds_none_of_its_files(origin):
     # Were the server holding the socket, the port would still be taken.
     socket.create_server(("127.0.0.1", port)).close()
     server = _forkserver.server_pid()
-    assert sorted(os.listdir(f"/proc/{server}/fd")) <= ["0", "1", "2", "3", "4", "5", "6"]
+    # Standard streams, its control socket and its own pipes: a handful, whatever their
+    # numbers (its socket keeps the number it had here, high when many files are open).
+    assert len(os.listdir(f"/proc/{server}/fd")) <= 7

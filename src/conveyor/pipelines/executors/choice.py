@@ -11,6 +11,7 @@ The engine gives each task to the first executor of the list that accepts it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from conveyor.errors import UsageError
 from conveyor.pipelines.executors.base import Executor
@@ -30,9 +31,12 @@ def check(name: str) -> None:
         raise UsageError(f"unknown executor {name!r}; choose one of: {', '.join(CHOICES)}")
 
 
-def make(name: str, job: Job, log: Callable[[str], None] | None = None) -> list[Executor]:
+def make(
+    name: str, job: Job, envs_dir: Path, log: Callable[[str], None] | None = None
+) -> list[Executor]:
     """The executors of one run; `job` fills the run placeholders of container commands,
-    `log` shows progress (building a package environment)."""
+    environments for `packages_to_install` go under `envs_dir`, `log` shows progress
+    (building a package environment)."""
     check(name)
-    python = InlineExecutor() if name == "inline" else PythonExecutor(log=log)
+    python = InlineExecutor() if name == "inline" else PythonExecutor(envs_dir, log=log)
     return [python, ContainerExecutor(job=job), ImporterExecutor()]

@@ -90,10 +90,12 @@ class Worker:
 
 
 class PythonExecutor(Executor):
-    """Runs `@dsl.component` functions; workers are reused across tasks of a run."""
+    """Runs `@dsl.component` functions; workers are reused across tasks of a run.
+    Environments for `packages_to_install` are built under `envs_dir`."""
 
-    def __init__(self, log=None) -> None:
+    def __init__(self, envs_dir: Path, log=None) -> None:
         super().__init__()
+        self.envs_dir = envs_dir
         self._log = log
         self._idle_lock = threading.Lock()
         self._idle: dict[Path | None, list[Worker]] = {}
@@ -114,7 +116,9 @@ class PythonExecutor(Executor):
         assert component is not None
         python = None
         if component.packages and not venvs.satisfied(component.packages):
-            python = venvs.ensure_env(component.packages, component.index_urls, log=self._log)
+            python = venvs.ensure_env(
+                component.packages, component.index_urls, root=self.envs_dir, log=self._log
+            )
         worker = self._take_idle(python)
         if worker is None:
             worker = Worker.in_env(python) if python else Worker.from_fork_server()

@@ -36,7 +36,6 @@ import uv
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from conveyor import config
 from conveyor.errors import ConveyorError
 
 MANIFEST = "conveyor-env.json"
@@ -61,7 +60,8 @@ def satisfied(packages: Iterable[str]) -> bool:
 def ensure_env(
     packages: Sequence[str],
     index_urls: Sequence[str] = (),
-    root: Path | None = None,
+    *,
+    root: Path,
     log: Log | None = None,
 ) -> Path:
     """The Python interpreter of an environment with `packages` and the running kfp.
@@ -69,7 +69,7 @@ def ensure_env(
     The first caller for a set builds it; concurrent callers, in threads or
     processes, wait for that build and share it.
     """
-    root = Path(root) if root is not None else config.envs_dir()
+    root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     manifest = _manifest(packages, index_urls)
     name = _env_name(manifest)
