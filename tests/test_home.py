@@ -1,5 +1,7 @@
 """The assembled home: settings read once, parts built together, several homes at once."""
 
+import os
+import shutil
 import threading
 from pathlib import Path
 
@@ -10,8 +12,9 @@ from kfp.dsl import Input, Model, Output
 import conveyor
 from conveyor.client import Client
 from conveyor.config import Settings
+from conveyor.errors import UsageError
 from conveyor.home import open_home
-from conveyor.registry import DeleteRefused
+from conveyor.registry import DeleteRefused, InvalidArtifact
 
 
 @dsl.component
@@ -55,6 +58,51 @@ def test_settings_come_from_the_environment_once(tmp_path, monkeypatch):
     elsewhere = Settings.from_env(tmp_path / "other", environ={})
     assert elsewhere.folder == (tmp_path / "other").resolve()
     assert (elsewhere.disable_cache, elsewhere.user) == (False, None)
+
+
+def test_upload_limits_come_from_the_environment(tmp_path, monkeypatch):
+    roots = [str(tmp_path / "a"), " ", "~/b"]
+    monkeypatch.setenv("CONVEYOR_ALLOWED_ARTIFACT_ROOTS", os.pathsep.join(roots))
+    monkeypatch.setenv("CONVEYOR_ARTIFACT_SCHEMES", " S3, gs://,az ")
+    monkeypatch.setenv("CONVEYOR_ARTIFACT_MAX_BYTES", "1e9")
+    monkeypatch.setenv("CONVEYOR_ARTIFACT_READ_SECONDS", "2.5")
+    settings = Settings.from_env()
+    assert settings.allowed_artifact_roots == (
+        str((tmp_path / "a").resolve()),
+        str(Path("~/b").expanduser().resolve()),
+    )
+    assert settings.artifact_schemes == ("s3", "gs", "az")
+    assert (settings.artifact_max_bytes, settings.artifact_read_seconds) == (10**9, 2.5)
+    assert Settings.from_env(environ=settings.to_env()) == settings  # a run's tasks too
+    monkeypatch.setenv("CONVEYOR_ARTIFACT_READ_SECONDS", "soon")
+    with pytest.raises(UsageError, match="CONVEYOR_ARTIFACT_READ_SECONDS='soon' must be a"):
+        Settings.from_env()
+
+
+def test_the_homes_registry_reads_what_its_settings_allow(tmp_path, monkeypatch):
+    """The CLI and Python upload from anywhere, a request only from the artifact root;
+    configured roots and limits bind every face."""
+    import skops.io
+    from sklearn.linear_model import LogisticRegression
+
+    outside = tmp_path / "model"
+    outside.mkdir()
+    skops.io.dump(LogisticRegression().fit([[0.0], [1.0]], [0, 1]), outside / "model.skops")
+    with open_home(tmp_path / "home") as home:
+        inside = home.settings.folder / "artifacts" / "model"
+        shutil.copytree(outside, inside)
+        assert home.registry.upload("churn", outside, framework="sklearn").version_id == 1
+        request = home.registry.for_requests()
+        assert request.upload("churn", inside, framework="sklearn").version_id == 2
+        with pytest.raises(InvalidArtifact, match="outside the folders model uploads may read"):
+            request.upload("churn", outside, framework="sklearn")
+    monkeypatch.setenv("CONVEYOR_ALLOWED_ARTIFACT_ROOTS", str(tmp_path / "models"))
+    monkeypatch.setenv("CONVEYOR_ARTIFACT_MAX_BYTES", "10")
+    with open_home(tmp_path / "home") as home:
+        with pytest.raises(InvalidArtifact, match="outside the folders model uploads may read"):
+            home.registry.upload("churn", outside, framework="sklearn")
+        with pytest.raises(InvalidArtifact, match="more than the 10 an upload may read"):
+            home.registry.upload("churn", inside, framework="sklearn")
 
 
 def test_the_parts_share_the_home(tmp_path):

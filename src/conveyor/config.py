@@ -7,6 +7,13 @@
 | `artifact_root` | `CONVEYOR_ARTIFACT_ROOT` (a folder or an fsspec URL) | `FOLDER/artifacts` |
 | `disable_cache` | `CONVEYOR_DISABLE_CACHE` (`1`, `true`, `yes`) | off |
 | `user` | `CONVEYOR_USER` | the OS user |
+| `allowed_artifact_roots` | `CONVEYOR_ALLOWED_ARTIFACT_ROOTS` (folders, separated by `os.pathsep`) | none: the CLI and Python read local artifacts anywhere, the REST API only under `artifact_root` |
+| `artifact_schemes` | `CONVEYOR_ARTIFACT_SCHEMES` (comma-separated) | `s3,gs,gcs` (and `artifact_root`'s own) |
+| `artifact_max_bytes` | `CONVEYOR_ARTIFACT_MAX_BYTES` | 100 GiB |
+| `artifact_read_seconds` | `CONVEYOR_ARTIFACT_READ_SECONDS` | 1800 |
+
+The last four bound what the registry reads when a version is uploaded
+(`conveyor.registry.ArtifactPolicy`, docs/registry.md).
 
 `Settings.from_env()` reads them once; everything else takes a `Settings` (through
 the home, `conveyor.home`) rather than reading the environment again.
@@ -15,9 +22,14 @@ the home, `conveyor.home`) rather than reading the environment again.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
+
+from conveyor.errors import UsageError
+
+DEFAULT_ARTIFACT_SCHEMES = ("s3", "gs", "gcs")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +46,15 @@ class Settings:
     """Whether tasks skip the cache unless a run asks for it."""
     user: str | None = None
     """Who makes changes, for the registry's history (None: the OS user)."""
+    allowed_artifact_roots: tuple[str, ...] = ()
+    """Local folders model uploads may read from, beside `artifact_root`; none: any folder
+    for the CLI and Python, only `artifact_root` for the REST API."""
+    artifact_schemes: tuple[str, ...] = DEFAULT_ARTIFACT_SCHEMES
+    """URL schemes model uploads may read (never `http(s)` for the REST API)."""
+    artifact_max_bytes: int = 100 * 2**30
+    """The most bytes one model upload reads."""
+    artifact_read_seconds: float = 1800.0
+    """The longest one model upload may spend reading its artifact."""
 
     @classmethod
     def from_env(
@@ -55,6 +76,23 @@ class Settings:
             artifact_root=env.get("CONVEYOR_ARTIFACT_ROOT") or str(where / "artifacts"),
             disable_cache=env.get("CONVEYOR_DISABLE_CACHE", "").lower() in {"1", "true", "yes"},
             user=user_from_env(env),
+            allowed_artifact_roots=tuple(
+                str(Path(p).expanduser().resolve())
+                for p in env.get("CONVEYOR_ALLOWED_ARTIFACT_ROOTS", "").split(os.pathsep)
+                if p.strip()
+            ),
+            artifact_schemes=tuple(
+                s.strip().lower().removesuffix("://")
+                for s in (env.get("CONVEYOR_ARTIFACT_SCHEMES") or "").split(",")
+                if s.strip()
+            )
+            or DEFAULT_ARTIFACT_SCHEMES,
+            artifact_max_bytes=int(
+                _number(env, "CONVEYOR_ARTIFACT_MAX_BYTES", cls.artifact_max_bytes)
+            ),
+            artifact_read_seconds=_number(
+                env, "CONVEYOR_ARTIFACT_READ_SECONDS", cls.artifact_read_seconds
+            ),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -66,6 +104,10 @@ class Settings:
             "CONVEYOR_ARTIFACT_ROOT": self.artifact_root,
             "CONVEYOR_DISABLE_CACHE": "1" if self.disable_cache else "0",
             "CONVEYOR_USER": self.user or "",
+            "CONVEYOR_ALLOWED_ARTIFACT_ROOTS": os.pathsep.join(self.allowed_artifact_roots),
+            "CONVEYOR_ARTIFACT_SCHEMES": ",".join(self.artifact_schemes),
+            "CONVEYOR_ARTIFACT_MAX_BYTES": str(self.artifact_max_bytes),
+            "CONVEYOR_ARTIFACT_READ_SECONDS": str(self.artifact_read_seconds),
         }
 
     @property
@@ -88,3 +130,17 @@ def user_from_env(environ: Mapping[str, str] | None = None) -> str | None:
     """`CONVEYOR_USER`, when set: who makes changes, for a registry given no user."""
     env = os.environ if environ is None else environ
     return env.get("CONVEYOR_USER", "").strip() or None
+
+
+def _number(environ: Mapping[str, str], name: str, default: float) -> float:
+    """A positive number from `environ[name]`, else `default`."""
+    text = environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (value > 0 and math.isfinite(value)):
+        raise UsageError(f"{name}={text!r} must be a positive number")
+    return value

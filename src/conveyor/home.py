@@ -18,7 +18,7 @@ import dataclasses
 import os
 
 from conveyor.config import Settings
-from conveyor.registry import Registry
+from conveyor.registry import ArtifactPolicy, Registry
 from conveyor.serving.endpoints import Endpoints
 from conveyor.serving.loading import ModelLoader
 from conveyor.store.artifacts import ArtifactStore
@@ -57,7 +57,7 @@ def open_home(
     try:
         artifacts = ArtifactStore.open(settings.artifact_root, local_dir=settings.folder)
         models = ModelLoader(settings.cache_dir / "models")
-        registry = Registry(store, user=settings.user)
+        registry = Registry(store, user=settings.user, policy=ArtifactPolicy.of(settings))
         endpoints = Endpoints(store, registry, loader=models)
         registry.add_delete_guard(endpoints.delete_guard)  # a deployed version stays
     except BaseException:

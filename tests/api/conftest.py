@@ -4,14 +4,12 @@ app served for real by uvicorn on a free loopback port, in a thread of the test 
 from __future__ import annotations
 
 import dataclasses
-import socket
-import threading
 from collections.abc import Iterator
+from contextlib import ExitStack
 
-import httpx
 import pytest
 import skops.io
-import uvicorn
+from api_support import served
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 
@@ -31,9 +29,11 @@ def saved(tmp_path_factory):
 
 
 @pytest.fixture
-def settings(home) -> Settings:
-    """The settings of the test's home (the root conftest's folder); dana makes the changes."""
-    return dataclasses.replace(Settings.from_env(), user="dana")
+def settings(home, saved, tmp_path) -> Settings:
+    """The settings of the test's home (the root conftest's folder); dana makes the changes,
+    and requests may register models from the saved one's folder and the test's own."""
+    roots = (str(saved.parent), str(tmp_path))
+    return dataclasses.replace(Settings.from_env(), user="dana", allowed_artifact_roots=roots)
 
 
 @pytest.fixture
@@ -46,33 +46,8 @@ def own_home(settings) -> Iterator[Home]:
 def serve(own_home) -> Iterator:
     """Start `app` (default: the control API on the test's home) under uvicorn on
     127.0.0.1; an httpx client of it."""
-    running = []
-
-    def start(app=None) -> httpx.Client:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        config = uvicorn.Config(app or create_app(own_home), log_level="warning", lifespan="on")
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
-        running.append((server, thread, sock, client))
-        for _ in range(500):
-            if server.started:
-                return client
-            if not thread.is_alive():
-                raise RuntimeError("the server stopped while starting")
-            threading.Event().wait(0.01)
-        raise RuntimeError("the server did not start in 5 s")
-
-    yield start
-    for server, thread, sock, client in running:
-        client.close()
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+    with ExitStack() as running:
+        yield lambda app=None: running.enter_context(served(app or create_app(own_home)))
 
 
 @pytest.fixture

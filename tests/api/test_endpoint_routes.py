@@ -87,7 +87,7 @@ def test_bad_requests_and_conflicts(api):
     assert again["status"] == "FAILED_PRECONDITION"
     assert "endpoint 'e' already exists" in again["message"]
     named = error_of(api.post(API, json={"name": "Bad_Name"}), 400)
-    assert "is not valid: use 1 to 63 lowercase letters" in named["message"]
+    assert named["message"].startswith("body.name 'Bad_Name' is not an endpoint name: 1 to 63")
     extra = error_of(api.post(API, json={"name": "f", "owner": "me"}), 400)
     assert extra["message"] == "body.owner is not a field of this request"
     labels = error_of(api.patch(f"{API}/e", json={"labels": {"Team": "x"}}), 400)

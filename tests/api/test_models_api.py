@@ -19,6 +19,12 @@ from conveyor.api import create_app
 from conveyor.store.metadata.errors import NotFound
 
 API = "/api/v1/models"
+IRIS = [
+    {"name": "sepal_length", "type": "float", "description": "cm"},
+    {"name": "sepal_width", "type": "float"},
+    {"name": "petal_length", "type": "float"},
+    {"name": "petal_width", "type": "float"},
+]
 
 
 def register(api, saved, name="churn", **fields):
@@ -37,7 +43,7 @@ def test_register_creates_the_model_and_its_first_version(api, saved):
             "framework": "sklearn",
             "description": "first",
             "labels": {"team": "growth"},
-            "input_schema": [{"name": "tenure", "type": "integer", "description": "months"}],
+            "input_schema": IRIS,
             "aliases": ["candidate"],
             "comment": "trained on March data",
         },
@@ -53,9 +59,7 @@ def test_register_creates_the_model_and_its_first_version(api, saved):
     assert version["needs_trust"] is False
     assert version["files"][0]["path"] == "model.skops"
     assert len(version["files"][0]["sha256"]) == 64
-    assert version["input_schema"] == [
-        {"name": "tenure", "type": "integer", "description": "months"}
-    ]
+    assert version["input_schema"] == IRIS
     assert version["created_by"] == "dana"
 
     model = api.get(f"{API}/churn").json()
@@ -171,7 +175,7 @@ def test_evaluations(api, saved):
         content='{"metrics": {"auc": NaN}}',
         headers={"content-type": "application/json"},
     )
-    assert error_of(nan, 400)["message"].startswith("metric 'auc' cannot be stored as JSON")
+    assert error_of(nan, 400)["message"].startswith("body.metrics.auc: the number NaN is out")
 
 
 def test_updates_are_recorded(api, saved):
@@ -232,9 +236,8 @@ def test_bad_requests_answer_400_naming_the_field(api, saved, tmp_path):
     assert error_of(malformed, 400)["message"].startswith("the request body is not valid JSON")
     missing = error_of(api.post(API, json={"name": "churn", "artifact_uri": str(saved)}), 400)
     assert missing["message"] == "body.framework is required"
-    assert error_of(api.post(API, content="[1]"), 400)["message"].startswith(
-        "the request body must be a JSON object"
-    )
+    json_list = api.post(API, content="[1]", headers={"content-type": "application/json"})
+    assert error_of(json_list, 400)["message"].startswith("the request body must be a JSON object")
     framework = error_of(
         api.post(API, json={"name": "churn", "artifact_uri": str(saved), "framework": "torch"}),
         400,
@@ -358,3 +361,18 @@ def test_extra_routes_middleware_and_lifespans(serve, saved, own_home):
     ).json()
     assert version["created_by"] == "ci-bot"
     assert register(api, saved)["created_by"] == "dana"
+
+
+def test_a_request_registers_only_what_the_server_may_read(api, saved, tmp_path_factory):
+    """Over REST, an artifact is a local path under the allowed roots or an object store
+    URL: never a URL the server would fetch from a host, never a folder elsewhere."""
+    import shutil
+
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "model"
+    shutil.copytree(saved, elsewhere)
+    for uri in (str(elsewhere), "http://127.0.0.1:9/model", "/dev/zero"):
+        refused = error_of(
+            api.post(API, json={"name": "churn", "artifact_uri": uri, "framework": "sklearn"}), 400
+        )
+        assert uri in refused["message"] or "not allowed" in refused["message"], refused
+    assert api.get(API).json() == {"models": []}

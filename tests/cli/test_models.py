@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from conveyor.cli.main import app
 
-COMMANDS = ["upload", "list", "show", "alias", "unalias", "history", "delete"]
+COMMANDS = ["upload", "list", "show", "alias", "unalias", "trust", "untrust", "history", "delete"]
 
 
 @pytest.fixture(autouse=True)
@@ -74,13 +74,28 @@ def test_upload_prints_the_version(model_dir):
     assert data["created_by"] == "dana"
 
 
+IRIS = [
+    {"name": f"{part}_{size}", "type": "float"}
+    for part in ("sepal", "petal")
+    for size in ("length", "width")
+]
+
+
 def test_upload_with_schemas(model_dir, tmp_path):
     schema = tmp_path / "features.json"
-    schema.write_text(json.dumps({"features": [{"name": "sepal_length", "type": "float"}]}))
+    schema.write_text(json.dumps({"features": IRIS}))
+    species = tmp_path / "species.json"
+    species.write_text(json.dumps([{"name": "species", "type": "integer"}]))
     data = json.loads(
-        upload(model_dir, "--input-schema", schema, "--output-schema", schema, "--json").stdout
+        upload(model_dir, "--input-schema", schema, "--output-schema", species, "--json").stdout
     )
-    assert data["input_schema"] == [{"name": "sepal_length", "type": "float"}]
+    assert data["input_schema"] == IRIS
+    assert data["output_schema"] == [{"name": "species", "type": "integer"}]
+    misfit = conveyor(
+        "upload", "churn", model_dir, "--framework", "sklearn", "--input-schema", species
+    )
+    assert misfit.exit_code == 2
+    assert "it names 1 features but the model takes 4" in misfit.stderr
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     result = conveyor("upload", "churn", model_dir, "--framework", "sklearn", "--input-schema", bad)
@@ -137,6 +152,45 @@ def test_an_untrusted_pickle_gets_a_note(saved):
     )
     result = upload(saved / "joblib", "--trusted")
     assert "note:" not in result.stderr
+
+
+def test_trust_and_untrust_a_version(saved):
+    upload(saved / "joblib", "--alias", "candidate")
+    result = conveyor("trust", "churn@candidate", "--comment", "trained by our pipeline")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "churn@1 is now trusted"
+    assert (
+        conveyor("trust", "churn@1").stdout.strip() == "churn@1 is already trusted; nothing changed"
+    )
+    shown = json.loads(conveyor("show", "churn@1", "--json").stdout)
+    assert shown["trusted"] is True
+    untrusted = json.loads(
+        conveyor("untrust", "churn@1", "--comment", "unknown data", "--json").stdout
+    )
+    assert untrusted["trusted"] is False
+    changes = [
+        e
+        for e in json.loads(conveyor("history", "churn", "--json").stdout)
+        if e["action"] == "version_updated"
+    ]
+    assert [(e["actor"], e["comment"], e["details"]) for e in changes] == [
+        ("dana", "trained by our pipeline", {"trusted": [False, True]}),
+        ("dana", "unknown data", {"trusted": [True, False]}),
+    ]
+
+
+def test_trust_needs_a_version(saved):
+    upload(saved / "joblib")
+    for command in ("trust", "untrust"):
+        result = conveyor(command, "churn")
+        assert result.exit_code == 2
+        assert (
+            f"error: name the version to {command}, as in `conveyor models {command} churn@3`"
+            in result.stderr
+        )
+    result = conveyor("trust", "churn@7")
+    assert result.exit_code == 2
+    assert "error: model 'churn' has no version 7" in result.stderr
 
 
 def test_list(model_dir):

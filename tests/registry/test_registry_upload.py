@@ -9,6 +9,7 @@ import pytest
 
 from conveyor.registry import (
     ArtifactFile,
+    ArtifactPolicy,
     Framework,
     InvalidArtifact,
     InvalidLabels,
@@ -186,11 +187,12 @@ def test_bad_names_labels_schemas_and_aliases_are_refused_before_anything_is_wri
     assert registry.list_models() == []
 
 
-def test_a_remote_artifact_is_read_through_fsspec(registry, model_dir):
+def test_a_remote_artifact_is_read_through_fsspec(store, model_dir):
     fs = fsspec.filesystem("memory")
     body = (model_dir / "model.skops").read_bytes()
     fs.pipe_file("/bucket/churn/model.skops", body)
     fs.pipe_file("/bucket/churn/meta/info.json", b"{}")
+    registry = Registry(store, policy=ArtifactPolicy(schemes=frozenset({"memory"})))
     try:
         version = registry.upload("churn", "memory://bucket/churn/", framework="sklearn")
         assert version.artifact_uri == "memory:///bucket/churn"

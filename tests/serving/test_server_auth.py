@@ -7,7 +7,8 @@ import pytest
 from serving_support import ROW
 
 from conveyor.errors import UsageError
-from conveyor.serving.auth import Role, Tokens, required_role
+from conveyor.serving.app import create_app
+from conveyor.serving.auth import Role, Tokens, matched_route, required_role
 from conveyor.serving.settings import ServerSettings
 
 TOKENS = "read:r-token, predict:p-token, deploy:d-token, admin:a-token"
@@ -104,16 +105,21 @@ def test_bad_token_settings_are_refused_before_serving(tmp_path):
     assert ServerSettings.from_env({}).tokens is None
 
 
-def test_the_roles_of_routes():
-    assert required_role("GET", "/v1/endpoints/e") is Role.READ
-    assert (
-        required_role("POST", "/v1/projects/p/locations/l/endpoints/e:rawPredict") is Role.PREDICT
-    )
-    assert required_role("POST", "/v2/models/m/versions/2/infer") is Role.PREDICT
-    assert required_role("POST", "/api/v1/endpoints/e:deployModel") is Role.DEPLOY
-    assert required_role("POST", "/api/v1/endpoints/e:undeployModel") is Role.DEPLOY
-    assert required_role("POST", "/api/v1/endpoints/e:setTraffic") is Role.DEPLOY
-    assert required_role("POST", "/api/v1/endpoints") is Role.ADMIN
-    assert required_role("PATCH", "/api/v1/endpoints/e") is Role.ADMIN
-    assert required_role("DELETE", "/api/v1/endpoints/e") is Role.ADMIN
+def test_roles_go_by_the_route_a_request_matches(own_home):
+    app = create_app(own_home, ServerSettings())
+
+    def role(method, path):
+        scope = {"type": "http", "method": method, "path": path, "root_path": "", "headers": []}
+        route = matched_route(app.routes, scope)
+        return route and required_role(route, method)
+
+    assert role("GET", "/v2/models/infer") is Role.READ  # a model named infer
+    assert role("GET", "/v2/models/infer/versions/infer/ready") is Role.READ
+    assert role("POST", "/v2/models/infer/infer") is Role.PREDICT
+    assert role("POST", "/v2/models/m/versions/2/infer") is Role.PREDICT
+    assert role("POST", "/v1/endpoints/infer") is Role.PREDICT  # answered 404 by the route
+    assert role("POST", "/v1/projects/p/locations/l/endpoints/e:rawPredict") is Role.PREDICT
+    assert role("GET", "/metrics") is Role.READ
+    assert role("POST", "/v2/models/infer") is None  # no route takes it: 405
+    assert role("POST", "/nothing/infer") is None  # 404
     assert Tokens({"t": (Role.READ, "x")}).lookup("t") == (Role.READ, "x")

@@ -12,12 +12,14 @@ The app holds:
 - the control API: `/api/v1/models` (`conveyor.api.models`) and `/api/v1/endpoints`
   (`conveyor.api.endpoints`), thin calls to the home's registry and endpoints, which
   routes reach as `request.app.state.home`;
-- `extra_routers`: the routes of other faces: FastAPI `APIRouter`s (included, and
-  described in `/openapi.json`) or Starlette routes (`Route`, `Mount`, added as they
-  are). They get the same JSON error body for Conveyor's errors (`conveyor.api.errors`);
-- `middleware`: Starlette `Middleware` around every route (token authentication); one
-  that knows who calls sets `scope["state"]["user"]`, which the registry's history and
-  the endpoints record;
+- `extra_routers`: the routes of other faces: FastAPI `APIRouter`s (their routes added
+  to the app's own, and described in `/openapi.json`) or Starlette routes (`Route`,
+  `Mount`, added as they are). They get the same JSON error body for Conveyor's errors
+  (`conveyor.api.errors`);
+- `middleware`: Starlette `Middleware` around every route (token authentication, which
+  finds the route a request matches among the app's routes); one that knows who calls
+  sets `scope["state"]["user"]`, which the registry's history and the endpoints record;
+- `max_request_bytes`: the largest body the control API reads (`conveyor.api.bodies`);
 - `lifespans`: async context managers of the app, entered in order at startup and left
   in reverse at shutdown (a prediction service loading its deployments);
 - `endpoint_listeners`: called with an endpoint's name after the control API changed it
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from http import HTTPStatus
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +44,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from conveyor.api import endpoints, errors, models
+from conveyor.serving.settings import ServerSettings
 
 if TYPE_CHECKING:
     from conveyor.home import Home
@@ -61,6 +65,7 @@ def create_app(
     middleware: Sequence[Middleware] = (),
     lifespans: Iterable[Lifespan] = (),
     endpoint_listeners: Iterable[Callable[[str], None]] = (),
+    max_request_bytes: int = ServerSettings.max_api_request_bytes,
 ) -> FastAPI:
     """The application over `home`: the control API's routes, then `extra_routers` (see
     the module docstring)."""
@@ -73,14 +78,13 @@ def create_app(
     )
     app.state.home = home
     app.state.endpoint_listeners = list(endpoint_listeners)
+    app.state.max_request_bytes = max_request_bytes
     errors.install(app)
-    app.include_router(models.router)
-    app.include_router(endpoints.router)
-    for router in extra_routers:
-        if isinstance(router, APIRouter):
-            app.include_router(router)
-        else:
-            app.router.routes.append(router)
+    for router in [models.router, endpoints.router, *extra_routers]:
+        # A router's own routes, not FastAPI's wrapper of an included router: the token
+        # middleware matches a request against each route, as Starlette's router does.
+        routes = router.routes if isinstance(router, APIRouter) else [router]
+        app.router.routes.extend(routes)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -98,7 +102,8 @@ def _lifespan(lifespans: list[Lifespan]) -> Any:
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
     """FastAPI's document, saying what the app really answers to a malformed request:
-    400 with the error body (see `conveyor.api.errors`), not FastAPI's default 422."""
+    400 with the error body (see `conveyor.api.errors`), not FastAPI's default 422; and to
+    a body too large (413) or not JSON (415)."""
     if app.openapi_schema is None:
         document = get_openapi(
             title=app.title,
@@ -106,23 +111,27 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             description=app.description,
             routes=app.routes,
         )
-        error_ref = {"$ref": "#/components/schemas/ErrorBody"}
         for path in document.get("paths", {}).values():
             for operation in path.values():
                 answers = operation.get("responses", {})
                 if answers.pop("422", None) is not None:
-                    answers.setdefault(
-                        "400",
-                        {
-                            "description": "Bad Request",
-                            "content": {"application/json": {"schema": error_ref}},
-                        },
-                    )
+                    answers.setdefault("400", _error_answer(400))
+                if "requestBody" in operation:
+                    answers.setdefault("413", _error_answer(413))
+                    answers.setdefault("415", _error_answer(415))
         schemas = document.get("components", {}).get("schemas", {})
         for unused in ("HTTPValidationError", "ValidationError"):
             schemas.pop(unused, None)
         app.openapi_schema = document
     return app.openapi_schema
+
+
+def _error_answer(code: int) -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/ErrorBody"}
+    return {
+        "description": HTTPStatus(code).phrase,
+        "content": {"application/json": {"schema": schema}},
+    }
 
 
 def _version() -> str:

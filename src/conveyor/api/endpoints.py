@@ -21,18 +21,26 @@ process serves the change at once. Errors answer `{"error": {"code", "message",
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from conveyor.api.bodies import JsonRoute
 from conveyor.api.caller import EndpointsDep
 from conveyor.api.errors import responses
+from conveyor.api.params import DeployedId, EndpointName, EndpointPath, Percentage, Reference
+from conveyor.serving.auth import Role, needs
 from conveyor.serving.records import DeployedModel, Endpoint
 
 PREFIX = "/api/v1/endpoints"
 
-router = APIRouter(prefix=PREFIX, tags=["endpoints"])
+router = APIRouter(prefix=PREFIX, tags=["endpoints"], route_class=JsonRoute)
+
+READ, DEPLOY, ADMIN = needs(Role.READ), needs(Role.DEPLOY), needs(Role.ADMIN)
+
+Split = dict[DeployedId, Percentage]
+Rate = Annotated[float, Field(ge=0, le=1)]
 
 
 def _split() -> Any:
@@ -56,19 +64,19 @@ def _rate() -> Any:
 
 
 class _Shape(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A request body: no unknown fields, no coercion (`"yes"` is no boolean, `"3"` no
+    integer)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class NewEndpoint(_Shape):
     """An endpoint to create, serving nothing until a model is deployed to it."""
 
-    name: str = Field(
-        description="1 to 63 lowercase letters, digits and -, starting with a letter.",
-        examples=["churn-prod"],
-    )
+    name: EndpointName
     description: str | None = None
     labels: dict[str, str] | None = Field(default=None, examples=[{"team": "growth"}])
-    log_sample_rate: float | None = _rate()
+    log_sample_rate: Rate | None = _rate()
 
 
 class EndpointUpdate(_Shape):
@@ -76,25 +84,25 @@ class EndpointUpdate(_Shape):
 
     description: str | None = None
     labels: dict[str, str] | None = None
-    log_sample_rate: float | None = _rate()
+    log_sample_rate: Rate | None = _rate()
 
 
 class Deployment(_Shape):
     """A model version to deploy, and the traffic it takes."""
 
-    model: str = Field(
+    model: Reference = Field(
         description="churn@3 (pinned to version 3), churn@production or churn (following "
         "the alias, default for a bare name).",
         examples=["churn@production"],
     )
     pin: bool = Field(default=False, description="Resolve the alias now and pin that version.")
-    traffic_percentage: int | None = Field(
+    traffic_percentage: Percentage | None = Field(
         default=None,
         description="The new model's share; the others are scaled to share the rest. "
         "Default: 100 when no deployed model takes traffic, else 0.",
         examples=[10],
     )
-    traffic_split: dict[str, int] | None = Field(
+    traffic_split: Split | None = Field(
         default=None,
         description='The whole split instead, "0" being the new model.',
         examples=[{"0": 10, "1": 90}],
@@ -105,17 +113,17 @@ class Undeployment(_Shape):
     """A deployed model to undeploy; its share goes to the others in proportion, or as
     `traffic_split` (over the remaining models) says."""
 
-    deployed_model_id: str = Field(examples=["1"])
-    traffic_split: dict[str, int] | None = _split()
+    deployed_model_id: DeployedId
+    traffic_split: Split | None = _split()
 
 
 class TrafficChange(_Shape):
     """Either the whole split, or one deployed model's percentage (the others scaled to
     share the rest in proportion)."""
 
-    traffic_split: dict[str, int] | None = _split()
-    deployed_model_id: str | None = Field(default=None, examples=["2"])
-    traffic_percentage: int | None = Field(default=None, examples=[30])
+    traffic_split: Split | None = _split()
+    deployed_model_id: DeployedId | None = None
+    traffic_percentage: Percentage | None = Field(default=None, examples=[30])
 
 
 class DeployedModelOut(BaseModel):
@@ -168,7 +176,7 @@ _READ = responses(400, 404)
 _WRITE = responses(400, 404, 409)
 
 
-@router.get("", response_model=EndpointList, summary="List the endpoints")
+@router.get("", response_model=EndpointList, summary="List the endpoints", openapi_extra=READ)
 def list_endpoints(endpoints: EndpointsDep) -> EndpointList:
     """Every endpoint, by name, with its deployed models and traffic split."""
     return EndpointList(endpoints=[EndpointOut.of(e) for e in endpoints.list()])
@@ -180,6 +188,7 @@ def list_endpoints(endpoints: EndpointsDep) -> EndpointList:
     status_code=201,
     responses=responses(400, 409),
     summary="Create an endpoint",
+    openapi_extra=ADMIN,
 )
 def create(
     body: NewEndpoint, endpoints: EndpointsDep, request: Request, response: Response
@@ -195,17 +204,27 @@ def create(
     return EndpointOut.of(made)
 
 
-@router.get("/{endpoint}", response_model=EndpointOut, responses=_READ, summary="Get an endpoint")
-def get(endpoint: str, endpoints: EndpointsDep) -> EndpointOut:
+@router.get(
+    "/{endpoint}",
+    response_model=EndpointOut,
+    responses=_READ,
+    summary="Get an endpoint",
+    openapi_extra=READ,
+)
+def get(endpoint: EndpointPath, endpoints: EndpointsDep) -> EndpointOut:
     """The endpoint, its deployed models (aliases resolved now) and its traffic split."""
     return EndpointOut.of(endpoints.get(endpoint))
 
 
 @router.patch(
-    "/{endpoint}", response_model=EndpointOut, responses=_READ, summary="Update an endpoint"
+    "/{endpoint}",
+    response_model=EndpointOut,
+    responses=_READ,
+    summary="Update an endpoint",
+    openapi_extra=ADMIN,
 )
 def update(
-    endpoint: str, body: EndpointUpdate, endpoints: EndpointsDep, request: Request
+    endpoint: EndpointPath, body: EndpointUpdate, endpoints: EndpointsDep, request: Request
 ) -> EndpointOut:
     """Change the description, the labels (replaced whole) or the log sample rate (null:
     the server's default); fields left out stay."""
@@ -220,8 +239,9 @@ def update(
     response_class=Response,
     responses=_WRITE,
     summary="Delete an endpoint",
+    openapi_extra=ADMIN,
 )
-def delete(endpoint: str, endpoints: EndpointsDep, request: Request) -> None:
+def delete(endpoint: EndpointPath, endpoints: EndpointsDep, request: Request) -> None:
     """Delete the endpoint; 409 while models are deployed to it (undeploy them first)."""
     endpoints.delete(endpoint)
     _changed(request, endpoint)
@@ -232,9 +252,10 @@ def delete(endpoint: str, endpoints: EndpointsDep, request: Request) -> None:
     response_model=DeployedModelOut,
     responses=_WRITE,
     summary="Deploy a model version",
+    openapi_extra=DEPLOY,
 )
 def deploy(
-    endpoint: str, body: Deployment, endpoints: EndpointsDep, request: Request
+    endpoint: EndpointPath, body: Deployment, endpoints: EndpointsDep, request: Request
 ) -> DeployedModelOut:
     """Deploy a registered version to the endpoint; the new deployed model. The version
     must load (checksums, trust, schema): 400 otherwise."""
@@ -254,9 +275,10 @@ def deploy(
     response_model=EndpointOut,
     responses=_WRITE,
     summary="Undeploy a deployed model",
+    openapi_extra=DEPLOY,
 )
 def undeploy(
-    endpoint: str, body: Undeployment, endpoints: EndpointsDep, request: Request
+    endpoint: EndpointPath, body: Undeployment, endpoints: EndpointsDep, request: Request
 ) -> EndpointOut:
     """Stop serving a deployed model; the endpoint afterwards. When it had all the
     traffic, give the remaining split."""
@@ -270,9 +292,10 @@ def undeploy(
     response_model=EndpointOut,
     responses=_READ,
     summary="Set the traffic split",
+    openapi_extra=DEPLOY,
 )
 def set_traffic(
-    endpoint: str, body: TrafficChange, endpoints: EndpointsDep, request: Request
+    endpoint: EndpointPath, body: TrafficChange, endpoints: EndpointsDep, request: Request
 ) -> EndpointOut:
     """Replace the whole split, or give one deployed model its percentage; the endpoint
     afterwards."""

@@ -14,6 +14,8 @@ declares, named by the one table both HTTP apps use (`conveyor.errors.STATUS_NAM
 | `ModelLoadError` (a model version cannot be loaded) | 503 | `UNAVAILABLE` |
 | any other `ConveyorError` | 500 | `INTERNAL` |
 | a request body or parameter of the wrong shape | 400 | `INVALID_ARGUMENT` |
+| a request body over the limit (`conveyor.api.bodies`) | 413 | `INVALID_ARGUMENT` |
+| a request body that is not JSON | 415 | `UNSUPPORTED_MEDIA_TYPE` |
 | anything else | 500 | `INTERNAL` (details in the server log only) |
 """
 
@@ -29,6 +31,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
+from conveyor.api.params import RULES
 from conveyor.errors import ConveyorError, status_name
 
 log = logging.getLogger(__name__)
@@ -114,6 +117,10 @@ def describe_validation(errors: Any) -> str:
         text = f"{where} is required"
     elif kind == "extra_forbidden":
         text = f"{where} is not a field of this request"
+    elif kind == "string_pattern_mismatch":
+        pattern = first.get("ctx", {}).get("pattern", "")
+        rule = RULES.get(pattern, f"text matching {pattern}")
+        text = f"{where} {first.get('input')!r} is not {rule}"
     else:
         text = f"{where}: {first.get('msg', 'invalid')}"
     more = len(errors) - 1

@@ -32,8 +32,21 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from conveyor.api.bodies import JsonRoute
 from conveyor.api.caller import RegistryDep
 from conveyor.api.errors import responses
+from conveyor.api.params import (
+    ALIAS_NAME,
+    MAX_ID,
+    NO_NUL,
+    AliasName,
+    AliasPath,
+    Id,
+    ModelName,
+    ModelPath,
+    VersionName,
+    VersionPath,
+)
 from conveyor.registry import (
     Evaluation,
     Framework,
@@ -43,19 +56,26 @@ from conveyor.registry import (
     ModelVersion,
     Registry,
 )
+from conveyor.serving.auth import Role, needs
 
 PREFIX = "/api/v1/models"
 
-router = APIRouter(prefix=PREFIX, tags=["models"])
+router = APIRouter(prefix=PREFIX, tags=["models"], route_class=JsonRoute)
 
-CommentQuery = Annotated[str | None, Query(description="Why: kept in the model's history.")]
+CommentQuery = Annotated[
+    str | None, Query(pattern=NO_NUL, description="Why: kept in the model's history.")
+]
+READ, ADMIN = needs(Role.READ), needs(Role.ADMIN)
 
 
 # Shapes
 
 
 class _Shape(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A request body: no unknown fields, no coercion (`"yes"` is no boolean, `"3"` no
+    integer)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Feature(_Shape):
@@ -74,12 +94,12 @@ class Registration(_Shape):
         "URL such as s3://bucket/churn/3. It stays where it is; its files' sha256 are recorded.",
         examples=["/srv/models/churn/3"],
     )
-    framework: Framework
+    framework: Annotated[Framework, Field(strict=False)]  # from its JSON value
     description: str | None = None
     labels: dict[str, str] | None = Field(default=None, examples=[{"team": "growth"}])
     input_schema: list[Feature] | None = None
     output_schema: list[Feature] | None = None
-    aliases: list[str] = Field(
+    aliases: list[AliasName] = Field(
         default_factory=list,
         description="Aliases to put on the new version (default among them makes it the "
         "default). The first version of a model takes default anyway.",
@@ -89,14 +109,14 @@ class Registration(_Shape):
         default=False, description="Allow pickle formats (model.joblib, model.pkl) to load."
     )
     run_id: str | None = Field(default=None, description="The run that trained the model.")
-    execution_id: int | None = Field(default=None, description="The task that wrote it.")
+    execution_id: Id | None = Field(default=None, description="The task that wrote it.")
     comment: str | None = Field(default=None, description="Why: kept in the model's history.")
 
 
 class NewModel(Registration):
     """A saved model to register under `name`; the first registration creates the model."""
 
-    name: str = Field(examples=["churn"])
+    name: ModelName
 
 
 class ModelUpdate(_Shape):
@@ -112,7 +132,7 @@ class VersionUpdate(ModelUpdate):
 
 
 class AliasAssignment(_Shape):
-    version: int | str = Field(
+    version: Id | VersionName = Field(
         description="The version to hold the alias: an id, or an alias it holds now.",
         examples=[3, "staging"],
     )
@@ -247,7 +267,7 @@ _READ = responses(400, 404)
 _WRITE = responses(400, 404, 409)
 
 
-@router.get("", response_model=ModelList, summary="List the models")
+@router.get("", response_model=ModelList, summary="List the models", openapi_extra=READ)
 def list_models(registry: RegistryDep) -> ModelList:
     """Every registered model, by name, with its default version and aliases."""
     return ModelList(models=[ModelOut.of(m) for m in registry.list_models()])
@@ -259,6 +279,7 @@ def list_models(registry: RegistryDep) -> ModelList:
     status_code=201,
     responses=_WRITE,
     summary="Register a version (creating the model)",
+    openapi_extra=ADMIN,
 )
 def create(body: NewModel, registry: RegistryDep, response: Response) -> VersionOut:
     """Register the saved model at `artifact_uri` as the next version of model `name`,
@@ -271,19 +292,28 @@ def create(body: NewModel, registry: RegistryDep, response: Response) -> Version
     response_model=VersionOut,
     responses=_READ,
     summary="Get a version by reference",
+    openapi_extra=READ,
 )
-def get_reference(name: str, selector: str, registry: RegistryDep) -> VersionOut:
+def get_reference(name: ModelPath, selector: VersionPath, registry: RegistryDep) -> VersionOut:
     """`churn@3` (version 3) or `churn@production` (the version holding that alias)."""
     return VersionOut.of(registry.get_version(name, selector))
 
 
-@router.get("/{name}", response_model=ModelOut, responses=_READ, summary="Get a model")
-def get_model(name: str, registry: RegistryDep) -> ModelOut:
+@router.get(
+    "/{name}", response_model=ModelOut, responses=_READ, summary="Get a model", openapi_extra=READ
+)
+def get_model(name: ModelPath, registry: RegistryDep) -> ModelOut:
     return ModelOut.of(registry.get_model(name))
 
 
-@router.patch("/{name}", response_model=ModelOut, responses=_WRITE, summary="Update a model")
-def update_model(name: str, body: ModelUpdate, registry: RegistryDep) -> ModelOut:
+@router.patch(
+    "/{name}",
+    response_model=ModelOut,
+    responses=_WRITE,
+    summary="Update a model",
+    openapi_extra=ADMIN,
+)
+def update_model(name: ModelPath, body: ModelUpdate, registry: RegistryDep) -> ModelOut:
     """Change the description or the labels (replaced whole); fields left out stay."""
     return ModelOut.of(
         registry.update_model(
@@ -292,8 +322,14 @@ def update_model(name: str, body: ModelUpdate, registry: RegistryDep) -> ModelOu
     )
 
 
-@router.delete("/{name}", response_model=Deleted, responses=_WRITE, summary="Delete a model")
-def delete_model(name: str, registry: RegistryDep, comment: CommentQuery = None) -> Deleted:
+@router.delete(
+    "/{name}",
+    response_model=Deleted,
+    responses=_WRITE,
+    summary="Delete a model",
+    openapi_extra=ADMIN,
+)
+def delete_model(name: ModelPath, registry: RegistryDep, comment: CommentQuery = None) -> Deleted:
     """Delete the model with its versions, aliases and evaluations; files stay where they
     are and the history stays. 409 while a version is in use (deployed)."""
     numbers = registry.delete_model(name, comment=comment)
@@ -301,9 +337,13 @@ def delete_model(name: str, registry: RegistryDep, comment: CommentQuery = None)
 
 
 @router.get(
-    "/{name}/versions", response_model=VersionList, responses=_READ, summary="List versions"
+    "/{name}/versions",
+    response_model=VersionList,
+    responses=_READ,
+    summary="List versions",
+    openapi_extra=READ,
 )
-def list_versions(name: str, registry: RegistryDep) -> VersionList:
+def list_versions(name: ModelPath, registry: RegistryDep) -> VersionList:
     """The model's versions, oldest first."""
     return VersionList(versions=[VersionOut.of(v) for v in registry.list_versions(name)])
 
@@ -314,9 +354,10 @@ def list_versions(name: str, registry: RegistryDep) -> VersionList:
     status_code=201,
     responses=_WRITE,
     summary="Register the next version",
+    openapi_extra=ADMIN,
 )
 def create_version(
-    name: str, body: Registration, registry: RegistryDep, response: Response
+    name: ModelPath, body: Registration, registry: RegistryDep, response: Response
 ) -> VersionOut:
     """Register the saved model at `artifact_uri` as the next version of `name`."""
     return _register(registry, name, body, response)
@@ -327,8 +368,9 @@ def create_version(
     response_model=VersionOut,
     responses=_READ,
     summary="Get a version",
+    openapi_extra=READ,
 )
-def get_version(name: str, version: str, registry: RegistryDep) -> VersionOut:
+def get_version(name: ModelPath, version: VersionPath, registry: RegistryDep) -> VersionOut:
     """`version` is an id (3) or an alias (production)."""
     return VersionOut.of(registry.get_version(name, version))
 
@@ -338,9 +380,10 @@ def get_version(name: str, version: str, registry: RegistryDep) -> VersionOut:
     response_model=VersionOut,
     responses=_WRITE,
     summary="Update a version",
+    openapi_extra=ADMIN,
 )
 def update_version(
-    name: str, version: str, body: VersionUpdate, registry: RegistryDep
+    name: ModelPath, version: VersionPath, body: VersionUpdate, registry: RegistryDep
 ) -> VersionOut:
     """Change the description, the labels (replaced whole) or the trusted flag."""
     return VersionOut.of(
@@ -360,9 +403,10 @@ def update_version(
     response_model=Deleted,
     responses=_WRITE,
     summary="Delete a version",
+    openapi_extra=ADMIN,
 )
 def delete_version(
-    name: str, version: str, registry: RegistryDep, comment: CommentQuery = None
+    name: ModelPath, version: VersionPath, registry: RegistryDep, comment: CommentQuery = None
 ) -> Deleted:
     """Delete a version with its aliases and evaluations. 409 while it holds `default` and
     other versions exist (move `default` first), or while it is in use."""
@@ -376,8 +420,9 @@ def delete_version(
     response_model=EvaluationList,
     responses=_READ,
     summary="List the evaluations of every version",
+    openapi_extra=READ,
 )
-def list_model_evaluations(name: str, registry: RegistryDep) -> EvaluationList:
+def list_model_evaluations(name: ModelPath, registry: RegistryDep) -> EvaluationList:
     return EvaluationList(
         evaluations=[EvaluationOut.of(e) for e in registry.list_evaluations(name)]
     )
@@ -388,8 +433,11 @@ def list_model_evaluations(name: str, registry: RegistryDep) -> EvaluationList:
     response_model=EvaluationList,
     responses=_READ,
     summary="List a version's evaluations",
+    openapi_extra=READ,
 )
-def list_evaluations(name: str, version: str, registry: RegistryDep) -> EvaluationList:
+def list_evaluations(
+    name: ModelPath, version: VersionPath, registry: RegistryDep
+) -> EvaluationList:
     return EvaluationList(
         evaluations=[EvaluationOut.of(e) for e in registry.list_evaluations(name, version)]
     )
@@ -401,9 +449,10 @@ def list_evaluations(name: str, version: str, registry: RegistryDep) -> Evaluati
     status_code=201,
     responses=_WRITE,
     summary="Attach an evaluation to a version",
+    openapi_extra=ADMIN,
 )
 def add_evaluation(
-    name: str, version: str, body: NewEvaluation, registry: RegistryDep
+    name: ModelPath, version: VersionPath, body: NewEvaluation, registry: RegistryDep
 ) -> EvaluationOut:
     """Metrics over all the data, or over one `slice`, computed by run `run_id`."""
     return EvaluationOut.of(
@@ -416,8 +465,11 @@ def add_evaluation(
     response_model=VersionOut,
     responses=_WRITE,
     summary="Put an alias on a version",
+    openapi_extra=ADMIN,
 )
-def set_alias(name: str, alias: str, body: AliasAssignment, registry: RegistryDep) -> VersionOut:
+def set_alias(
+    name: ModelPath, alias: AliasPath, body: AliasAssignment, registry: RegistryDep
+) -> VersionOut:
     """Put `alias` on the version, moving it from the version that held it. The history
     records the move; applying it where it already is changes nothing."""
     return VersionOut.of(registry.set_alias(name, alias, body.version, comment=body.comment))
@@ -428,22 +480,37 @@ def set_alias(name: str, alias: str, body: AliasAssignment, registry: RegistryDe
     response_model=VersionOut,
     responses=_WRITE,
     summary="Remove an alias",
+    openapi_extra=ADMIN,
 )
 def remove_alias(
-    name: str, alias: str, registry: RegistryDep, comment: CommentQuery = None
+    name: ModelPath, alias: AliasPath, registry: RegistryDep, comment: CommentQuery = None
 ) -> VersionOut:
     """Take `alias` off the version holding it (answered). `default` can only be moved: 409."""
     return VersionOut.of(registry.remove_alias(name, alias, comment=comment))
 
 
-@router.get("/{name}/history", response_model=History, responses=_READ, summary="Read the history")
+@router.get(
+    "/{name}/history",
+    response_model=History,
+    responses=_READ,
+    summary="Read the history",
+    openapi_extra=READ,
+)
 def history(
-    name: str,
+    name: ModelPath,
     registry: RegistryDep,
-    alias: Annotated[str | None, Query(description="Only the moves of this alias.")] = None,
-    version: Annotated[int | None, Query(description="Only what concerns this version.")] = None,
-    after: Annotated[int | None, Query(description="Only entries after this entry id.")] = None,
-    limit: Annotated[int | None, Query(ge=1, description="At most this many entries.")] = None,
+    alias: Annotated[
+        str | None, Query(pattern=ALIAS_NAME, description="Only the moves of this alias.")
+    ] = None,
+    version: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Only what concerns this version.")
+    ] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_ID, description="Only entries after this entry id.")
+    ] = None,
+    limit: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="At most this many entries.")
+    ] = None,
 ) -> History:
     """What happened to the model, oldest first, with who, when and why; also for a model
     deleted since. Poll with `after` set to the last entry id seen to follow it."""
@@ -452,7 +519,7 @@ def history(
 
 
 def _register(registry: Registry, name: str, body: Registration, response: Response) -> VersionOut:
-    version = registry.upload(
+    version = registry.for_requests().upload(
         name,
         body.artifact_uri,
         framework=body.framework,

@@ -9,11 +9,13 @@ first; every other path goes to the prediction server (Vertex AI routes, Open In
 Protocol v2, `/metrics`), whose lifespan (model loading, alias watching, prediction log
 flushing) runs with the whole app's. An endpoint changed through the control API is
 served as changed at once by this process; other processes see it at their next poll.
-Tokens, when configured, guard every route.
+Tokens, when configured, guard every route, each by the role it needs
+(`conveyor.serving.auth`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -35,7 +37,8 @@ def create_app(settings: Settings | None = None, server: ServerSettings | None =
     server = server or ServerSettings.from_env()
     home = open_home(settings=settings)
     try:
-        serving = predictions.create_app(home, server)
+        # One gate for both: the control app's, which finds the prediction routes too.
+        serving = predictions.create_app(home, dataclasses.replace(server, tokens=None))
         service = serving.state.service
         middleware = [Middleware(TokenAuth, tokens=server.tokens)] if server.tokens else []
         app = control.create_app(
@@ -43,6 +46,7 @@ def create_app(settings: Settings | None = None, server: ServerSettings | None =
             middleware=middleware,
             lifespans=[_closing(home), service.lifespan],
             endpoint_listeners=[service.refresh_endpoint],
+            max_request_bytes=server.max_api_request_bytes,
         )
     except BaseException:
         home.close()

@@ -211,6 +211,38 @@ def remove_alias(
 
 
 @app.command()
+def trust(
+    reference: Annotated[str, typer.Argument(help="The version: NAME@VERSION or NAME@ALIAS.")],
+    comment: CommentOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Mark a version trusted, so runtimes load its pickle or run its custom code.
+
+    Loading a pickle (model.joblib, model.pkl) or a predictor.py runs code from the
+    artifact: trust only a version whose source you know. The history keeps who
+    trusted it and why.
+
+    Example: conveyor models trust churn@3 --comment "trained by our nightly pipeline"
+    """
+    _set_trust(reference, True, comment, as_json)
+
+
+@app.command()
+def untrust(
+    reference: Annotated[str, typer.Argument(help="The version: NAME@VERSION or NAME@ALIAS.")],
+    comment: CommentOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Withdraw a version's trust: runtimes then refuse its pickle or custom code.
+
+    The history keeps who withdrew it and why.
+
+    Example: conveyor models untrust churn@3 --comment "source not verified"
+    """
+    _set_trust(reference, False, comment, as_json)
+
+
+@app.command()
 def history(
     name: Annotated[str, typer.Argument(help="The model (also a deleted one).")],
     alias: Annotated[str | None, typer.Option(help="Only the moves of this alias.")] = None,
@@ -366,6 +398,28 @@ def _confirm(model: Model, yes: bool) -> None:
         raise UsageError(f"deleting {what} needs --yes (or answer the question in a terminal)")
     if not typer.confirm(f"Delete {what}?"):
         raise UsageError(f"kept {what}")
+
+
+def _set_trust(reference: str, trusted: bool, comment: str | None, as_json: bool) -> None:
+    ref = parse_reference(reference)
+    if not ref.names_version:
+        verb = "trust" if trusted else "untrust"
+        raise UsageError(
+            f"name the version to {verb}, as in `conveyor models {verb} {ref.model}@3`"
+        )
+    with _registry() as registry:
+        before = registry.get_version(reference)
+        after = registry.update_version(
+            before.model, before.version_id, trusted=trusted, comment=comment
+        )
+    if as_json:
+        print_json(after.to_json())
+        return
+    state = "trusted" if trusted else "not trusted"
+    if before.trusted == trusted:
+        out.print(f"{after.reference} is already {state}; nothing changed", markup=False)
+    else:
+        out.print(f"{after.reference} is now {state}", markup=False)
 
 
 def _parse_labels(values: list[str]) -> dict[str, str]:

@@ -25,6 +25,7 @@ from conveyor.registry.errors import (
 )
 from conveyor.registry.frameworks import MODEL_FILES, PICKLE_FILES, Framework
 from conveyor.registry.names import DEFAULT
+from conveyor.registry.policy import ArtifactPolicy
 from conveyor.registry.records import (
     ArtifactFile,
     Evaluation,
@@ -44,6 +45,7 @@ __all__ = [
     "PICKLE_FILES",
     "AliasRefused",
     "ArtifactFile",
+    "ArtifactPolicy",
     "DeleteGuard",
     "DeleteRefused",
     "Evaluation",

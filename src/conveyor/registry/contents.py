@@ -2,8 +2,9 @@
 
 The registry records the artifact where it is (no copy). A local path (or
 `file://` URL) becomes an absolute path, the form the artifact store writes, so
-an upload finds the metadata store's record of the same artifact. Any other URL
-is read through fsspec (`s3://`, `gs://`, `memory://`). The sha256 of each file
+an upload finds the metadata store's record of the same artifact. A URL of an
+allowed scheme is read through fsspec (`s3://`, `gs://`). What is read, how much and
+for how long follow the registry's `ArtifactPolicy`. The sha256 of each file
 is kept with the version; runtimes check the files against it before loading.
 """
 
@@ -12,12 +13,13 @@ from __future__ import annotations
 import os
 import posixpath
 from dataclasses import dataclass
-from pathlib import Path
+from typing import BinaryIO
 
-import fsspec
-
+from conveyor.registry.budget import Budget
 from conveyor.registry.errors import InvalidArtifact
 from conveyor.registry.frameworks import Framework, expected, model_file
+from conveyor.registry.policy import ArtifactPolicy
+from conveyor.registry.sources import LocalSource, RemoteSource
 from conveyor.store.artifacts import digest as digests
 from conveyor.store.artifacts.naming import is_local, local_of
 
@@ -28,54 +30,49 @@ class Contents:
 
     uri: str
     digest: digests.Digest
+    source: LocalSource | RemoteSource
+    budget: Budget
+
+    def open(self, rel: str) -> BinaryIO:
+        """The file `rel` ("" for a file artifact), to read again within the upload's time."""
+        return self.budget.again().metered(self.source.open(rel))
 
 
-def read_contents(uri: str | os.PathLike[str], framework: Framework) -> Contents:
-    """Hash the artifact at `uri` and check it holds `framework`'s model file."""
+def read_contents(
+    uri: str | os.PathLike[str], framework: Framework, policy: ArtifactPolicy
+) -> Contents:
+    """Hash the artifact at `uri` as `policy` allows and check it holds `framework`'s model file."""
     if isinstance(uri, os.PathLike):
         uri = os.fspath(uri)
     if not isinstance(uri, str) or not uri.strip():
         raise InvalidArtifact("the artifact URI is empty; pass the model folder's path or URL")
     if is_local(uri):
         path = local_of(uri)
-        contents = Contents(str(path), _local_digest(path))
+        budget = Budget.start(str(path), policy.max_bytes, policy.seconds)
+        try:
+            contents = _hashed(LocalSource(path, policy, budget), budget)
+        except OSError as exc:
+            raise InvalidArtifact(f"cannot read {exc.filename or path}: {exc.strerror}") from exc
     else:
-        contents = _remote_contents(uri)
+        policy.check_url(uri)
+        budget = Budget.start(uri, policy.max_bytes, policy.seconds)
+        try:
+            contents = _hashed(RemoteSource(uri, budget), budget)
+        except ImportError as exc:
+            raise InvalidArtifact(f"reading {uri} needs a package that is missing: {exc}") from exc
+        except (OSError, ValueError) as exc:
+            raise InvalidArtifact(f"cannot read {uri}: {exc}") from exc
     _check_model_file(contents, framework)
     return contents
 
 
-def _local_digest(path: Path) -> digests.Digest:
-    if not path.exists():
-        raise InvalidArtifact(
-            f"{path} does not exist; pass the folder that holds the saved model "
-            "(for scikit-learn, a folder with model.skops)"
-        )
-    try:
-        return digests.of_path(path)
-    except OSError as exc:
-        raise InvalidArtifact(f"cannot read {exc.filename or path}: {exc.strerror}") from exc
-
-
-def _remote_contents(uri: str) -> Contents:
-    try:
-        fs, path = fsspec.core.url_to_fs(uri)
-        path = path.rstrip("/")
-        where = fs.unstrip_protocol(path)
-        if not fs.exists(path):
-            raise InvalidArtifact(f"{where} does not exist; pass the URL of the model folder")
-        if fs.isdir(path):
-            files = []
-            for found in sorted(fs.find(path)):
-                with fs.open(found, "rb") as stream:
-                    files.append(digests.of_stream(posixpath.relpath(found, path), stream))
-            return Contents(where, digests.combine(digests.FOLDER, files))
-        with fs.open(path, "rb") as stream:
-            return Contents(where, digests.combine(digests.FILE, [digests.of_stream("", stream)]))
-    except ImportError as exc:
-        raise InvalidArtifact(f"reading {uri} needs a package that is missing: {exc}") from exc
-    except (OSError, ValueError) as exc:
-        raise InvalidArtifact(f"cannot read {uri}: {exc}") from exc
+def _hashed(source: LocalSource | RemoteSource, budget: Budget) -> Contents:
+    budget.check_size(sum(source.sizes.values()))
+    files = []
+    for rel in sorted(source.sizes):
+        with budget.metered(source.open(rel)) as stream:
+            files.append(digests.of_stream(rel, stream))
+    return Contents(source.uri, digests.combine(source.kind, files), source, budget)
 
 
 def _check_model_file(contents: Contents, framework: Framework) -> None:

@@ -25,6 +25,7 @@ from sqlalchemy import Connection
 from conveyor.registry import aliases, catalog, evaluations, history, rows, versions
 from conveyor.registry.contents import read_contents
 from conveyor.registry.errors import DeleteRefused, ModelNotFound
+from conveyor.registry.features import check_fit
 from conveyor.registry.frameworks import Framework, framework_of
 from conveyor.registry.names import (
     check_alias,
@@ -32,6 +33,7 @@ from conveyor.registry.names import (
     check_labels,
     check_model_name,
 )
+from conveyor.registry.policy import ArtifactPolicy
 from conveyor.registry.provenance import check_run, link
 from conveyor.registry.records import Evaluation, HistoryEntry, Model, ModelVersion
 from conveyor.registry.references import Reference, resolve_reference
@@ -48,7 +50,8 @@ VersionSelector = int | str | None
 
 class Registry:
     """The model registry over a metadata store; `user` names who makes the changes
-    (default: `CONVEYOR_USER`, else the OS user)."""
+    (default: `CONVEYOR_USER`, else the OS user); `policy` bounds what uploads read
+    (default: local paths anywhere, `s3://`, `gs://`)."""
 
     def __init__(
         self,
@@ -56,15 +59,27 @@ class Registry:
         *,
         user: str | None = None,
         delete_guards: Iterable[DeleteGuard] = (),
+        policy: ArtifactPolicy | None = None,
     ) -> None:
         self.store = store
         self.user = user
+        self.policy = policy or ArtifactPolicy()
         self._guards: list[DeleteGuard] = list(delete_guards)
 
     def acting_as(self, user: str) -> Registry:
         """The same registry, recording `user` as who makes the changes (a server acting for
-        the caller of a request); its delete guards are the same."""
-        return Registry(self.store, user=user, delete_guards=self._guards)
+        the caller of a request); its delete guards and policy are the same."""
+        return Registry(self.store, user=user, delete_guards=self._guards, policy=self.policy)
+
+    def for_requests(self) -> Registry:
+        """The same registry, uploading as a server must for callers from afar: local paths
+        only under the allowed roots, never a URL naming a host (`ArtifactPolicy.for_requests`)."""
+        return Registry(
+            self.store,
+            user=self.user,
+            delete_guards=self._guards,
+            policy=self.policy.for_requests(),
+        )
 
     def add_delete_guard(self, guard: DeleteGuard) -> None:
         """Ask `guard` before deleting any version (and so any model)."""
@@ -94,16 +109,19 @@ class Registry:
         labels); its first version takes `default`, and `aliases` (which may
         include `default`) move to the new version. The artifact stays where it
         is: the registry records its URI and the sha256 of each of its files,
-        after checking it holds the file `framework`'s runtime loads. It links the
-        version to the metadata store's artifact at that URI and the run and
-        execution that wrote it (or to `run_id` / `execution_id`).
+        after checking it holds the file `framework`'s runtime loads and, when the
+        model file declares its features, that `input_schema` fits them. What it reads
+        follows the registry's `policy`. It links the version to the metadata store's
+        artifact at that URI and the run and execution that wrote it (or to `run_id` /
+        `execution_id`).
         """
         check_model_name(model_name)
         kind = framework_of(framework)
         wanted = check_aliases(aliases)
         labels = check_labels(labels)
         schemas = check_schema(input_schema, "input"), check_schema(output_schema, "output")
-        contents = read_contents(artifact_uri, kind)
+        contents = read_contents(artifact_uri, kind, self.policy)
+        check_fit(schemas[0], contents, kind)
         actor = self._actor()
         with self.store.transaction(write=True) as conn:
             model = catalog.ensure(conn, model_name, description, labels, actor, comment)

@@ -1,4 +1,5 @@
-"""API tokens with roles: off unless configured, then required on every route.
+"""API tokens with roles: off unless configured, then required on every route, each route
+needing the least role it declares.
 
 Roles, each allowing what the ones before it allow:
 
@@ -11,22 +12,51 @@ Roles, each allowing what the ones before it allow:
 Tokens come from `CONVEYOR_API_TOKENS` (`ROLE:TOKEN` entries separated by commas) and from
 the file named by `CONVEYOR_API_TOKENS_FILE` (or `conveyor serve --tokens FILE`): one
 token a line, `ROLE TOKEN [NAME]`, with `#` comments. A request sends its token as
-`Authorization: Bearer TOKEN`; without one, or with an unknown one, it gets 401; with a
-role too low for the route, 403. Only the sha256 of each token is kept in memory.
+`Authorization: Bearer TOKEN`; without one, or with an unknown one, it gets 401, whatever
+its path; with a role too low for the route, 403. The token's name becomes the caller
+(`request.state.user`), whom the registry's history and the endpoints record. Only the
+sha256 of each token is kept in memory.
+
+Authorisation goes by the route the request matches, found as the router finds it (the
+first full match, inside mounted apps too), never by the text of the path: a model named
+`infer` is not a prediction. A route declares its role in its OpenAPI operation
+(`openapi_extra=needs(Role.DEPLOY)`, shown in `/openapi.json` as `x-conveyor-role`); the
+prediction routes of `conveyor.serving.vertex` and `conveyor.serving.oip` are listed
+here by their path templates (`PREDICTIONS`); any other route needs `read` to GET or HEAD
+and `admin` for the rest. A request no route matches goes on to the router's 404 or 405,
+which runs no handler.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
+
+from starlette.routing import BaseRoute, Match, Mount
 
 from conveyor.errors import UsageError
 from conveyor.serving.http import error_body
 
 Scope = dict[str, Any]
+
+ROLE_KEY = "x-conveyor-role"
+"""The OpenAPI operation field that declares the least role a route needs."""
+
+PREDICTIONS = frozenset(
+    {
+        "/v1/endpoints/{target}",
+        "/v1/projects/{project}/locations/{location}/endpoints/{target}",
+        "/v2/models/{name}/infer",
+        "/v2/models/{name}/versions/{version}/infer",
+    }
+)
+"""Path templates of the routes whose POST is a prediction: Vertex AI's `:predict` and
+`:rawPredict` (`vertex.py`), the Open Inference Protocol's `/infer` (`oip.py`)."""
+
+_READS = frozenset({"GET", "HEAD"})
 
 
 class Role(IntEnum):
@@ -45,19 +75,33 @@ class Role(IntEnum):
             ) from None
 
 
-_PREDICT_METHODS = (":predict", ":rawPredict")
-_DEPLOY_METHODS = (":deployModel", ":undeployModel", ":setTraffic")
+def needs(role: Role) -> dict[str, str]:
+    """The `openapi_extra` of a FastAPI route that needs `role`: enforced here, and shown
+    to clients in the OpenAPI document."""
+    return {ROLE_KEY: role.name.lower()}
 
 
-def required_role(method: str, path: str) -> Role:
-    """The least role that may call `method path`."""
-    if method in ("GET", "HEAD", "OPTIONS"):
+def required_role(route: BaseRoute, method: str) -> Role:
+    """The least role that may call `method` on `route` (see the module docstring)."""
+    declared = (getattr(route, "openapi_extra", None) or {}).get(ROLE_KEY)
+    if declared is not None:
+        return Role[declared.upper()]
+    if method in _READS:
         return Role.READ
-    if path.endswith(_PREDICT_METHODS) or path.endswith("/infer"):
+    if method == "POST" and getattr(route, "path", None) in PREDICTIONS:
         return Role.PREDICT
-    if path.endswith(_DEPLOY_METHODS):
-        return Role.DEPLOY
     return Role.ADMIN
+
+
+def matched_route(routes: Iterable[BaseRoute], scope: Scope) -> BaseRoute | None:
+    """The route that will answer `scope`: the first that matches it fully, looked for
+    inside a mounted app's routes; None when the router will answer 404 or 405."""
+    for route in routes:
+        match, child = route.matches(scope)
+        if match is Match.FULL:
+            inner = route.routes if isinstance(route, Mount) else []
+            return matched_route(inner, {**scope, **child}) if inner else route
+    return None
 
 
 class Tokens:
@@ -122,7 +166,8 @@ def _digest(token: str) -> bytes:
 
 
 class TokenAuth:
-    """ASGI middleware: every HTTP request needs a token whose role covers its route."""
+    """ASGI middleware: every HTTP request needs a token whose role covers the route it
+    matches in the app (`scope["app"]`) that this middleware wraps."""
 
     def __init__(self, app: Any, tokens: Tokens) -> None:
         self.app = app
@@ -145,7 +190,8 @@ class TokenAuth:
         await send({"type": "http.response.body", "body": body})
 
     def check(self, scope: Scope) -> tuple[int, str] | None:
-        """None when the request may go on, else (status, message)."""
+        """None when the request may go on (its caller named in its state), else
+        (status, message)."""
         header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
         if header is None:
             return (
@@ -159,10 +205,12 @@ class TokenAuth:
         if found is None:
             return 401, "the API token is not valid on this server"
         role, name = found
-        needed = required_role(scope["method"], scope["path"])
+        route = matched_route(scope["app"].routes, scope)
+        needed = Role.READ if route is None else required_role(route, scope["method"])
         if role < needed:
             return 403, (
                 f"token {name!r} has role {role.name.lower()}; {scope['method']} "
                 f"{scope['path']} needs {needed.name.lower()} or higher"
             )
+        scope.setdefault("state", {})["user"] = name
         return None

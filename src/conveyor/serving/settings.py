@@ -4,6 +4,7 @@ and writes (the metadata store, the artifact root) is its home's (`conveyor.home
 | Setting | Environment variable | Default |
 | --- | --- | --- |
 | `max_request_bytes` | `CONVEYOR_MAX_REQUEST_BYTES` | 1,500,000 (Vertex AI's limit) |
+| `max_api_request_bytes` | `CONVEYOR_MAX_API_REQUEST_BYTES` | 1,048,576: a control API (`/api/v1`) body |
 | `log_sample_rate` | `CONVEYOR_PREDICTION_LOG_RATE` | 1.0: every request, for endpoints that set none |
 | `log_flush_rows` | `CONVEYOR_PREDICTION_LOG_FLUSH_ROWS` | 1000 |
 | `log_flush_seconds` | `CONVEYOR_PREDICTION_LOG_FLUSH_SECONDS` | 10 |
@@ -29,6 +30,8 @@ class ServerSettings:
     """What the server needs beyond its home: limits, logging, polling, tokens."""
 
     max_request_bytes: int = 1_500_000
+    max_api_request_bytes: int = 1_048_576
+    """The largest body the control API (`/api/v1`) reads: registrations, evaluations."""
     log_sample_rate: float = 1.0
     log_flush_rows: int = 1000
     log_flush_seconds: float = 10.0
@@ -48,6 +51,7 @@ class ServerSettings:
         values: dict[str, object] = {}
         numbers = {
             "max_request_bytes": ("CONVEYOR_MAX_REQUEST_BYTES", int),
+            "max_api_request_bytes": ("CONVEYOR_MAX_API_REQUEST_BYTES", int),
             "log_sample_rate": ("CONVEYOR_PREDICTION_LOG_RATE", float),
             "log_flush_rows": ("CONVEYOR_PREDICTION_LOG_FLUSH_ROWS", int),
             "log_flush_seconds": ("CONVEYOR_PREDICTION_LOG_FLUSH_SECONDS", float),
@@ -67,10 +71,12 @@ class ServerSettings:
         return settings
 
     def check(self) -> None:
-        if self.max_request_bytes < 1:
-            raise UsageError(
-                f"the request size limit must be positive, not {self.max_request_bytes}"
-            )
+        for name, limit in (
+            ("CONVEYOR_MAX_REQUEST_BYTES", self.max_request_bytes),
+            ("CONVEYOR_MAX_API_REQUEST_BYTES", self.max_api_request_bytes),
+        ):
+            if limit < 1:
+                raise UsageError(f"the request size limit {name} must be positive, not {limit}")
         if not 0.0 <= self.log_sample_rate <= 1.0:
             raise UsageError(
                 f"the prediction log sample rate must be from 0 to 1, not {self.log_sample_rate}"

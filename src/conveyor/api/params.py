@@ -1,0 +1,66 @@
+"""The grammar of what `/api/v1` takes in its paths, queries and bodies, declared once, so
+that `/openapi.json` states what the server enforces: model names, aliases and endpoint
+names by the very patterns the registry and the endpoints check (`conveyor.registry.names`,
+`conveyor.serving.endpoints`), version ids and counts within the store's 64 bits.
+
+A value breaking its pattern answers 400 naming the parameter and the rule (`RULES`,
+read by `conveyor.api.errors`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Path
+from pydantic import Field
+
+from conveyor.registry.names import ALIAS, MODEL_NAME
+from conveyor.serving.endpoints import ENDPOINT_NAME
+
+MAX_ID = 2**63 - 1
+"""The largest id the store keeps."""
+
+_ID = "[0-9]{1,18}"  # every id below 10^18 < 2^63
+
+MODEL = f"^{MODEL_NAME.pattern}$"
+ALIAS_NAME = f"^{ALIAS.pattern}$"
+VERSION = f"^(?:{_ID}|{ALIAS.pattern})$"
+ENDPOINT = f"^{ENDPOINT_NAME.pattern}$"
+REFERENCE = f"^{MODEL_NAME.pattern}(?:@(?:{_ID}|{ALIAS.pattern}))?$"
+DEPLOYED_ID = f"^{_ID}$"
+NO_NUL = "^[^\\x00]*$"
+"""Free text: anything but NUL, which PostgreSQL does not store."""
+
+RULES = {
+    MODEL: "a model name: a letter, then letters, digits, '-' and '_', up to 128 "
+    "characters (churn-classifier)",
+    ALIAS_NAME: "an alias: 2 to 128 letters, digits and '-', starting with a lowercase "
+    "letter and ending with a lowercase letter or digit (production)",
+    VERSION: "a version: an id below 10^18 (3) or an alias (production)",
+    ENDPOINT: "an endpoint name: 1 to 63 lowercase letters, digits and '-', starting "
+    "with a letter and not ending with '-' (churn-prod)",
+    REFERENCE: "a model reference: churn, churn@3 or churn@production",
+    DEPLOYED_ID: "a deployed model id: digits, below 10^18 (1)",
+    NO_NUL: "text without NUL characters",
+}
+"""What each pattern means, for the message of a value that breaks it."""
+
+ModelPath = Annotated[str, Path(pattern=MODEL, description=RULES[MODEL], examples=["churn"])]
+AliasPath = Annotated[
+    str, Path(pattern=ALIAS_NAME, description=RULES[ALIAS_NAME], examples=["production"])
+]
+VersionPath = Annotated[str, Path(pattern=VERSION, description=RULES[VERSION], examples=["3"])]
+EndpointPath = Annotated[
+    str, Path(pattern=ENDPOINT, description=RULES[ENDPOINT], examples=["churn-prod"])
+]
+
+ModelName = Annotated[str, Field(pattern=MODEL, examples=["churn"])]
+AliasName = Annotated[str, Field(pattern=ALIAS_NAME, examples=["candidate"])]
+VersionName = Annotated[str, Field(pattern=VERSION, examples=["staging"])]
+EndpointName = Annotated[
+    str, Field(pattern=ENDPOINT, description=RULES[ENDPOINT], examples=["churn-prod"])
+]
+Reference = Annotated[str, Field(pattern=REFERENCE)]
+DeployedId = Annotated[str, Field(pattern=DEPLOYED_ID, examples=["1"])]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Percentage = Annotated[int, Field(ge=0, le=100)]

@@ -1,0 +1,167 @@
+"""Token roles on the app `conveyor serve` runs: every route × every role, authorised on
+the route the request matches (never on the text of its path), with models, aliases and
+endpoints named after route words; the token's name is who the history records."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+from api_support import error_of
+from starlette.routing import Mount
+
+from conveyor.api import server as combined
+from conveyor.serving.auth import Role, Tokens
+from conveyor.serving.settings import ServerSettings
+
+TOKENS = {
+    "r-token": (Role.READ, "viewer"),
+    "p-token": (Role.PREDICT, "crm-backend"),
+    "d-token": (Role.DEPLOY, "release-bot"),
+    "a-token": (Role.ADMIN, "ops"),
+}
+BY_ROLE = {role: token for token, (role, _) in TOKENS.items()}
+
+PREDICTIONS = {
+    ("POST", "/v1/endpoints/{target}"),
+    ("POST", "/v1/projects/{project}/locations/{location}/endpoints/{target}"),
+    ("POST", "/v2/models/{name}/infer"),
+    ("POST", "/v2/models/{name}/versions/{version}/infer"),
+}
+DEPLOYMENTS = {
+    ("POST", "/api/v1/endpoints/{endpoint}:deployModel"),
+    ("POST", "/api/v1/endpoints/{endpoint}:undeployModel"),
+    ("POST", "/api/v1/endpoints/{endpoint}:setTraffic"),
+}
+WORDS = ("infer", "predict", "rawPredict", "deployModel", "setTraffic")
+"""Names that are also route words: models, aliases and endpoints are named after them."""
+
+
+def expected_role(method: str, template: str) -> Role:
+    if method == "GET":
+        return Role.READ
+    if (method, template) in PREDICTIONS:
+        return Role.PREDICT
+    if (method, template) in DEPLOYMENTS:
+        return Role.DEPLOY
+    return Role.ADMIN
+
+
+def every_route(app, document) -> list[tuple[str, str]]:
+    """(method, path template) of every route of `app`: the control API's from its
+    OpenAPI document, the documentation's and the mounted prediction server's from the
+    app's routes."""
+    found = [(m.upper(), p) for p, ops in document["paths"].items() for m in ops]
+    for route in app.routes:
+        routes = route.routes if isinstance(route, Mount) else [route]
+        for inner in routes:
+            for method in sorted(getattr(inner, "methods", None) or ()):
+                if method != "HEAD" and (method, inner.path) not in found:
+                    found.append((method, inner.path))
+    return found
+
+
+def concrete(template: str, word: str) -> str:
+    """`template` with every parameter named `word` (a name that may be an alias too)."""
+    values = {"target": f"{word.lower()}:predict", "project": "p", "location": "l"}
+    return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), word), template)
+
+
+@pytest.fixture
+def app(own_home, saved, tmp_path, settings):
+    """Models `infer` and `predict`, each with aliases `infer`, `predict` and so on, and an
+    endpoint `infer` serving one; the app `conveyor serve` runs, with the four tokens."""
+    for name in ("infer", "predict"):
+        for n in (1, 2):
+            folder = tmp_path / f"{name}-{n}"
+            shutil.copytree(saved, folder)
+            own_home.registry.upload(name, folder, framework="sklearn")
+        for alias in ("infer", "predict", "setTraffic"):
+            own_home.registry.set_alias(name, alias, 2)
+    own_home.endpoints.create("infer")
+    own_home.endpoints.deploy("infer", "infer@1")
+    return combined.create_app(settings, ServerSettings(poll_seconds=3600, tokens=Tokens(TOKENS)))
+
+
+def state(home):
+    """What a refused request must leave as it was."""
+    registry = home.registry
+    return (
+        [m.to_json() for m in registry.list_models()],
+        [v.to_json() for name in ("infer", "predict") for v in registry.list_versions(name)],
+        [len(registry.history(name)) for name in ("infer", "predict")],
+        [e.to_json() for e in home.endpoints.list()],
+    )
+
+
+def test_every_route_and_every_role(app, serve, own_home):
+    http = serve(app)
+    routes = every_route(app, http.get("/openapi.json", headers=bearer("r-token")).json())
+    assert len(routes) > 35, routes
+    before = state(own_home)
+    allowed = []
+    for method, template in routes:
+        needed = expected_role(method, template)
+        for word in WORDS:
+            path = concrete(template, word)
+            for role, token in BY_ROLE.items():
+                if role >= needed:
+                    allowed.append((method, path, token))
+                    continue
+                answer = http.request(method, path, json={}, headers=bearer(token))
+                assert answer.status_code == 403, (method, path, role, answer.text)
+                message = answer.text
+                assert f"needs {needed.name.lower()} or higher" in message, message
+    assert state(own_home) == before  # nothing a refused request could change changed
+    for method, path, token in allowed:
+        answer = http.request(method, path, json={}, headers=bearer(token))
+        assert answer.status_code not in (401, 403), (method, path, token, answer.text)
+
+
+def test_the_roles_are_in_the_openapi_document(app, serve):
+    document = serve(app).get("/openapi.json", headers=bearer("r-token")).json()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            role = expected_role(method.upper(), path).name.lower()
+            assert operation["x-conveyor-role"] == role, (method, path)
+
+
+def test_without_a_token_nothing_is_told(app, serve):
+    http = serve(app)
+    for method, path in [
+        ("GET", "/api/v1/models/infer"),
+        ("DELETE", "/api/v1/models/infer"),
+        ("POST", "/api/v1/nothing"),
+        ("GET", "/no/such/route"),
+    ]:
+        error = error_of(http.request(method, path, headers=bearer("wrong")), 401)
+        assert error["message"] == "the API token is not valid on this server"
+
+
+def test_unknown_routes_answer_404_to_any_valid_token(app, serve):
+    http = serve(app)
+    for method in ("GET", "POST", "DELETE"):
+        for path in ("/api/v1/nothing", "/api/v1/models/infer/nothing", "/nothing"):
+            answer = http.request(method, path, headers=bearer("r-token"))
+            assert answer.status_code == 404, (method, path, answer.text)
+
+
+def test_the_tokens_name_is_who_the_history_records(app, serve, own_home, saved):
+    http = serve(app)
+    moved = http.put(
+        "/api/v1/models/infer/aliases/production", json={"version": 1}, headers=bearer("a-token")
+    )
+    assert moved.status_code == 200, moved.text
+    made = http.post("/api/v1/endpoints", json={"name": "e"}, headers=bearer("a-token"))
+    assert made.json()["created_by"] == "ops"
+    deployed = http.post(
+        "/api/v1/endpoints/e:deployModel", json={"model": "infer@1"}, headers=bearer("d-token")
+    )
+    assert deployed.json()["deployed_by"] == "release-bot"
+    entries = own_home.registry.history("infer", alias="production")
+    assert [e.actor for e in entries] == ["ops"]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
