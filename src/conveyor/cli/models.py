@@ -8,29 +8,31 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from conveyor.cli._output import JsonOption, err, out, print_json, print_table, when
 from conveyor.errors import UsageError
-from conveyor.home import open_home
-from conveyor.registry import (
+from conveyor.registry.frameworks import Framework
+from conveyor.registry.records import (
     Evaluation,
-    Framework,
     HistoryAction,
     HistoryEntry,
     Model,
     ModelVersion,
-    Registry,
-    parse_reference,
 )
+from conveyor.registry.references import parse_reference
+
+if TYPE_CHECKING:
+    from conveyor.registry.registry import Registry
 
 app = typer.Typer(
     name="models",
     help="The model registry: upload versions, move aliases, read the history.",
     no_args_is_help=True,
+    rich_markup_mode=None,  # plain help: rich's renderer alone takes ~0.2 s to import
 )
 
 CommentOption = Annotated[str | None, typer.Option(help="Why: kept in the model's history.")]
@@ -38,7 +40,10 @@ CommentOption = Annotated[str | None, typer.Option(help="Why: kept in the model'
 
 @contextmanager
 def _registry() -> Iterator[Registry]:
-    """The registry of the environment's home."""
+    """The registry of the environment's home (imported when a command runs: `--help`
+    stays quick)."""
+    from conveyor.home import open_home
+
     with open_home() as home:
         yield home.registry
 
@@ -360,6 +365,8 @@ def predict(
             bar.start()
             bar.start_task(task)
         bar.update(task, completed=done, total=total)
+
+    from conveyor.home import open_home
 
     with open_home() as home:
         try:

@@ -9,34 +9,88 @@ Vertex AI Model Registry's semantics on the metadata store; see docs/registry.md
         version = Registry(store).upload("churn", "out/model", framework="sklearn")
 """
 
-from conveyor.registry.errors import (
-    AliasRefused,
-    DeleteRefused,
-    InvalidArtifact,
-    InvalidEvaluation,
-    InvalidLabels,
-    InvalidName,
-    InvalidSchema,
-    ModelNotFound,
-    RegistryConflict,
-    RegistryUsageError,
-    UnknownFramework,
-    VersionNotFound,
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from conveyor._lazy import exports
+
+if TYPE_CHECKING:
+    from conveyor.registry.errors import (
+        AliasRefused,
+        DeleteRefused,
+        InvalidArtifact,
+        InvalidEvaluation,
+        InvalidLabels,
+        InvalidName,
+        InvalidSchema,
+        ModelNotFound,
+        RegistryConflict,
+        RegistryUsageError,
+        UnknownFramework,
+        VersionNotFound,
+    )
+    from conveyor.registry.frameworks import MODEL_FILES, PICKLE_FILES, Framework
+    from conveyor.registry.names import DEFAULT
+    from conveyor.registry.policy import ArtifactPolicy
+    from conveyor.registry.records import (
+        ArtifactFile,
+        Evaluation,
+        HistoryAction,
+        HistoryEntry,
+        Model,
+        ModelVersion,
+    )
+    from conveyor.registry.references import Reference, parse_reference
+    from conveyor.registry.registry import DeleteGuard, Registry, VersionSelector
+    from conveyor.registry.schemas import FEATURE_TYPES
+
+__getattr__ = exports(
+    __name__,
+    {
+        "errors": (
+            "AliasRefused",
+            "DeleteRefused",
+            "InvalidArtifact",
+            "InvalidEvaluation",
+            "InvalidLabels",
+            "InvalidName",
+            "InvalidSchema",
+            "ModelNotFound",
+            "RegistryConflict",
+            "RegistryUsageError",
+            "UnknownFramework",
+            "VersionNotFound",
+        ),
+        "frameworks": (
+            "MODEL_FILES",
+            "PICKLE_FILES",
+            "Framework",
+        ),
+        "names": ("DEFAULT",),
+        "policy": ("ArtifactPolicy",),
+        "records": (
+            "ArtifactFile",
+            "Evaluation",
+            "HistoryAction",
+            "HistoryEntry",
+            "Model",
+            "ModelVersion",
+        ),
+        "references": (
+            "Reference",
+            "parse_reference",
+        ),
+        "registry": (
+            "DeleteGuard",
+            "Registry",
+            "VersionSelector",
+        ),
+        "schemas": ("FEATURE_TYPES",),
+    },
 )
-from conveyor.registry.frameworks import MODEL_FILES, PICKLE_FILES, Framework
-from conveyor.registry.names import DEFAULT
-from conveyor.registry.policy import ArtifactPolicy
-from conveyor.registry.records import (
-    ArtifactFile,
-    Evaluation,
-    HistoryAction,
-    HistoryEntry,
-    Model,
-    ModelVersion,
-)
-from conveyor.registry.references import Reference, parse_reference
-from conveyor.registry.registry import DeleteGuard, Registry, VersionSelector
-from conveyor.registry.schemas import FEATURE_TYPES
+"""Each public name is imported from its module when first used: the errors, names and
+records cost nothing, the registry itself brings the store (SQLAlchemy)."""
 
 __all__ = [
     "DEFAULT",

@@ -11,7 +11,9 @@ See docs/metadata.md for what is recorded and how to point it at PostgreSQL.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from conveyor._lazy import exports
 
 if TYPE_CHECKING:
     from conveyor.store.metadata.errors import NotFound, StoreError
@@ -40,48 +42,39 @@ if TYPE_CHECKING:
     )
     from conveyor.store.metadata.store import MetadataStore
 
-_HOMES = {
-    "errors": ("NotFound", "StoreError"),
-    "kinds": (
-        "CONTAINER_EXECUTION",
-        "DAG_EXECUTION",
-        "IMPORTER_EXECUTION",
-        "PIPELINE",
-        "PIPELINE_RUN",
-        "ArtifactState",
-        "Direction",
-        "EventType",
-        "ExecutionState",
-        "RunStatus",
-    ),
-    "recording": ("spec_digest",),
-    "records": (
-        "ArtifactRecord",
-        "CacheHit",
-        "ExecutionDetail",
-        "ExecutionRecord",
-        "Lineage",
-        "LineageEdge",
-        "RunDetail",
-        "RunRecord",
-    ),
-    "store": ("MetadataStore",),
-}
-"""The module of each public name: imported when the name is first used, so that the
-errors and kinds cost nothing to import (the command line's help, a component) while
-the store itself brings SQLAlchemy."""
-_MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
-
-
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = exports(
+    __name__,
+    {
+        "errors": ("NotFound", "StoreError"),
+        "kinds": (
+            "CONTAINER_EXECUTION",
+            "DAG_EXECUTION",
+            "IMPORTER_EXECUTION",
+            "PIPELINE",
+            "PIPELINE_RUN",
+            "ArtifactState",
+            "Direction",
+            "EventType",
+            "ExecutionState",
+            "RunStatus",
+        ),
+        "recording": ("spec_digest",),
+        "records": (
+            "ArtifactRecord",
+            "CacheHit",
+            "ExecutionDetail",
+            "ExecutionRecord",
+            "Lineage",
+            "LineageEdge",
+            "RunDetail",
+            "RunRecord",
+        ),
+        "store": ("MetadataStore",),
+    },
+)
+"""Each public name is imported from its module when first used, so that the errors and
+kinds cost nothing to import (the command line's help, a component) while the store
+itself brings SQLAlchemy."""
 
 
 __all__ = [
