@@ -45,3 +45,4 @@ bench: env
 	$(VENV)/bin/python benchmarks/metadata.py
 	$(VENV)/bin/python benchmarks/serving.py
 	$(VENV)/bin/python benchmarks/runtimes.py
+	$(VENV)/bin/python benchmarks/startup.py

@@ -19,7 +19,7 @@ def count_letters(word: str) -> int:
 
 @dsl.component
 def write_report(name: str, counts: list, report: Output[Dataset]) -> int:
-    total = sum(counts)
+    total = int(sum(counts))  # kfp.local collects the counts as floats
     with open(report.path, "w") as f:
         f.write(f"Hello, {name}! Your sentence has {total} letters: {counts}\n")
     report.metadata["total"] = total
