@@ -202,3 +202,26 @@ def test_a_corrupt_file_is_refused_and_left_alone(tmp_path, content):
         MetadataStore.open(f"sqlite:///{path}")
     assert path.read_bytes() == content
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metadata.db"]
+
+
+def test_the_head_revision_is_the_last_migration():
+    """`schema.HEAD` spares Alembic's import when a store is current: it must name the
+    last migration (bump it with each new one)."""
+    from alembic.script import ScriptDirectory
+
+    assert schema.HEAD == ScriptDirectory.from_config(schema.alembic_config()).get_current_head()
+
+
+def test_opening_a_current_store_imports_no_alembic(tmp_path):
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'metadata.db'}"
+    code = (
+        "import sys; from conveyor.store.metadata import MetadataStore\n"
+        f"MetadataStore.open({url!r}).close()\n"
+        "print('alembic' in sys.modules)"
+    )
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert (first.stdout.strip(), again.stdout.strip()) == ("True", "False")

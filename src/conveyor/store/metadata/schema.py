@@ -26,19 +26,23 @@ from __future__ import annotations
 import threading
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, inspect, text
 
 from conveyor.store.metadata import driver
 from conveyor.store.metadata.connect import WRITE
 from conveyor.store.metadata.errors import StoreError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+HEAD = "0004"
+"""The schema revision this code writes: the last migration's (a test holds them equal).
+Opening a store at this revision needs no Alembic (its import alone costs a few tenths of
+a second at every command); only a migration imports it."""
 VERSION_TABLE = "conveyor_schema_version"
 """Our own name for Alembic's version table, so another Alembic app's database is not ours."""
 _PG_LOCK = 0x636F6E76
@@ -50,6 +54,8 @@ through module-level proxies (`alembic.context`, `alembic.op`) that threads woul
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """Alembic's configuration, built in code: the scripts in the package, our version table."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["version_table"] = VERSION_TABLE
@@ -59,12 +65,14 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 @cache
 def _scripts() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config())
 
 
 def head() -> str:
     """The schema revision this code writes."""
-    return _scripts().get_current_head() or ""
+    return HEAD
 
 
 def prepare(engine: Engine, where: str, target: str = "head") -> None:
@@ -73,8 +81,13 @@ def prepare(engine: Engine, where: str, target: str = "head") -> None:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK})
         current = _current_revisions(conn, where)
+        if current == {HEAD} and target == "head":
+            return  # the usual case: a store this code wrote, nothing to migrate
+        _check_known(current, where)
         wanted = {_scripts().get_revision(target).revision}
         if current != wanted:
+            from alembic import command
+
             with _MIGRATING:
                 command.upgrade(alembic_config(conn), target)
 
@@ -98,8 +111,13 @@ def _current_revisions(conn: Connection, where: str) -> set[str]:
                 "Point Conveyor at an empty database or a new file."
             )
         return set()
-    context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
-    current = set(context.get_current_heads())
+    return {row.version_num for row in conn.execute(_REVISION)}
+
+
+def _check_known(current: set[str], where: str) -> None:
+    """Raise StoreError for a revision that no migration here names (a newer Conveyor's)."""
+    from alembic.util import CommandError
+
     for revision in current:
         try:
             _scripts().get_revision(revision)
@@ -109,4 +127,3 @@ def _current_revisions(conn: Connection, where: str) -> set[str]:
                 f"this Conveyor knows (up to {head()!r}). Upgrade Conveyor, or point it at "
                 "another store."
             ) from err
-    return current
