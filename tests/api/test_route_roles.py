@@ -26,6 +26,11 @@ BY_ROLE = {role: token for token, (role, _) in TOKENS.items()}
 PREDICTIONS = {
     ("POST", "/v1/endpoints/{target}"),
     ("POST", "/v1/projects/{project}/locations/{location}/endpoints/{target}"),
+    # ... as the OpenAPI document spells Vertex AI's two methods
+    ("POST", "/v1/endpoints/{endpoint}:predict"),
+    ("POST", "/v1/endpoints/{endpoint}:rawPredict"),
+    ("POST", "/v1/projects/{project}/locations/{location}/endpoints/{endpoint}:predict"),
+    ("POST", "/v1/projects/{project}/locations/{location}/endpoints/{endpoint}:rawPredict"),
     ("POST", "/v2/models/{name}/infer"),
     ("POST", "/v2/models/{name}/versions/{version}/infer"),
 }
@@ -34,12 +39,17 @@ DEPLOYMENTS = {
     ("POST", "/api/v1/endpoints/{endpoint}:undeployModel"),
     ("POST", "/api/v1/endpoints/{endpoint}:setTraffic"),
 }
+QUERIES = {("POST", "/v2/repository/index")}
+"""Routes whose POST only reads."""
 WORDS = ("infer", "predict", "rawPredict", "deployModel", "setTraffic")
 """Names that are also route words: models, aliases and endpoints are named after them."""
 
 
-def expected_role(method: str, template: str) -> Role:
-    if method == "GET":
+def expected_role(method: str, template: str, declared: str | None = None) -> Role:
+    """The role a route's OpenAPI operation declares, else the rule for its kind."""
+    if declared is not None:
+        return Role[declared.upper()]
+    if method == "GET" or (method, template) in QUERIES:
         return Role.READ
     if (method, template) in PREDICTIONS:
         return Role.PREDICT
@@ -48,23 +58,29 @@ def expected_role(method: str, template: str) -> Role:
     return Role.ADMIN
 
 
-def every_route(app, document) -> list[tuple[str, str]]:
-    """(method, path template) of every route of `app`: the control API's from its
-    OpenAPI document, the documentation's and the mounted prediction server's from the
-    app's routes."""
-    found = [(m.upper(), p) for p, ops in document["paths"].items() for m in ops]
+def every_route(app, document) -> list[tuple[str, str, str | None]]:
+    """(method, path template, declared role) of every route of `app`: those its OpenAPI
+    document describes (the control API, the prediction routes), and the documentation's
+    and the mounted prediction server's from the app's routes too (Starlette's templates)."""
+    found = [
+        (m.upper(), p, op.get("x-conveyor-role"))
+        for p, ops in document["paths"].items()
+        for m, op in ops.items()
+    ]
     for route in app.routes:
         routes = route.routes if isinstance(route, Mount) else [route]
         for inner in routes:
             for method in sorted(getattr(inner, "methods", None) or ()):
-                if method != "HEAD" and (method, inner.path) not in found:
-                    found.append((method, inner.path))
+                if method != "HEAD" and (method, inner.path, None) not in found:
+                    found.append((method, inner.path, None))
     return found
 
 
 def concrete(template: str, word: str) -> str:
     """`template` with every parameter named `word` (a name that may be an alias too)."""
     values = {"target": f"{word.lower()}:predict", "project": "p", "location": "l"}
+    if template.endswith((":predict", ":rawPredict")):
+        values["endpoint"] = word.lower()
     return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), word), template)
 
 
@@ -101,8 +117,8 @@ def test_every_route_and_every_role(app, serve, own_home):
     assert len(routes) > 35, routes
     before = state(own_home)
     allowed = []
-    for method, template in routes:
-        needed = expected_role(method, template)
+    for method, template, declared in routes:
+        needed = expected_role(method, template, declared)
         for word in WORDS:
             path = concrete(template, word)
             for role, token in BY_ROLE.items():

@@ -170,3 +170,14 @@ def test_every_home_on_the_store_guards_deployed_versions(churn, endpoints, sett
     endpoints.deploy("e", "churn@1")
     with open_home(settings=settings) as other, pytest.raises(DeleteRefused):
         other.registry.delete_model("churn")
+
+
+def test_a_description_that_is_not_unicode_text_is_refused(endpoints):
+    from conveyor.serving.errors import InvalidEndpoint
+
+    with pytest.raises(InvalidEndpoint, match="lone surrogate"):
+        endpoints.create("churn-prod", description="bad \udc80 text")
+    endpoints.create("churn-prod")
+    with pytest.raises(InvalidEndpoint, match="is text, not int"):
+        endpoints.update("churn-prod", description=3)
+    assert endpoints.get("churn-prod").description is None

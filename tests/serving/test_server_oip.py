@@ -18,7 +18,8 @@ def test_health_and_server_metadata(server):
     ready = server.client.get("/v2/health/ready")
     assert (ready.status_code, ready.json()) == (200, {"ready": True})
     meta = server.client.get("/v2").json()
-    assert meta["name"] == "conveyor" and meta["extensions"] == []
+    assert meta["name"] == "conveyor"
+    assert meta["extensions"] == ["binary_tensor_data", "model_configuration", "statistics"]
 
 
 def test_model_metadata_and_readiness(server):
@@ -33,7 +34,7 @@ def test_model_metadata_and_readiness(server):
             {"name": "charges", "datatype": "FP64", "shape": [-1]},
             {"name": "calls", "datatype": "INT64", "shape": [-1]},
         ],
-        "outputs": [{"name": "predictions", "datatype": "FP64", "shape": [-1]}],
+        "outputs": [{"name": "predictions", "datatype": "INT64", "shape": [-1]}],
     }
     ready = server.client.get("/v2/models/churn/versions/2/ready")
     assert (ready.status_code, ready.json()) == (200, {"name": "churn", "ready": True})

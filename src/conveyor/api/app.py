@@ -32,7 +32,7 @@ The home belongs to the caller, who closes it after the app stops
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from http import HTTPStatus
 from importlib.metadata import PackageNotFoundError, version
@@ -66,6 +66,7 @@ def create_app(
     lifespans: Iterable[Lifespan] = (),
     endpoint_listeners: Iterable[Callable[[str], None]] = (),
     max_request_bytes: int = ServerSettings.max_api_request_bytes,
+    documents: Iterable[Mapping[str, Any]] = (),
 ) -> FastAPI:
     """The application over `home`: the control API's routes, then `extra_routers` (see
     the module docstring)."""
@@ -85,7 +86,8 @@ def create_app(
         # middleware matches a request against each route, as Starlette's router does.
         routes = router.routes if isinstance(router, APIRouter) else [router]
         app.router.routes.extend(routes)
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    documents = list(documents)
+    app.openapi = lambda: _openapi(app, documents)  # type: ignore[method-assign]
     return app
 
 
@@ -100,10 +102,11 @@ def _lifespan(lifespans: list[Lifespan]) -> Any:
     return lifespan
 
 
-def _openapi(app: FastAPI) -> dict[str, Any]:
+def _openapi(app: FastAPI, documents: list[Mapping[str, Any]]) -> dict[str, Any]:
     """FastAPI's document, saying what the app really answers to a malformed request:
     400 with the error body (see `conveyor.api.errors`), not FastAPI's default 422; and to
-    a body too large (413) or not JSON (415)."""
+    a body too large (413) or not JSON (415). The `paths` and `components.schemas` of
+    `documents` (routes mounted beside, described by hand) join it."""
     if app.openapi_schema is None:
         document = get_openapi(
             title=app.title,
@@ -119,11 +122,21 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 if "requestBody" in operation:
                     answers.setdefault("413", _error_answer(413))
                     answers.setdefault("415", _error_answer(415))
-        schemas = document.get("components", {}).get("schemas", {})
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
         for unused in ("HTTPValidationError", "ValidationError"):
             schemas.pop(unused, None)
+        for extra in documents:
+            _join(document["paths"], extra["paths"], "path")
+            _join(schemas, extra.get("components", {}).get("schemas", {}), "schema")
         app.openapi_schema = document
     return app.openapi_schema
+
+
+def _join(into: dict[str, Any], more: Mapping[str, Any], what: str) -> None:
+    for name, value in more.items():
+        if into.get(name, value) != value:
+            raise ValueError(f"two OpenAPI documents describe the {what} {name} differently")
+        into[name] = value
 
 
 def _error_answer(code: int) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from conveyor.config import Settings
 from conveyor.home import Home, open_home
 from conveyor.serving import app as predictions
 from conveyor.serving.auth import TokenAuth
+from conveyor.serving.openapi import prediction_openapi
 from conveyor.serving.settings import ServerSettings
 
 
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, server: ServerSettings | None =
             lifespans=[_closing(home), service.lifespan],
             endpoint_listeners=[service.refresh_endpoint],
             max_request_bytes=server.max_api_request_bytes,
+            documents=[prediction_openapi()],
         )
     except BaseException:
         home.close()

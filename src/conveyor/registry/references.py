@@ -53,6 +53,10 @@ def parse_reference(text: str) -> Reference:
     return with_selector(model, selector)
 
 
+MAX_ID = 2**63 - 1
+"""The largest id the store can hold (a signed 64-bit integer): a larger one names nothing."""
+
+
 def with_selector(model: str, selector: int | str | None) -> Reference:
     """A reference to `model` at a version id (int or digits) or an alias; None: default."""
     if selector is None:
@@ -65,6 +69,8 @@ def with_selector(model: str, selector: int | str | None) -> Reference:
         number = int(selector)
         if number < 1:
             raise InvalidName(f"version ids start at 1; {model}@{selector} names none")
+        if number > MAX_ID:
+            raise InvalidName(f"version ids go up to {MAX_ID}; {model}@{selector} names none")
         return Reference(model, version=number)
     return Reference(model, alias=check_alias(selector))
 

@@ -24,7 +24,7 @@ from sqlalchemy import Connection
 
 from conveyor.registry import aliases, catalog, evaluations, history, rows, versions
 from conveyor.registry.contents import read_contents
-from conveyor.registry.errors import DeleteRefused, ModelNotFound
+from conveyor.registry.errors import DeleteRefused, ModelNotFound, RegistryUsageError
 from conveyor.registry.features import check_fit
 from conveyor.registry.frameworks import Framework, framework_of
 from conveyor.registry.names import (
@@ -36,7 +36,7 @@ from conveyor.registry.names import (
 from conveyor.registry.policy import ArtifactPolicy
 from conveyor.registry.provenance import check_run, link
 from conveyor.registry.records import Evaluation, HistoryEntry, Model, ModelVersion
-from conveyor.registry.references import Reference, resolve_reference
+from conveyor.registry.references import MAX_ID, Reference, resolve_reference
 from conveyor.registry.schemas import check_schema
 from conveyor.store.metadata import MetadataStore
 
@@ -291,6 +291,9 @@ class Registry:
         deleted, aliases set, moved and removed, evaluations added; each with who, when and
         why. Narrow it to one `alias` or `version`, or to entries after an entry id."""
         check_model_name(model)
+        for name, number in (("version", version), ("after", after), ("limit", limit)):
+            if number is not None and not 0 <= number <= MAX_ID:
+                raise RegistryUsageError(f"history {name} must be from 0 to {MAX_ID}, not {number}")
         with self.store.transaction() as conn:
             found = history.entries(
                 conn, model, alias=alias, version=version, after=after, limit=limit

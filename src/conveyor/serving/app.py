@@ -65,7 +65,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         message = f"{request.method} is not allowed on {path}"
     else:
         message = exc.detail
-    return error_response(path, ApiError(exc.status_code, message))
+    return error_response(path, ApiError(exc.status_code, message), exc.headers)  # 405: Allow
 
 
 async def _error(request: Request, exc: Exception) -> Response:

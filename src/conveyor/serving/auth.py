@@ -56,6 +56,9 @@ PREDICTIONS = frozenset(
 """Path templates of the routes whose POST is a prediction: Vertex AI's `:predict` and
 `:rawPredict` (`vertex.py`), the Open Inference Protocol's `/infer` (`oip.py`)."""
 
+QUERIES = frozenset({"/v2/repository/index"})
+"""Path templates of the routes whose POST only reads (the OIP repository index)."""
+
 _READS = frozenset({"GET", "HEAD"})
 
 
@@ -86,7 +89,7 @@ def required_role(route: BaseRoute, method: str) -> Role:
     declared = (getattr(route, "openapi_extra", None) or {}).get(ROLE_KEY)
     if declared is not None:
         return Role[declared.upper()]
-    if method in _READS:
+    if method in _READS or (method == "POST" and getattr(route, "path", None) in QUERIES):
         return Role.READ
     if method == "POST" and getattr(route, "path", None) in PREDICTIONS:
         return Role.PREDICT

@@ -59,6 +59,20 @@ def check_endpoint_name(name: str) -> str:
     return name
 
 
+def check_description(text: Any) -> str | None:
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise InvalidEndpoint(f"an endpoint's description is text, not {type(text).__name__}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidEndpoint(
+            "an endpoint's description must be Unicode text (it holds a lone surrogate)"
+        ) from None
+    return text
+
+
 def check_sample_rate(rate: Any) -> float | None:
     if rate is None:
         return None
@@ -125,7 +139,7 @@ class Endpoints:
         """A new endpoint, serving nothing until a model is deployed to it."""
         values = {
             "name": check_endpoint_name(name),
-            "description": description,
+            "description": check_description(description),
             "labels": _labels(labels),
             "log_sample_rate": check_sample_rate(log_sample_rate),
             "created_by": self._actor(),
@@ -163,7 +177,7 @@ class Endpoints:
         (None: the server's default); a field left out stays as it is."""
         changes: dict[str, Any] = {}
         if description is not _UNSET:
-            changes["description"] = description
+            changes["description"] = check_description(description)
         if labels is not _UNSET:
             changes["labels"] = _labels(labels)
         if log_sample_rate is not _UNSET:

@@ -8,7 +8,8 @@ closes it after the service stops.
 The routes (`vertex.py`, `oip.py`) are thin: they parse a request, pick a `Serving`, and
 hand it to `predict`, which runs the runtime (on the event loop for small requests, on a
 worker thread for large ones and custom predictors), and to `record`, which counts the
-request in the metrics and, for a sample, queues it for the prediction log.
+request in the metrics and the statistics and, for a sample, queues it for the
+prediction log.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from conveyor.serving.metrics import Metrics
 from conveyor.serving.prediction_log import Entry, PredictionLogger
 from conveyor.serving.runtimes.custom_runtime import CustomRuntime
 from conveyor.serving.settings import ServerSettings
+from conveyor.serving.statistics import Statistics
 
 if TYPE_CHECKING:
     from conveyor.home import Home
@@ -38,13 +40,15 @@ log = logging.getLogger("conveyor.serving")
 
 
 class PredictionService:
-    """The home served, the settings, live state, metrics and prediction log of one app."""
+    """The home served, the settings, live state, metrics, statistics and prediction log of
+    one app."""
 
     def __init__(self, home: Home, settings: ServerSettings) -> None:
         self.home = home
         self.settings = settings
         self.endpoints = home.endpoints
         self.metrics = Metrics()
+        self.statistics = Statistics()
         self.live: LiveState | None = None
         self.log: PredictionLogger | None = None
 
@@ -130,8 +134,15 @@ class PredictionService:
     ) -> None:
         """Count one answered request; queue it for the prediction log when sampled."""
         count = len(instances) if isinstance(instances, list) else 0
-        self.metrics.observe(labels, time.perf_counter() - start, status, count)
-        if serving is None or not count or self.log is None:
+        seconds = time.perf_counter() - start
+        self.metrics.observe(labels, seconds, status, count)
+        if serving is None:
+            return
+        stamp = time.time()
+        self.statistics.observe(
+            serving.model, serving.version_id, seconds, status == 200, count, stamp
+        )
+        if not count or self.log is None:
             return
         if status != 200 and status != 400:
             return
@@ -139,7 +150,7 @@ class PredictionService:
             return
         self.log.add(
             Entry(
-                timestamp=time.time(),
+                timestamp=stamp,
                 request_id=request_id or uuid.uuid4().hex,
                 endpoint=serving.endpoint,
                 deployed_model_id=serving.deployed_model_id,

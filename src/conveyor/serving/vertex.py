@@ -13,8 +13,8 @@ the other endpoint methods are the control API's (`/api/v1/endpoints`, `conveyor
 
 from __future__ import annotations
 
-import json
 import time
+from contextlib import suppress
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -22,7 +22,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from conveyor.serving.http import ApiError, error_response, json_response, read_body, read_json
+from conveyor.serving.http import (
+    ApiError,
+    error_response,
+    json_response,
+    parse_json,
+    read_body,
+    read_json,
+)
 from conveyor.serving.live import LiveEndpoint, Serving
 from conveyor.serving.runtimes.custom_runtime import CustomRuntime
 from conveyor.serving.service import PredictionService, api_error
@@ -187,12 +194,7 @@ def _kind(value: Any) -> str:
 
 
 def _raw_instances(body: bytes) -> tuple[Any, Any]:
-    try:
-        data = json.loads(body)
-    except ValueError as exc:
-        raise ApiError(
-            400, f"this model takes JSON instances; the request body is not valid JSON: {exc}"
-        ) from None
+    data = parse_json(body, "the request body (this model takes JSON instances)")
     if isinstance(data, list):
         return data, None
     if isinstance(data, dict) and "instances" in data:
@@ -204,14 +206,11 @@ def _custom_raw(runtime: CustomRuntime, body: bytes, request: Request) -> Any:
     """A custom predictor's answer to the raw body: parsed when it is JSON, else bytes."""
     content_type = request.headers.get("content-type", "")
     value: Any = body
-    if "json" in content_type or not content_type:
-        try:
-            value = json.loads(body) if body.strip() else None
-        except ValueError:
-            if "json" in content_type:
-                raise ApiError(
-                    400, "the request body is declared JSON but does not parse"
-                ) from None
+    if "json" in content_type:
+        value = parse_json(body, "the request body (declared JSON)") if body.strip() else None
+    elif not content_type:
+        with suppress(ApiError):  # not JSON: the predictor gets the bytes
+            value = parse_json(body) if body.strip() else None
     predictor = runtime.predictor
     try:
         return predictor.postprocess(predictor.predict(predictor.preprocess(value)))

@@ -100,9 +100,29 @@ def test_lightgbm_multiclass_gives_a_list_per_row(tmp_path, tabular):
         {"objective": "multiclass", "num_class": 3, "verbose": -1}, lightgbm.Dataset(x, y), 5
     )
     booster.save_model(tmp_path / "model.txt")
-    predictions = load_model(tmp_path).predict(x[:2].tolist())
+    runtime = load_model(tmp_path)
+    predictions = runtime.predict(x[:2].tolist())
     assert predictions == booster.predict(x[:2]).tolist()
     assert len(predictions[0]) == 3
+    assert runtime.outputs() == [{"name": "predictions", "datatype": "FP64", "shape": [-1, 3]}]
+
+
+@pytest.mark.parametrize(
+    ("params", "shape"),
+    [
+        ({"objective": "binary:logistic"}, [-1]),
+        ({"objective": "multi:softprob", "num_class": 3}, [-1, 3]),
+        ({"objective": "multi:softmax", "num_class": 3}, [-1]),
+    ],
+)
+def test_xgboost_outputs_are_declared_as_predicted(tmp_path, tabular, params, shape):
+    """What the metadata declares is what predictions are: FP32, one value or k per row."""
+    x, _ = tabular
+    y = np.digitize(x[:, 0], [-0.5, 0.5]) if "num_class" in params else x[:, 0] > 0
+    xgboost.train(params, xgboost.DMatrix(x, label=y), 3).save_model(tmp_path / "model.json")
+    runtime = load_model(tmp_path)
+    assert runtime.outputs() == [{"name": "predictions", "datatype": "FP32", "shape": shape}]
+    assert np.asarray(runtime.predict_array(x[:2])).shape[1:] == tuple(shape[1:])
 
 
 def test_named_framework_without_its_file(tmp_path, tabular, booster):

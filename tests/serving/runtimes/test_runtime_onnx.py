@@ -62,6 +62,13 @@ def test_zipmap_output_and_objects_through_a_schema(tmp_path, tabular):
     ]
     with pytest.raises(InvalidInput, match="instance 0 is missing feature 'petal_width'"):
         runtime.predict([{n: 1.0 for n in FEATURES[:3]}])
+    # ZipMap's probabilities are a map per row, which the protocol answers as JSON text.
+    assert runtime.outputs() == [
+        {"name": "output_label", "datatype": "INT64", "shape": [-1]},
+        {"name": "output_probability", "datatype": "BYTES", "shape": [-1]},
+    ]
+    with pytest.raises(InvalidInput, match="'sepal_width' of instance 0 is an integer of 401"):
+        runtime.predict([[1.0, 10**400, 1.0, 1.0]])  # an integer no float holds
 
 
 def test_regressor_single_output(tmp_path, tabular):
@@ -119,6 +126,8 @@ def test_pipeline_with_one_input_per_column(tmp_path, mixed):
     assert err.value.feature == "city"
     with pytest.raises(InvalidInput, match="feature 'age' must hold tensor\\(int64\\)"):
         runtime.predict([{"age": "old", "income": 1.0, "city": "nice"}])
+    with pytest.raises(InvalidInput, match="feature 'age' must hold tensor\\(int64\\)"):
+        runtime.predict([{"age": 2**63, "income": 1.0, "city": "nice"}])  # beyond int64
     assert runtime.metadata()["inputs"][2] == {
         "name": "city",
         "datatype": "BYTES",

@@ -200,3 +200,84 @@ def test_metadata(tmp_path, tabular, named):
     assert meta["framework"] == "sklearn" and meta["file"] == "model.skops"
     assert [f["name"] for f in meta["features"]] == FEATURES
     assert meta["inputs"][0] == {"name": "sepal_length", "datatype": "FP64", "shape": [-1]}
+
+
+@pytest.mark.parametrize(
+    ("labels", "datatype", "kind"),
+    [
+        (lambda y: y, "INT64", int),
+        (lambda y: np.where(y == 1, "churn", "stay"), "BYTES", str),
+        (lambda y: y == 1, "BOOL", bool),
+        (lambda y: y.astype(float), "FP64", float),
+    ],
+)
+def test_a_classifier_declares_the_datatype_of_its_classes(
+    tmp_path, tabular, labels, datatype, kind
+):
+    """Model metadata says what infer answers: a classifier's predictions are its classes."""
+    x, y = tabular
+    skops.io.dump(LogisticRegression().fit(x, labels(y)), tmp_path / "model.skops")
+    runtime = load_model(tmp_path)
+    assert runtime.outputs() == [{"name": "predictions", "datatype": datatype, "shape": [-1]}]
+    assert {type(p) for p in runtime.predict(x[:5].tolist())} == {kind}
+
+
+def test_a_regressor_declares_fp64(tmp_path, tabular):
+    x, y = tabular
+    skops.io.dump(LinearRegression().fit(x, y), tmp_path / "model.skops")
+    runtime = load_model(tmp_path)
+    assert runtime.outputs() == [{"name": "predictions", "datatype": "FP64", "shape": [-1]}]
+    assert {type(p) for p in runtime.predict(x[:5].tolist())} == {float}
+
+
+def test_integers_no_float_holds_are_refused_naming_the_feature(tmp_path, tabular, named, mixed):
+    _, y = tabular
+    skops.io.dump(LogisticRegression().fit(named, y), tmp_path / "model.skops")
+    runtime = load_model(tmp_path)
+    huge = 10**400
+    with pytest.raises(InvalidInput, match="'sepal_width' of instance 1 is an integer of 401"):
+        runtime.predict([[1.0, 2.0, 3.0, 4.0], [1.0, huge, 3.0, 4.0]])
+    frame = pd.DataFrame({n: [1, huge if n == "petal_width" else 2] for n in FEATURES})
+    with pytest.raises(InvalidInput, match="column 'petal_width' does not hold numbers"):
+        runtime.predict_frame(frame)
+    frame, y = mixed
+    text = tmp_path / "text"
+    text.mkdir()
+    pipeline = Pipeline(
+        [
+            (
+                "prepare",
+                ColumnTransformer([("city", OneHotEncoder(), ["city"])], remainder="passthrough"),
+            ),
+            ("classify", LogisticRegression(max_iter=1000)),
+        ]
+    ).fit(frame, y)
+    skops.io.dump(pipeline, text / "model.skops")
+    schema = [
+        {"name": "age", "type": "integer"},
+        {"name": "income", "type": "float"},
+        {"name": "city", "type": "string"},
+    ]
+    by_schema = load_model(text, schema=schema, trusted=True)
+    with pytest.raises(InvalidInput, match="'income' of instance 0 is an integer of 401"):
+        by_schema.predict([{"age": 30, "income": huge, "city": "nice"}])
+
+
+def test_text_that_is_not_unicode_is_refused_naming_the_feature(tmp_path, mixed):
+    """pandas keeps text as UTF-8, which a lone surrogate cannot be."""
+    frame, y = mixed
+    pipeline = Pipeline(
+        [
+            (
+                "prepare",
+                ColumnTransformer([("city", OneHotEncoder(), ["city"])], remainder="passthrough"),
+            ),
+            ("classify", LogisticRegression(max_iter=1000)),
+        ]
+    ).fit(frame, y)
+    skops.io.dump(pipeline, tmp_path / "model.skops")
+    runtime = load_model(tmp_path, trusted=True)
+    assert runtime.by_name
+    with pytest.raises(InvalidInput, match="'city' of instance 1 is not valid Unicode") as err:
+        runtime.predict([[3, 1.0, "nice"], [3, 1.0, "\ud800"]])
+    assert (err.value.feature, err.value.instance) == ("city", 1)

@@ -58,7 +58,7 @@ class Rows:
         rows = self.tuples(instances)
         try:
             array = np.asarray(rows, dtype=self.dtype)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, OverflowError):
             raise self.explain(rows) from None
         return self.shaped(array, rows)
 
@@ -97,7 +97,50 @@ class Rows:
                             feature=name,
                             instance=i,
                         )
+        if found := out_of_range(rows, names, self.dtype):
+            return found
         return InvalidInput("instances must be rows of feature values of one length")
+
+
+def out_of_range(rows: list, names: Sequence[str], dtype: Any) -> InvalidInput | None:
+    """The error naming the first integer of `rows` that `dtype` cannot hold (a float64
+    holds up to about 1.8e308, an int64 up to 2**63 - 1; other dtypes are read as floats
+    by the models), if any."""
+    numbers = np.dtype(dtype if np.dtype(dtype).kind in "iuf" else np.float64)
+    for i, row in enumerate(rows):
+        for name, value in zip(names, row, strict=False):
+            if type(value) is not int:
+                continue
+            try:
+                np.asarray(value, dtype=numbers)
+            except OverflowError:
+                return InvalidInput(
+                    f"feature {name!r} of instance {i} is an integer of {len(str(abs(value)))} "
+                    f"digits, beyond what the model's {numbers.name} numbers hold",
+                    feature=name,
+                    instance=i,
+                )
+    return None
+
+
+def not_unicode(rows: list, names: Sequence[str]) -> InvalidInput:
+    """The error naming the first string of `rows` that UTF-8 cannot encode (a lone
+    surrogate), which pandas' text columns refuse."""
+    for i, row in enumerate(rows):
+        for name, value in zip(
+            names, row if isinstance(row, list | tuple) else [row], strict=False
+        ):
+            if isinstance(value, str):
+                try:
+                    value.encode()
+                except UnicodeEncodeError:
+                    return InvalidInput(
+                        f"feature {name!r} of instance {i} is not valid Unicode text (it holds "
+                        "a lone surrogate)",
+                        feature=name,
+                        instance=i,
+                    )
+    return InvalidInput("the instances hold text that is not valid Unicode")
 
 
 def to_plain(result: Any) -> Any:

@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 PICKLES = frozenset({"model.joblib", "model.pkl"})
+OUTPUT_DATATYPES = {"f4": "FP32", "f8": "FP64", "i4": "INT32", "i8": "INT64", "b1": "BOOL"}
+"""The Open Inference Protocol datatype of a numpy prediction (by dtype, without byte order)."""
 
 
 class Runtime(ABC):
@@ -202,11 +204,11 @@ class Runtime(ABC):
         frame = self.frame_columns(frame)
         try:
             return frame.to_numpy(dtype=self.dtype)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, OverflowError):
             for name in frame.columns:
                 try:
                     frame[name].to_numpy(dtype=self.dtype)
-                except (ValueError, TypeError) as exc:
+                except (ValueError, TypeError, OverflowError) as exc:
                     raise InvalidInput(
                         f"column {name!r} does not hold numbers: {exc}", feature=str(name)
                     ) from None
@@ -252,8 +254,16 @@ class Runtime(ABC):
         return [{"name": n, "type": FLOAT} if numeric else {"name": n} for n in self.feature_names]
 
     def outputs(self) -> list[dict[str, Any]]:
-        """The output tensors, when the runtime knows them."""
+        """The output tensors, when the runtime knows them: of the datatype and shape its
+        predictions have (infer answers them so)."""
         return [{"name": "predictions", "datatype": "FP64", "shape": [-1]}]
+
+    def probe_outputs(self) -> list[dict[str, Any]]:
+        """The output as a prediction for one row of zeros shows it, for frameworks whose
+        output type and shape depend on the model (a booster's FP32, k classes)."""
+        found = np.asarray(self.predict_request(np.zeros((1, self.n_features or 0))))
+        datatype = OUTPUT_DATATYPES.get(found.dtype.str[1:], "FP64")
+        return [{"name": "predictions", "datatype": datatype, "shape": [-1, *found.shape[1:]]}]
 
 
 def untrusted(name: str) -> UntrustedModel:

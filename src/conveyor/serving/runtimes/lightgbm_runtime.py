@@ -31,6 +31,7 @@ class LightGBMRuntime(Runtime):
         self.booster = lightgbm.Booster(model_str=path.read_text(encoding="utf-8"))
         self.feature_names = tuple(self.booster.feature_name())
         self.n_features = self.booster.num_feature()
+        self.described = self.probe_outputs()
 
     def predict_request(self, array: np.ndarray, parameters: dict | None = None) -> Any:
         return self.booster.predict(array, num_threads=1)  # see Runtime.predict_request
@@ -41,3 +42,6 @@ class LightGBMRuntime(Runtime):
     def predict_frame(self, frame: pd.DataFrame, parameters: dict | None = None) -> Any:
         # LightGBM reads DataFrames itself, categorical columns included.
         return self.guarded(self.booster.predict, self.frame_columns(frame))
+
+    def outputs(self) -> list[dict[str, Any]]:
+        return self.described

@@ -104,7 +104,7 @@ class OnnxRuntime(Runtime):
         tensor = self.inputs[0]
         try:
             array = np.asarray(instances, dtype=self.dtype)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OverflowError) as exc:
             raise InvalidInput(
                 f"instances do not form a tensor of {tensor.type} for input {tensor.name!r} "
                 f"of shape {tensor.shape}: {exc}"
@@ -133,7 +133,7 @@ class OnnxRuntime(Runtime):
             dtype = DTYPES[tensor.type][0]
             try:
                 values = np.asarray(column, dtype=dtype)
-            except (ValueError, TypeError) as exc:
+            except (ValueError, TypeError, OverflowError) as exc:
                 raise InvalidInput(
                     f"feature {tensor.name!r} must hold {tensor.type} values: {exc}",
                     feature=tensor.name,
@@ -171,6 +171,9 @@ class OnnxRuntime(Runtime):
 
 
 def _describe(tensor: Any) -> dict[str, Any]:
-    datatype = DTYPES.get(tensor.type, (None, tensor.type))[1]
+    """A tensor's description; a sequence or map (ZipMap's probabilities) is answered as
+    JSON text per row, so BYTES."""
+    if tensor.type not in DTYPES:
+        return {"name": tensor.name, "datatype": "BYTES", "shape": [-1]}
     shape = [d if isinstance(d, int) else -1 for d in tensor.shape or []]
-    return {"name": tensor.name, "datatype": datatype, "shape": shape}
+    return {"name": tensor.name, "datatype": DTYPES[tensor.type][1], "shape": shape}

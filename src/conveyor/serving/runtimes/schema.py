@@ -44,6 +44,7 @@ _FAST: dict[str, frozenset[type]] = {
 
 # The Open Inference Protocol's datatype of each schema type.
 DATATYPES = {FLOAT: "FP64", INTEGER: "INT64", STRING: "BYTES", BOOLEAN: "BOOL"}
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,24 @@ class InputSchema:
 def validate_instances(schema: InputSchema | Iterable[dict[str, Any]], instances: Any) -> None:
     """Check `instances` against `schema` (an `InputSchema` or its stored list form)."""
     InputSchema.parse(schema).validate(instances)
+
+
+def datatype_of(values: list[Any]) -> str | None:
+    """The Open Inference Protocol datatype of plain values, as a JSON answer holds them:
+    BOOL, INT64, FP64 (numbers, null for NaN) or BYTES (strings); None when no datatype
+    holds them all (objects, arrays, numbers with text, integers beyond INT64)."""
+    kinds = set(map(type, values))
+    if not kinds:
+        return None
+    if kinds == {bool}:
+        return "BOOL"
+    if kinds == {int}:
+        return "INT64" if _INT64[0] <= min(values) and max(values) <= _INT64[1] else None
+    if kinds <= {int, float, type(None)} and kinds & {int, float}:
+        return "FP64"
+    if kinds == {str}:
+        return "BYTES"
+    return None
 
 
 def require_instances(instances: Any) -> None:

@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from conveyor.serving.runtimes._convert import to_plain
+from conveyor.serving.runtimes._convert import not_unicode, out_of_range, to_plain
 from conveyor.serving.runtimes.base import Runtime
 from conveyor.serving.runtimes.errors import InvalidInput, ModelLoadError, UntrustedModel
-from conveyor.serving.runtimes.schema import FLOAT, INTEGER
+from conveyor.serving.runtimes.schema import FLOAT, INTEGER, datatype_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -101,13 +101,16 @@ class SklearnRuntime(Runtime):
 
         rows = self.rows.tuples(instances)
         names = list(self.feature_names or ())
-        if not isinstance(rows[0], list | tuple):
-            if len(names) != 1 or any(isinstance(r, list | tuple) for r in rows):
+        try:
+            if not isinstance(rows[0], list | tuple):
+                if len(names) != 1 or any(isinstance(r, list | tuple) for r in rows):
+                    raise self.rows.explain(rows)
+                return pd.DataFrame({names[0]: rows})
+            if not set(map(type, rows)) <= {list, tuple} or set(map(len, rows)) != {len(names)}:
                 raise self.rows.explain(rows)
-            return pd.DataFrame({names[0]: rows})
-        if not set(map(type, rows)) <= {list, tuple} or set(map(len, rows)) != {len(names)}:
-            raise self.rows.explain(rows)
-        return pd.DataFrame(rows, columns=names)
+            return pd.DataFrame(rows, columns=names)
+        except UnicodeEncodeError:  # pandas keeps text as UTF-8
+            raise not_unicode(rows, names) from None
 
     def _call(self, inputs: Any, parameters: dict | None) -> Any:
         method = (parameters or {}).get("method", "predict")
@@ -124,12 +127,20 @@ class SklearnRuntime(Runtime):
                 self.by_name = True  # a model that reads columns by name after all
                 return self.predict_array(np.asarray(inputs, dtype=object), parameters)
             raise InvalidInput(f"the model refused the input: {exc}") from exc
+        except OverflowError as exc:  # an integer no float holds, among text (object) columns
+            rows = np.asarray(inputs, dtype=object).tolist()
+            names = self.feature_names or [f"feature {j}" for j in range(len(rows[0]))]
+            found = out_of_range(rows, names, np.float64)
+            raise found or InvalidInput(f"the model refused the input: {exc}") from None
 
     def outputs(self) -> list[dict[str, Any]]:
+        """A classifier's predictions are its classes (INT64 for whole numbers, BYTES for
+        names, ...); a regressor's are FP64."""
         classes = getattr(self.model, "classes_", None)
-        if classes is not None and np.asarray(classes).dtype.kind in "OUS":
-            return [{"name": "predictions", "datatype": "BYTES", "shape": [-1]}]
-        return super().outputs()
+        if classes is None or isinstance(classes, list):  # a regressor, or several outputs
+            return super().outputs()
+        datatype = datatype_of(np.asarray(classes).tolist()) or "BYTES"
+        return [{"name": "predictions", "datatype": datatype, "shape": [-1]}]
 
 
 def load_pickle(path: Path) -> Any:

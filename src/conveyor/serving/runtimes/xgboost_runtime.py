@@ -57,6 +57,7 @@ class XGBoostRuntime(Runtime):
         self.single.set_param({"nthread": 1})
         self.feature_names = tuple(booster.feature_names) if booster.feature_names else None
         self.n_features = booster.num_features()
+        self.described = self.probe_outputs()
 
     def predict_request(self, array: np.ndarray, parameters: dict | None = None) -> Any:
         return self.single.inplace_predict(array)
@@ -69,4 +70,4 @@ class XGBoostRuntime(Runtime):
         return self.guarded(self.booster.inplace_predict, self.frame_columns(frame))
 
     def outputs(self) -> list[dict[str, Any]]:
-        return [{"name": "predictions", "datatype": "FP32", "shape": [-1]}]
+        return self.described
