@@ -376,3 +376,18 @@ def test_a_request_registers_only_what_the_server_may_read(api, saved, tmp_path_
         )
         assert uri in refused["message"] or "not allowed" in refused["message"], refused
     assert api.get(API).json() == {"models": []}
+
+
+def test_the_docs_page_works_offline(api):
+    """/docs loads Swagger UI from this server: no script, style or icon from a host."""
+    import re
+
+    page = api.get("/docs")
+    assert page.status_code == 200
+    sources = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", page.text)
+    sources += re.findall(r"""url:\s*['"]([^'"]+)['"]""", page.text)
+    assert sources and all(s.startswith("/") for s in sources), sources
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        served = api.get(f"/docs/static/{asset}")
+        assert served.status_code == 200 and len(served.content) > 10_000
+    assert api.get("/docs/static/../../../etc/passwd").status_code == 404

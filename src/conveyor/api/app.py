@@ -24,7 +24,8 @@ The app holds:
   in reverse at shutdown (a prediction service loading its deployments);
 - `endpoint_listeners`: called with an endpoint's name after the control API changed it
   (a prediction service in the same process serves the change at once);
-- `/openapi.json` and `/docs`, describing the FastAPI routes.
+- `/openapi.json` and `/docs` (Swagger UI, its assets served here: no CDN), describing
+  the routes.
 
 The home belongs to the caller, who closes it after the app stops
 (`conveyor.api.server` opens one for `conveyor serve`).
@@ -43,7 +44,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from conveyor.api import endpoints, errors, models
+from conveyor.api import docs, endpoints, errors, models
 from conveyor.serving.settings import ServerSettings
 
 if TYPE_CHECKING:
@@ -76,6 +77,8 @@ def create_app(
         description=DESCRIPTION,
         middleware=list(middleware),
         lifespan=_lifespan(list(lifespans)),
+        docs_url=None,  # served offline instead (`docs.py`)
+        redoc_url=None,
     )
     app.state.home = home
     app.state.endpoint_listeners = list(endpoint_listeners)
@@ -86,6 +89,7 @@ def create_app(
         # middleware matches a request against each route, as Starlette's router does.
         routes = router.routes if isinstance(router, APIRouter) else [router]
         app.router.routes.extend(routes)
+    app.router.routes.extend(docs.routes(TITLE))
     documents = list(documents)
     app.openapi = lambda: _openapi(app, documents)  # type: ignore[method-assign]
     return app
