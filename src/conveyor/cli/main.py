@@ -10,13 +10,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from typer.core import TyperGroup
 
 from conveyor.cli import lineage, runs, serve
-from conveyor.cli._output import err, print_json
-from conveyor.cli._signals import terminate_as_interrupt
+from conveyor.cli._output import err
 from conveyor.cli.endpoints import app as endpoints_app
+from conveyor.cli.following import ExecutorOption, OutcomeJsonOption, ParallelismOption, follow
 from conveyor.cli.models import app as models_app
 from conveyor.errors import ConveyorError, UsageError
 
@@ -89,9 +88,7 @@ def run(
     param: Annotated[
         list[str], typer.Option("--param", "-p", help="A pipeline parameter, as name=value.")
     ] = [],  # noqa: B006 (typer reads the default)
-    parallelism: Annotated[
-        int | None, typer.Option(help="Tasks run at once (default: one per CPU).")
-    ] = None,
+    parallelism: ParallelismOption = None,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Run every task, reusing no cached result.")
     ] = False,
@@ -103,16 +100,8 @@ def run(
         bool,
         typer.Option(help="Identify input artifacts by their sha256 in cache keys, not their URI."),
     ] = False,
-    executor: Annotated[
-        str,
-        typer.Option(
-            help="local: Python components in warm worker processes; inline: in this "
-            "process, one at a time, for a debugger."
-        ),
-    ] = "local",
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the outcome as one JSON object, nothing else.")
-    ] = False,
+    executor: ExecutorOption = "local",
+    as_json: OutcomeJsonOption = False,
 ) -> None:
     """Run a pipeline and wait for it to end.
 
@@ -121,14 +110,12 @@ def run(
 
     Example: conveyor run examples/hello.py:hello_pipeline -p name=World
     """
-    from conveyor.cli.live import LiveView
-    from conveyor.client import Client
-
     arguments = _parse_params(param)
-    console = Console(stderr=as_json, quiet=as_json)
-    view = LiveView(console, f"{target}", live=executor != "inline")
-    with Client() as client, view, terminate_as_interrupt():
-        outcome = client.run(
+    follow(
+        target,
+        executor,
+        as_json,
+        lambda client, listener, log: client.run(
             target,
             arguments,
             parallelism=parallelism,
@@ -137,27 +124,10 @@ def run(
             cache_by_content=cache_by_content,
             arguments_as_text=True,
             executor=executor,
-            listener=view,
-            log=lambda line: console.print(f"[dim]{line}[/]"),
-        )
-    if as_json:
-        print_json(outcome.to_json())
-    else:
-        _report(console, outcome)
-    raise typer.Exit(0 if outcome.status == "SUCCEEDED" else 1)
-
-
-def _report(console: Console, outcome) -> None:
-    style = {"SUCCEEDED": "green", "FAILED": "red"}.get(outcome.status, "yellow")
-    console.print(f"run [bold]{outcome.run_id}[/]: [{style}]{outcome.status}[/]", highlight=False)
-    for name, value in outcome.outputs.items():
-        console.print(
-            f"  {name} = {value!r}" if not isinstance(value, str) else f"  {name} = {value}",
-            highlight=False,
-            markup=False,
-        )
-    if outcome.error:
-        console.print(outcome.error, style="red", highlight=False, markup=False)
+            listener=listener,
+            log=log,
+        ),
+    )
 
 
 def main() -> None:

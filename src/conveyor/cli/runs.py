@@ -13,7 +13,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from conveyor.cli._output import print_json, when
-from conveyor.cli._signals import terminate_as_interrupt
+from conveyor.cli.following import ExecutorOption, OutcomeJsonOption, ParallelismOption, follow
 from conveyor.store.metadata.kinds import DAG_EXECUTION
 
 if TYPE_CHECKING:
@@ -131,19 +131,9 @@ def show(
 @app.command()
 def resume(
     run_id: Annotated[str, typer.Argument(help="A failed, cancelled or killed run.")],
-    parallelism: Annotated[
-        int | None, typer.Option(help="Tasks run at once (default: one per CPU).")
-    ] = None,
-    executor: Annotated[
-        str,
-        typer.Option(
-            help="local: Python components in warm worker processes; inline: in this "
-            "process, one at a time, for a debugger."
-        ),
-    ] = "local",
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the outcome as one JSON object, nothing else.")
-    ] = False,
+    parallelism: ParallelismOption = None,
+    executor: ExecutorOption = "local",
+    as_json: OutcomeJsonOption = False,
 ) -> None:
     """Continue a failed, cancelled or killed run, re-running only what did not complete.
 
@@ -153,28 +143,15 @@ def resume(
 
     Example: conveyor runs resume hello-pipeline-20261103-140211-3fa2c1
     """
-    from conveyor.cli.live import LiveView
-
-    console = Console(stderr=as_json, quiet=as_json)
-    view = LiveView(console, f"resume {run_id}", live=executor != "inline")
-    with _client() as client, view, terminate_as_interrupt():
-        outcome = client.resume(
-            run_id,
-            parallelism=parallelism,
-            executor=executor,
-            listener=view,
-            log=lambda line: console.print(line, style="dim", markup=False, highlight=False),
-        )
-    if as_json:
-        print_json(outcome.to_json())
-    else:
-        style = STATE_STYLES.get(outcome.status, "yellow")
-        console.print(
-            f"run [bold]{outcome.run_id}[/]: [{style}]{outcome.status}[/]", highlight=False
-        )
-        if outcome.error:
-            console.print(outcome.error, style="red", highlight=False, markup=False)
-    raise typer.Exit(0 if outcome.status == "SUCCEEDED" else 1)
+    follow(
+        f"resume {run_id}",
+        executor,
+        as_json,
+        lambda client, listener, log: client.resume(
+            run_id, parallelism=parallelism, executor=executor, listener=listener, log=log
+        ),
+        outputs=False,  # the run's outputs are what `conveyor runs show` lists
+    )
 
 
 @app.command("explain-cache")

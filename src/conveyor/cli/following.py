@@ -1,0 +1,74 @@
+"""Following a run in the terminal: what `conveyor run` and `conveyor runs resume` share.
+
+Their common options, the live view (off for `--executor inline`, whose debugger takes
+the terminal), SIGTERM taken as Ctrl-C, and the report: the outcome as JSON, or its
+state, outputs and error, and the exit code (0 when the run succeeded, 1 otherwise).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from conveyor.cli._output import print_json
+from conveyor.cli._signals import terminate_as_interrupt
+
+if TYPE_CHECKING:
+    from conveyor.client import Client
+    from conveyor.pipelines.runner import Run
+    from conveyor.pipelines.state import Node
+
+ParallelismOption = Annotated[
+    int | None, typer.Option(help="Tasks run at once (default: one per CPU).")
+]
+ExecutorOption = Annotated[
+    str,
+    typer.Option(
+        help="local: Python components in warm worker processes; inline: in this "
+        "process, one at a time, for a debugger."
+    ),
+]
+OutcomeJsonOption = Annotated[
+    bool, typer.Option("--json", help="Print the outcome as one JSON object, nothing else.")
+]
+
+Start = Callable[["Client", Callable[["Node"], None], Callable[[str], None]], "Run"]
+"""Starts the run on a client, with a listener of its tasks and a log of its progress."""
+
+STYLES = {"SUCCEEDED": "green", "FAILED": "red"}
+
+
+def follow(
+    title: str, executor: str, as_json: bool, start: Start, *, outputs: bool = True
+) -> NoReturn:
+    """Run `start` under the live view titled `title`, report (with the pipeline's
+    `outputs`, or not), and exit with the run's code."""
+    from conveyor.cli.live import LiveView
+    from conveyor.client import Client
+
+    console = Console(stderr=as_json, quiet=as_json)
+    view = LiveView(console, title, live=executor != "inline")
+
+    def log(line: str) -> None:
+        console.print(line, style="dim", markup=False, highlight=False)
+
+    with Client() as client, view, terminate_as_interrupt():
+        outcome = start(client, view, log)
+    if as_json:
+        print_json(outcome.to_json())
+    else:
+        report(console, outcome, outputs=outputs)
+    raise typer.Exit(0 if outcome.status == "SUCCEEDED" else 1)
+
+
+def report(console: Console, outcome: Run, *, outputs: bool = True) -> None:
+    style = STYLES.get(outcome.status, "yellow")
+    console.print(f"run [bold]{outcome.run_id}[/]: [{style}]{outcome.status}[/]", highlight=False)
+    for name, value in outcome.outputs.items() if outputs else ():
+        shown = value if isinstance(value, str) else repr(value)
+        console.print(f"  {name} = {shown}", highlight=False, markup=False)
+    if outcome.error:
+        console.print(outcome.error, style="red", highlight=False, markup=False)
