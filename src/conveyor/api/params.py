@@ -16,9 +16,7 @@ from pydantic import Field
 
 from conveyor.registry.names import ALIAS, MODEL_NAME
 from conveyor.serving.endpoints import ENDPOINT_NAME
-
-MAX_ID = 2**63 - 1
-"""The largest id the store keeps."""
+from conveyor.store.metadata.kinds import MAX_ID
 
 _ID = "[0-9]{1,18}"  # every id below 10^18 < 2^63
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from conveyor.registry.errors import InvalidName
+from conveyor.registry.errors import InvalidName, VersionNotFound
 from conveyor.registry.names import DEFAULT, check_alias, check_model_name
+from conveyor.store.metadata.kinds import MAX_ID
 
 
 @dataclass(frozen=True)
@@ -53,10 +54,6 @@ def parse_reference(text: str) -> Reference:
     return with_selector(model, selector)
 
 
-MAX_ID = 2**63 - 1
-"""The largest id the store can hold (a signed 64-bit integer): a larger one names nothing."""
-
-
 def with_selector(model: str, selector: int | str | None) -> Reference:
     """A reference to `model` at a version id (int or digits) or an alias; None: default."""
     if selector is None:
@@ -69,8 +66,8 @@ def with_selector(model: str, selector: int | str | None) -> Reference:
         number = int(selector)
         if number < 1:
             raise InvalidName(f"version ids start at 1; {model}@{selector} names none")
-        if number > MAX_ID:
-            raise InvalidName(f"version ids go up to {MAX_ID}; {model}@{selector} names none")
+        if number > MAX_ID:  # names no version: a store's ids stop there
+            raise VersionNotFound(f"model {model!r} has no version {number}")
         return Reference(model, version=number)
     return Reference(model, alias=check_alias(selector))
 

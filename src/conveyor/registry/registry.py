@@ -36,9 +36,10 @@ from conveyor.registry.names import (
 from conveyor.registry.policy import ArtifactPolicy
 from conveyor.registry.provenance import check_run, link
 from conveyor.registry.records import Evaluation, HistoryEntry, Model, ModelVersion
-from conveyor.registry.references import MAX_ID, Reference, resolve_reference
+from conveyor.registry.references import Reference, resolve_reference
 from conveyor.registry.schemas import check_schema
 from conveyor.store.metadata import MetadataStore
+from conveyor.store.metadata.kinds import MAX_ID
 
 DeleteGuard = Callable[[ModelVersion], str | None]
 """Asked before a version is deleted: a reason it must stay (\"deployed to endpoint churn\"),

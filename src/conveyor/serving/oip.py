@@ -30,9 +30,9 @@ from conveyor.serving.http import ApiError, error_response, json_response, parse
 from conveyor.serving.inference import answer, decode, encode, split_body
 from conveyor.serving.live import Serving
 from conveyor.serving.service import PredictionService, api_error
+from conveyor.store.metadata.kinds import MAX_ID
 
 EXTENSIONS = ["binary_tensor_data", "model_configuration", "statistics"]
-_MAX_VERSION = 2**63 - 1
 _CONFIG_TYPES = {"BYTES": "TYPE_STRING"}
 
 
@@ -225,12 +225,12 @@ class _Handlers:
 
 def _selector(request: Request) -> tuple[Any, str | None]:
     """The model name and version selector of a route; ApiError 404 for a version id no
-    store can hold (the registry's SQL would overflow)."""
+    store can hold (`name@id` paths reach the live state by name, before the registry)."""
     name = request.path_params.get("name")
     selector = request.path_params.get("version")
     model, _, named = (name or "").partition("@")
     number = selector if selector is not None else named
-    if number.isascii() and number.isdigit() and int(number) > _MAX_VERSION:
+    if number.isascii() and number.isdigit() and int(number) > MAX_ID:
         raise ApiError(404, f"model {model!r} has no version {number}")
     return name, selector
 

@@ -59,3 +59,7 @@ PIPELINE_RUN = "system.PipelineRun"
 CONTAINER_EXECUTION = "system.ContainerExecution"
 DAG_EXECUTION = "system.DAGExecution"
 IMPORTER_EXECUTION = "system.ImporterExecution"
+
+MAX_ID = 2**63 - 1
+"""The largest id a store's row can hold (a signed 64-bit integer): a larger one names
+nothing, and is refused before a query would overflow."""
