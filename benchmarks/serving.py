@@ -1,35 +1,53 @@
-"""Serving benchmark: Conveyor's prediction server against `mlflow models serve`, one model.
+"""Serving benchmark: Conveyor's prediction server against its peers, one model, loopback.
 
 The same fitted scikit-learn pipeline (StandardScaler + LogisticRegression on 8 named
-features) is served twice, on loopback:
+features) is served by each server, each in one process, and asked for predictions of 1
+and of 64 rows per request, at concurrency 1 and 16:
 
-- Conveyor: registered with `conveyor models upload` (skops), put on an endpoint with
-  `conveyor endpoints create` / `deploy`, served by `conveyor serve`; requests go to the
-  Vertex AI route, `POST /v1/endpoints/bench:predict {"instances": [{...}]}`.
-- MLflow: saved with `mlflow.sklearn.save_model`, served by
-  `mlflow models serve --env-manager local`; requests go to
-  `POST /invocations {"dataframe_records": [{...}]}`.
+- Conveyor: registered with `conveyor models upload` (skops), on an endpoint (`conveyor
+  endpoints create` / `deploy`), served by `conveyor serve` with its prediction log on
+  (every request, its default). Asked through the Open Inference Protocol,
+  `POST /v2/models/bench/infer` with one FP64 tensor of shape [rows, 8], and through the
+  Vertex AI route, `POST /v1/endpoints/bench:predict {"instances": [{...}, ...]}`.
+- Conveyor without its log: a second `conveyor serve --log-sample-rate 0` on the same
+  home, asked the same way: what the prediction log costs is the difference.
+- MLServer 1.7 (Seldon) with mlserver-sklearn, the strongest peer for the Open Inference
+  Protocol (what KServe runs for scikit-learn): `mlserver start` with `parallel_workers`
+  0 (inference in the server process), the model saved with joblib, the same OIP body.
+  It lives in an environment of its own (its pins conflict with Conveyor's: it needs
+  uvloop below 0.22), made once with uv under `~/.cache/conveyor-bench/mlserver-1.7.1`
+  (`$CONVEYOR_BENCH_CACHE` moves it), with httptools as uvicorn's parser, as Conveyor has.
+- Starlette, the limit: a bare Starlette app under the same uvicorn, that only parses the
+  OIP body (orjson), calls the model's `predict` on the numpy array and answers the
+  output tensor. No validation, no metrics, no log.
+- MLflow: `mlflow models serve --env-manager local`, `POST /invocations
+  {"dataframe_records": [...]}`, the rows as the Vertex AI route gets them.
 
-Both get one row per request, as an object of feature name to value, and the same
-number of worker processes (`--workers`, default 1). A separate load-generator process
-(asyncio, one keep-alive HTTP/1.1 connection per concurrent client, requests written
-and answers read with asyncio streams so that the client's own cost stays small next to
-the servers') sends requests at concurrency 1 and 16, each run bounded by a request
-count and a time. On Linux with room for it, servers and load generator are pinned to
-different CPUs, so both servers get the same CPU budget. Before timing, each server's
-answer is checked against the model's own prediction.
+A separate load-generator process (asyncio, one keep-alive HTTP/1.1 connection per
+concurrent client, requests written and answers read with asyncio streams so that the
+client's own cost stays small next to the servers') sends requests, each run bounded by
+a request count and a time. On Linux with room for it, the servers and the load
+generator are pinned to different CPUs, so every server gets the same CPU budget. Before
+timing, each server's answer is checked against the model's own predictions. The
+servers take turns, round after round, so that a noisy neighbour hits them alike; each
+figure is the median of the rounds. `CPU us/req` is the server processes' CPU time
+(user + system, from /proc through psutil) over the run, per request: on a busy machine
+it is steadier than throughput.
 
-It prints throughput and p50 / p99 latency (the median of `--rounds` rounds, the two
-servers taking turns) and the ratios, with the targets:
+Targets, printed with the figures:
 
-- Conveyor's throughput at concurrency 16 at least 2 times MLflow's;
+- the prediction log costs at most 10% of throughput (Conveyor with it on at least 0.9x
+  Conveyor with it off) at 1 and 64 rows per request;
+- Conveyor (log on) at least 1.5x MLServer's throughput at 1 and 64 rows and
+  concurrency 1 and 16, and at least 0.7x the bare Starlette app's;
+- Conveyor's Vertex route at least 2x MLflow's throughput at concurrency 16;
 - Conveyor's p99 latency at concurrency 1 under 10 ms.
 
-It exits 0 either way: it is a report, not a test. Conveyor logs predictions as it
-serves them (every request, its default); `--log-sample-rate 0` measures without.
+It exits 0 either way: it is a report, not a test.
 
-    python benchmarks/serving.py [--duration 5] [--requests 20000] [--rounds 3]
-                                 [--workers 1] [--log-sample-rate R] [--no-pin] [--skip-mlflow]
+    python benchmarks/serving.py [--duration 3] [--requests 50000] [--rounds 3]
+                                 [--rows 1,64] [--concurrency 1,16] [--no-pin]
+                                 [--skip conveyor-vertex,mlserver,starlette,mlflow,no-log]
 """
 
 import argparse
@@ -44,14 +62,21 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 FEATURES = [f"f{i}" for i in range(8)]
-ENDPOINT = "bench"
+MODEL = "bench"
+ROWS = (1, 64)
 CONCURRENCY = (1, 16)
-THROUGHPUT_TARGET = 2.0  # Conveyor at least this many times MLflow's requests per second
+LOG_TARGET = 0.9  # Conveyor with its log at least this share of its throughput without
+MLSERVER_TARGET = 1.5  # Conveyor at least this many times MLServer's requests per second
+LIMIT_TARGET = 0.7  # Conveyor at least this share of the bare Starlette app's
+MLFLOW_TARGET = 2.0  # Conveyor's Vertex route at least this many times MLflow's, at 16
 P99_TARGET_MS = 10.0  # Conveyor's p99 at concurrency 1 under this
+MLSERVER = ("mlserver==1.7.1", "mlserver-sklearn==1.7.1", "uvloop<0.22", "httptools")
 BIN = Path(sys.executable).parent
+UV = BIN / "uv"
 
 
 # The load generator: a process of its own, `serving.py drive ...`, printing JSON.
@@ -112,6 +137,7 @@ async def _drive(args: argparse.Namespace) -> dict:
     warm_until = time.perf_counter() + args.warmup
     await asyncio.gather(*(client(warm_until) for _ in range(args.concurrency)))
     state["measuring"] = True
+    print("measuring", flush=True)  # the parent reads the servers' CPU time from here
     began = time.perf_counter()
     stop_at = began + args.duration
     await asyncio.gather(*(client(stop_at) for _ in range(args.concurrency)))
@@ -147,19 +173,58 @@ def drive_main(argv: list[str]) -> None:
     print(json.dumps(asyncio.run(_drive(args))))
 
 
+# The bare Starlette app: the limit of a Python server on this stack.
+
+STARLETTE_APP = '''
+"""Only parses the OIP body and calls predict: the limit of a Python server here."""
+import os
+
+import joblib
+import numpy as np
+import orjson
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
+
+model = joblib.load(os.environ["BENCH_MODEL"])
+
+
+async def infer(request):
+    tensor = orjson.loads(await request.body())["inputs"][0]
+    rows = np.asarray(tensor["data"], dtype=np.float64).reshape(tensor["shape"])
+    found = model.predict(rows)
+    output = {"name": "predictions", "shape": [len(found)], "datatype": "INT64",
+              "data": found.tolist()}
+    return Response(orjson.dumps({"model_name": "bench", "outputs": [output]}),
+                    media_type="application/json")
+
+
+app = Starlette(routes=[Route("/v2/models/bench/infer", infer, methods=["POST"])])
+'''
+
+
 # The servers
 
 
 class Server:
     """A server process (and its children, in a session of their own) and its log."""
 
-    def __init__(self, name: str, command: list[str], env: dict, log: Path, cpus: set | None):
+    def __init__(
+        self,
+        name: str,
+        command: list[str],
+        env: dict,
+        log: Path,
+        cpus: set | None,
+        cwd: Path | None = None,
+    ):
         self.name = name
         self.log = log
         stream = log.open("w")
         self.process = subprocess.Popen(
             command,
             env=env,
+            cwd=cwd,
             stdout=stream,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -169,6 +234,24 @@ class Server:
 
     def alive(self) -> bool:
         return self.process.poll() is None
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server and its children so far."""
+        import psutil
+
+        try:
+            root = psutil.Process(self.process.pid)
+            processes = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return float("nan")
+        total = 0.0
+        for process in processes:
+            try:
+                times = process.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
 
     def tail(self, lines: int = 15) -> str:
         text = self.log.read_text(errors="replace").strip().splitlines()
@@ -182,6 +265,18 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+
+
+@dataclass
+class Target:
+    """One server asked one way: its process, route and the body of each request size."""
+
+    name: str
+    server: Server
+    port: int
+    path: str
+    bodies: dict[int, Path]
+    check: object  # answer (dict) -> list of predictions
 
 
 def free_port() -> int:
@@ -230,11 +325,12 @@ def cli(env: dict, *args: str) -> None:
         raise RuntimeError(f"conveyor {' '.join(args)} failed:\n{found.stderr or found.stdout}")
 
 
-def prepare(root: Path):
-    """Train the model, save it both ways; (row, expected prediction)."""
+def prepare(root: Path, sizes: list[int], with_mlflow: bool):
+    """Train the model, save it each way; the rows of the largest request, the model's
+    predictions for them, and whether skops trusts the file as it is."""
+    import joblib
     import numpy as np
     import pandas as pd
-    import sklearn
     import skops.io
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -247,76 +343,167 @@ def prepare(root: Path):
     (root / "conveyor").mkdir()
     skops.io.dump(model, root / "conveyor" / "model.skops")
     trusted = bool(skops.io.get_untrusted_types(file=root / "conveyor" / "model.skops"))
+    (root / "mlserver").mkdir()
+    joblib.dump(model, root / "mlserver" / "model.joblib")
+    if with_mlflow:
+        import sklearn
+        from mlflow.models import infer_signature
+        from mlflow.sklearn import save_model
 
-    import mlflow.sklearn
-    from mlflow.models import infer_signature
-
-    mlflow.sklearn.save_model(
-        model,
-        str(root / "mlflow"),
-        signature=infer_signature(x, model.predict(x)),
-        pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
-    )
-    row = {name: round(float(v), 6) for name, v in x.iloc[7].items()}
-    expected = model.predict(pd.DataFrame([row]))[0].item()
-    return row, expected, trusted
+        save_model(
+            model,
+            str(root / "mlflow"),
+            signature=infer_signature(x, model.predict(x)),
+            pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
+        )
+    rows = [{n: round(float(v), 6) for n, v in x.iloc[i].items()} for i in range(max(sizes))]
+    expected = model.predict(pd.DataFrame(rows)).tolist()
+    return rows, expected, trusted
 
 
-def start_conveyor(root: Path, env: dict, args, cpus) -> tuple[Server, int]:
-    trusted = ["--trusted"] if args.trusted else []
+def oip_body(rows: list[dict]) -> dict:
+    data = [row[name] for row in rows for name in FEATURES]
+    return {
+        "inputs": [
+            {
+                "name": "input-0",
+                "shape": [len(rows), len(FEATURES)],
+                "datatype": "FP64",
+                "data": data,
+            }
+        ]
+    }
+
+
+def oip_answer(answer: dict) -> list:
+    return answer["outputs"][0]["data"]
+
+
+def start_conveyor(root: Path, env: dict, args, cpus, log_rate: float | None):
+    name = "conveyor" if log_rate is None else "conveyor-no-log"
+    port = free_port()
+    command = [str(BIN / "conveyor"), "serve", "--port", str(port), "--workers", "1"]
+    command += ["--log-level", "warning"]
+    if log_rate is not None:
+        command += ["--log-sample-rate", str(log_rate)]
+    return Server(name, command, env, root / f"{name}.log", cpus), port
+
+
+def register_conveyor(root: Path, env: dict, trusted: bool) -> None:
     cli(
         env,
         "models",
         "upload",
-        ENDPOINT,
+        MODEL,
         str(root / "conveyor"),
         "--framework",
         "sklearn",
-        *trusted,
+        *(["--trusted"] if trusted else []),
     )
-    cli(env, "endpoints", "create", ENDPOINT)
-    cli(env, "endpoints", "deploy", ENDPOINT, f"{ENDPOINT}@1")
+    cli(env, "endpoints", "create", MODEL)
+    cli(env, "endpoints", "deploy", MODEL, f"{MODEL}@1")
+
+
+def mlserver_python(args) -> Path:
+    """The Python of MLServer's own environment, made once with uv."""
+    cache = Path(os.environ.get("CONVEYOR_BENCH_CACHE", Path.home() / ".cache" / "conveyor-bench"))
+    folder = cache / "mlserver-1.7.1"
+    python = folder / "bin" / "python"
+    ready = folder / ".complete"
+    if ready.exists():
+        return python
+    import numpy
+    import sklearn
+
+    uv = str(UV) if UV.exists() else "uv"
+    print(f"making MLServer's environment in {folder} (once) ...", flush=True)
+    subprocess.run(
+        [uv, "venv", "-q", "--allow-existing", "--python", sys.executable, str(folder)], check=True
+    )
+    subprocess.run(
+        [uv, "pip", "install", "-q", "--python", str(python), *MLSERVER,
+         f"scikit-learn=={sklearn.__version__}", f"numpy=={numpy.__version__}"],
+        check=True,
+    )  # fmt: skip
+    ready.write_text("")
+    return python
+
+
+def start_mlserver(root: Path, env: dict, args, cpus):
+    python = mlserver_python(args)
+    folder = root / "mlserver"
     port = free_port()
-    command = [str(BIN / "conveyor"), "serve", "--port", str(port), "--workers", str(args.workers)]
+    settings = {
+        "debug": False,
+        "parallel_workers": 0,
+        "host": "127.0.0.1",
+        "http_port": port,
+        "grpc_port": free_port(),
+        "metrics_port": free_port(),
+    }
+    (folder / "settings.json").write_text(json.dumps(settings))
+    model = {
+        "name": MODEL,
+        "implementation": "mlserver_sklearn.SKLearnModel",
+        "parameters": {"uri": "./model.joblib", "version": "1"},
+    }
+    (folder / "model-settings.json").write_text(json.dumps(model))
+    command = [str(python.parent / "mlserver"), "start", str(folder)]
+    clean = {k: v for k, v in env.items() if not k.startswith(("VIRTUAL_ENV", "PYTHONPATH"))}
+    return Server("mlserver", command, clean, root / "mlserver.log", cpus, cwd=folder), port
+
+
+def start_starlette(root: Path, env: dict, args, cpus):
+    folder = root / "starlette"
+    folder.mkdir()
+    (folder / "bare_app.py").write_text(STARLETTE_APP)
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "bare_app:app", "--app-dir", str(folder)]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
     command += ["--log-level", "warning"]
-    if args.log_sample_rate is not None:
-        command += ["--log-sample-rate", str(args.log_sample_rate)]
-    return Server("conveyor serve", command, env, root / "conveyor.log", cpus), port
+    env = {**env, "BENCH_MODEL": str(root / "mlserver" / "model.joblib")}
+    return Server("starlette", command, env, root / "starlette.log", cpus), port
 
 
-def start_mlflow(root: Path, env: dict, args, cpus) -> tuple[Server, int]:
+def start_mlflow(root: Path, env: dict, args, cpus):
     port = free_port()
     command = [str(BIN / "mlflow"), "models", "serve", "-m", str(root / "mlflow")]
-    command += ["--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]
-    command += ["-w", str(args.workers)]
-    return Server("mlflow models serve", command, env, root / "mlflow.log", cpus), port
+    command += ["--env-manager", "local", "-h", "127.0.0.1", "-p", str(port), "-w", "1"]
+    return Server("mlflow", command, env, root / "mlflow.log", cpus), port
 
 
-def measure(port: int, path: str, body: Path, concurrency: int, args, cpus) -> dict:
-    command = [sys.executable, __file__, "drive", "--port", str(port), "--path", path]
-    command += ["--body", str(body), "--concurrency", str(concurrency)]
+def measure(target: Target, rows: int, concurrency: int, args, cpus) -> dict:
+    command = [sys.executable, __file__, "drive", "--port", str(target.port)]
+    command += ["--path", target.path, "--body", str(target.bodies[rows])]
+    command += ["--concurrency", str(concurrency)]
     command += ["--requests", str(args.requests), "--duration", str(args.duration)]
     command += ["--warmup", str(args.warmup)]
-    found = subprocess.run(
+    driver = subprocess.Popen(
         command,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        check=False,
         preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
     )
-    if found.returncode != 0:
-        raise RuntimeError(f"the load generator failed:\n{found.stderr}")
-    return json.loads(found.stdout)
+    started = driver.stdout.readline()  # "measuring", once warmed up
+    cpu_before = target.server.cpu_seconds()
+    out, err = driver.communicate()
+    cpu_after = target.server.cpu_seconds()
+    if driver.returncode != 0 or started.strip() != "measuring":
+        raise RuntimeError(f"the load generator failed:\n{err}")
+    found = json.loads(out)
+    found["cpu_us"] = (cpu_after - cpu_before) / max(found["requests"], 1) * 1e6
+    return found
 
 
-def cpu_plan(workers: int, pin: bool) -> tuple[set | None, set | None, str]:
+def cpu_plan(pin: bool) -> tuple[set | None, set | None, str]:
     """CPUs for the servers and for the load generator, and a line saying so."""
     if not pin or not hasattr(os, "sched_getaffinity"):
         return None, None, "not pinned"
     cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) < workers + 1:
-        return None, None, f"not pinned ({len(cpus)} CPUs for {workers} worker(s) and a client)"
-    servers, client = set(cpus[:workers]), {cpus[workers]}
+    if len(cpus) < 2:
+        return None, None, f"not pinned ({len(cpus)} CPU for a server and a client)"
+    servers, client = {cpus[0]}, {cpus[1]}
     return (
         servers,
         client,
@@ -329,17 +516,27 @@ def main() -> None:
         drive_main(sys.argv[2:])
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds per measured run")
-    parser.add_argument("--requests", type=int, default=20000, help="requests per run, at most")
+    parser.add_argument("--duration", type=float, default=3.0, help="seconds per measured run")
+    parser.add_argument("--requests", type=int, default=50000, help="requests per run, at most")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds before each run")
-    parser.add_argument("--rounds", type=int, default=3, help="runs per server and concurrency")
-    parser.add_argument("--workers", type=int, default=1, help="worker processes per server")
-    parser.add_argument("--log-sample-rate", type=float, default=None, help="Conveyor's logging")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per target and case")
+    parser.add_argument("--rows", default=",".join(map(str, ROWS)), help="rows per request")
+    parser.add_argument(
+        "--concurrency", default=",".join(map(str, CONCURRENCY)), help="concurrent clients"
+    )
+    parser.add_argument(
+        "--skip",
+        default="",
+        help="targets to leave out: conveyor-vertex, no-log, mlserver, starlette, mlflow",
+    )
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
-    parser.add_argument("--skip-mlflow", action="store_true", help="measure Conveyor alone")
     parser.add_argument("--startup-timeout", type=float, default=180.0)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
-    server_cpus, client_cpus, pinning = cpu_plan(args.workers, not args.no_pin)
+    args.sizes = [int(n) for n in args.rows.split(",")]
+    args.levels = [int(n) for n in args.concurrency.split(",")]
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    server_cpus, client_cpus, pinning = cpu_plan(not args.no_pin)
 
     with tempfile.TemporaryDirectory(prefix="conveyor-serving-bench-") as tmp:
         root = Path(tmp)
@@ -354,116 +551,174 @@ def main() -> None:
         }
         for name in ("CONVEYOR_METADATA_URL", "CONVEYOR_ARTIFACT_ROOT", "CONVEYOR_API_TOKENS"):
             env.pop(name, None)
-        row, expected, args.trusted = prepare(root)
-        targets = {
-            "Conveyor": ("/v1/endpoints/bench:predict", {"instances": [row]}, start_conveyor),
-            "MLflow": ("/invocations", {"dataframe_records": [row]}, start_mlflow),
-        }
-        if args.skip_mlflow:
-            del targets["MLflow"]
-        servers: dict[str, tuple[Server, int, str, Path]] = {}
+        rows, expected, trusted = prepare(root, args.sizes, "mlflow" not in skip)
+        register_conveyor(root, env, trusted)
+
+        def bodies(name: str, make) -> dict[int, Path]:
+            found = {}
+            for size in args.sizes:
+                found[size] = root / f"{name}-{size}.json"
+                found[size].write_text(json.dumps(make(rows[:size])))
+            return found
+
+        oip = bodies("oip", oip_body)
+        vertex = bodies("vertex", lambda r: {"instances": r})
+        records = bodies("mlflow", lambda r: {"dataframe_records": r})
+        oip_path = f"/v2/models/{MODEL}/infer"
+        vertex_path = f"/v1/endpoints/{MODEL}:predict"
+        plans = [
+            ("conveyor", lambda: start_conveyor(root, env, args, server_cpus, None),
+             [("Conveyor", oip_path, oip, oip_answer),
+              ("Conveyor Vertex", vertex_path, vertex, lambda a: a["predictions"])]),
+            ("no-log", lambda: start_conveyor(root, env, args, server_cpus, 0.0),
+             [("Conveyor no log", oip_path, oip, oip_answer),
+              ("Conveyor Vertex no log", vertex_path, vertex, lambda a: a["predictions"])]),
+            ("mlserver", lambda: start_mlserver(root, env, args, server_cpus),
+             [("MLServer", oip_path, oip, oip_answer)]),
+            ("starlette", lambda: start_starlette(root, env, args, server_cpus),
+             [("Starlette", oip_path, oip, oip_answer)]),
+            ("mlflow", lambda: start_mlflow(root, env, args, server_cpus),
+             [("MLflow", "/invocations", records, lambda a: a["predictions"])]),
+        ]  # fmt: skip
+        servers: list[Server] = []
+        targets: list[Target] = []
         missing: dict[str, str] = {}
+        results: dict[tuple[str, int, int], list[dict]] = {}
         try:
-            for name, (path, payload, start) in targets.items():
-                body = root / f"{name}.json"
-                body.write_text(json.dumps(payload))
+            for key, start, asked in plans:
+                if key in skip:
+                    continue
                 try:
-                    server, port = start(root, env, args, server_cpus)
-                    servers[name] = (server, port, path, body)
-                    answer = wait_until_answers(
-                        server, port, path, body.read_bytes(), args.startup_timeout
-                    )
-                    if answer.get("predictions") != [expected]:
-                        raise RuntimeError(
-                            f"answered {answer!r}; the model predicts [{expected!r}]"
-                        )
-                except RuntimeError as exc:
-                    missing[name] = str(exc)
-                    servers.pop(name, None)
-            results: dict[tuple[str, int], list[dict]] = {}
+                    server, port = start()
+                except (OSError, subprocess.CalledProcessError, RuntimeError) as exc:
+                    missing[key] = str(exc)
+                    continue
+                servers.append(server)
+                for name, path, sized, answered in asked:
+                    if name == "Conveyor Vertex" and "conveyor-vertex" in skip:
+                        continue
+                    if name == "Conveyor Vertex no log" and "conveyor-vertex" in skip:
+                        continue
+                    try:
+                        for size in args.sizes:
+                            body = sized[size].read_bytes()
+                            answer = wait_until_answers(
+                                server, port, path, body, args.startup_timeout
+                            )
+                            if answered(answer) != expected[:size]:
+                                raise RuntimeError(
+                                    f"answered {answer!r}; the model predicts {expected[:size]!r}"
+                                )
+                    except (RuntimeError, KeyError, TypeError, IndexError) as exc:
+                        missing[name] = str(exc)
+                        continue
+                    targets.append(Target(name, server, port, path, sized, answered))
             for _ in range(args.rounds):
-                for concurrency in CONCURRENCY:
-                    for name, (_server, port, path, body) in servers.items():
-                        run = measure(port, path, body, concurrency, args, client_cpus)
-                        results.setdefault((name, concurrency), []).append(run)
+                for size in args.sizes:
+                    for concurrency in args.levels:
+                        for target in targets:
+                            run = measure(target, size, concurrency, args, client_cpus)
+                            results.setdefault((target.name, size, concurrency), []).append(run)
         finally:
-            for server, *_ in servers.values():
+            for server in servers:
                 server.stop()
     report(results, missing, args, pinning)
 
 
 def report(results: dict, missing: dict, args, pinning: str) -> None:
-    import mlflow
     import sklearn
 
-    def figure(name: str, concurrency: int, key: str) -> float:
-        runs = results.get((name, concurrency))
+    def figure(name: str, size: int, concurrency: int, key: str) -> float:
+        runs = results.get((name, size, concurrency))
         return statistics.median(r[key] for r in runs) if runs else float("nan")
 
-    print(
-        "Serving benchmark: one scikit-learn pipeline (StandardScaler + LogisticRegression, "
-        f"{len(FEATURES)} features), one row per request, loopback"
-    )
-    print(
-        f"  Conveyor: conveyor serve --workers {args.workers}, Vertex AI :predict route"
-        + (
-            f", prediction log rate {args.log_sample_rate}"
-            if args.log_sample_rate is not None
-            else ", prediction log on (default)"
+    def ratio(a: str, b: str, size: int, concurrency: int) -> float:
+        return figure(a, size, concurrency, "per_second") / figure(
+            b, size, concurrency, "per_second"
         )
+
+    names = list(dict.fromkeys(name for name, _, _ in results))
+    print(
+        "\nServing benchmark: one scikit-learn pipeline (StandardScaler + LogisticRegression, "
+        f"{len(FEATURES)} features), one process per server, loopback"
     )
     print(
-        f"  MLflow {mlflow.__version__}: mlflow models serve --env-manager local -w {args.workers}"
-        f", /invocations; scikit-learn {sklearn.__version__}, Python {platform.python_version()}"
+        "  Conveyor: conveyor serve, prediction log on (its default: every request), OIP "
+        "/v2/models/bench/infer and Vertex AI :predict; 'no log': --log-sample-rate 0"
     )
+    print(
+        "  MLServer 1.7.1 + mlserver-sklearn, parallel_workers 0; Starlette: a bare app that "
+        "parses the body and calls predict; MLflow: models serve --env-manager local -w 1"
+    )
+    print(f"  scikit-learn {sklearn.__version__}, Python {platform.python_version()}")
     print(
         f"  {os.cpu_count()} CPUs, {pinning}; median of {args.rounds} rounds, each "
         f"{args.duration:g} s or {args.requests} requests after {args.warmup:g} s of warm-up\n"
     )
     header = (
-        f"{'concurrency':>11}  {'server':<9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+        f"{'rows':>4} {'conc':>4}  {'server':<24}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}"
+        f"{'CPU us/req':>11}{'errors':>7}"
     )
     print(header)
     print("-" * len(header))
-    for concurrency in CONCURRENCY:
-        for name in ("Conveyor", "MLflow"):
-            if (name, concurrency) not in results:
-                continue
-            errors = sum(r["errors"] for r in results[(name, concurrency)])
-            print(
-                f"{concurrency:>11}  {name:<9}{figure(name, concurrency, 'per_second'):>9.0f}"
-                f"{figure(name, concurrency, 'p50_ms'):>9.2f}"
-                f"{figure(name, concurrency, 'p99_ms'):>9.2f}{errors:>8}"
-            )
+    for size in args.sizes:
+        for concurrency in args.levels:
+            for name in names:
+                if (name, size, concurrency) not in results:
+                    continue
+                errors = sum(r["errors"] for r in results[(name, size, concurrency)])
+                print(
+                    f"{size:>4} {concurrency:>4}  {name:<24}"
+                    f"{figure(name, size, concurrency, 'per_second'):>8.0f}"
+                    f"{figure(name, size, concurrency, 'p50_ms'):>8.2f}"
+                    f"{figure(name, size, concurrency, 'p99_ms'):>8.2f}"
+                    f"{figure(name, size, concurrency, 'cpu_us'):>11.0f}{errors:>7}"
+                )
+            print()
     for name, reason in missing.items():
-        print(f"\n{name}: not measured.\n{reason}")
-    print()
-    if ("Conveyor", 1) in results and ("MLflow", 1) in results:
-        for concurrency in CONCURRENCY:
-            speed = figure("Conveyor", concurrency, "per_second") / figure(
-                "MLflow", concurrency, "per_second"
-            )
-            p50 = figure("MLflow", concurrency, "p50_ms") / figure(
-                "Conveyor", concurrency, "p50_ms"
-            )
-            p99 = figure("MLflow", concurrency, "p99_ms") / figure(
-                "Conveyor", concurrency, "p99_ms"
-            )
+        print(f"{name}: not measured.\n{reason}\n")
+
+    checks = [
+        ("Conveyor", "Conveyor no log", LOG_TARGET, "log on / off (OIP)"),
+        ("Conveyor Vertex", "Conveyor Vertex no log", LOG_TARGET, "log on / off (Vertex)"),
+        ("Conveyor", "MLServer", MLSERVER_TARGET, "Conveyor / MLServer"),
+        ("Conveyor", "Starlette", LIMIT_TARGET, "Conveyor / bare Starlette"),
+        ("Conveyor Vertex", "MLflow", None, "Conveyor Vertex / MLflow"),
+    ]
+    cases = [(s, c) for s in args.sizes for c in args.levels]
+    heading = f"{'throughput ratio':<28}{'target':>7}" + "".join(
+        f"{f'{s} row, c{c}':>12}" for s, c in cases
+    )
+    print(heading)
+    print("-" * len(heading))
+    for a, b, target, label in checks:
+        if not any((a, *case) in results and (b, *case) in results for case in cases):
+            continue
+        cells = []
+        for case in cases:
+            value = ratio(a, b, *case)
+            goal = MLFLOW_TARGET if target is None and case[1] == 16 else target
+            mark = "" if goal is None or value != value else (" ok" if value >= goal else " MISS")
+            cells.append(f"{f'{value:.2f}x{mark}':>12}")
+        shown = f">={target:g}x" if target is not None else f">={MLFLOW_TARGET:g}x@16"
+        print(f"{label:<28}{shown:>7}" + "".join(cells))
+    for size in args.sizes:
+        if ("Conveyor", size, 1) in results:
+            p99 = figure("Conveyor", size, 1, "p99_ms")
+            verdict = "ok" if p99 < P99_TARGET_MS else "MISS"
             print(
-                f"concurrency {concurrency:>2}: Conveyor serves {speed:.2f}x MLflow's requests per "
-                f"second; MLflow's p50 is {p50:.2f}x Conveyor's, its p99 {p99:.2f}x"
+                f"Conveyor p99 at concurrency 1, {size} row(s): {p99:.2f} ms "
+                f"(target < {P99_TARGET_MS:g} ms: {verdict})"
             )
-        speed16 = figure("Conveyor", 16, "per_second") / figure("MLflow", 16, "per_second")
-        verdict = "PASS" if speed16 >= THROUGHPUT_TARGET else "MISS"
-        print(
-            f"\ntarget: throughput at concurrency 16 >= {THROUGHPUT_TARGET:g}x MLflow's: "
-            f"{verdict} ({speed16:.2f}x)"
-        )
-    if ("Conveyor", 1) in results:
-        p99 = figure("Conveyor", 1, "p99_ms")
-        verdict = "PASS" if p99 < P99_TARGET_MS else "MISS"
-        print(
-            f"target: Conveyor p99 at concurrency 1 < {P99_TARGET_MS:g} ms: {verdict} ({p99:.2f} ms)"
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                [
+                    {"server": n, "rows": s, "concurrency": c, "runs": runs}
+                    for (n, s, c), runs in results.items()
+                ],
+                indent=1,
+            )
         )
 
 

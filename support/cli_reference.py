@@ -26,7 +26,8 @@ Every `conveyor` command, with its arguments and options, as `--help` gives them
 This page is generated from the commands themselves (`python support/cli_reference.py`)
 and a test keeps it current. Guides: [pipelines.md](pipelines.md) (`conveyor run`),
 [runs.md](runs.md) (runs, caching and lineage), [registry.md](registry.md)
-(`conveyor models`), [serving.md](serving.md) (`conveyor endpoints`, `conveyor serve`).
+(`conveyor models`), [serving.md](serving.md) (`conveyor endpoints`, `conveyor serve`),
+[monitoring.md](monitoring.md) (`conveyor monitors`).
 
 Errors are one line on stderr, starting with `error:`. Exit codes: 0 when the command
 did what was asked, 1 when a run it waited for failed or was cancelled, 2 for bad

@@ -16,6 +16,7 @@ It also reaches the registry and the endpoints, which the hand-over components
     client.create_endpoint("churn")
     client.deploy("churn", "churn@production")
     client.predict("churn", [{"tenure": 3, "plan": "monthly"}])
+    client.create_monitor("churn-drift", "churn@production")   # drift, skew, output drift
 
 This is the embedded mode: the client works on a home (`conveyor.home`), which
 holds the metadata store's connections (from a small pool, shared with the rest of
@@ -34,13 +35,14 @@ import re
 import shutil
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conveyor.errors import UsageError
 from conveyor.home import Home, open_home
+from conveyor.pipelines import lease
 from conveyor.pipelines.cache import parse_age
 from conveyor.pipelines.explain import CacheExplanation, explain_cache
 from conveyor.store.artifacts import naming as artifact_naming
@@ -54,6 +56,7 @@ from conveyor.store.metadata import (
 from conveyor.store.metadata.records import DEFAULT_LINEAGE_DEPTH
 
 if TYPE_CHECKING:
+    from conveyor.monitoring import ModelMonitor
     from conveyor.pipelines.runner import Run
     from conveyor.registry import Evaluation, ModelVersion
     from conveyor.serving.batch import BatchResult
@@ -105,6 +108,20 @@ class Client:
         from conveyor.pipelines import runner
 
         return runner.resume(run_id, home=self.home, **options)
+
+    def cancel(
+        self,
+        run_id: str,
+        *,
+        wait: float | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> RunStatus:
+        """Cancel a RUNNING run, whichever process runs it; return its status then.
+
+        Its runner stops the tasks and records CANCELLED within seconds; `wait` (seconds)
+        waits for that. A run whose runner died is closed at once (CANCELLED).
+        """
+        return lease.cancel(self.home.store, run_id, wait=wait, progress=progress)
 
     def list_runs(
         self,
@@ -396,6 +413,59 @@ class Client:
             "modelVersionId": str(version.version_id),
             "modelDisplayName": version.model,
         }
+
+    # -- model monitors -------------------------------------------------------------
+
+    def create_monitor(
+        self,
+        name: str,
+        target: str,
+        *,
+        display_name: str | None = None,
+        training_dataset: Any = None,
+        model_monitoring_schema: Any = None,
+        tabular_objective: Any = None,
+        notification_spec: Any = None,
+        window: str | None = None,
+        offset: str | None = None,
+        sampling_rate: float | None = None,
+        min_samples: int | None = None,
+        cron: str | None = None,
+    ) -> ModelMonitor:
+        """A model monitor of `target` (`churn@production`, followed as the alias moves),
+        every field left out at its default (`Monitors.create`: docs/monitoring.md)."""
+        return self.home.monitors.create(
+            name,
+            target,
+            display_name=display_name,
+            training_dataset=training_dataset,
+            model_monitoring_schema=model_monitoring_schema,
+            tabular_objective=tabular_objective,
+            notification_spec=notification_spec,
+            window=window,
+            offset=offset,
+            sampling_rate=sampling_rate,
+            min_samples=min_samples,
+            cron=cron,
+        )
+
+    def get_monitor(self, name: str) -> ModelMonitor:
+        """A model monitor, its target resolved now; `NotFound` if unknown."""
+        return self.home.monitors.get(name)
+
+    def list_monitors(self) -> list[ModelMonitor]:
+        """Every model monitor, by name."""
+        return self.home.monitors.list()
+
+    def update_monitor(self, name: str, **changes: Any) -> ModelMonitor:
+        """Change a monitor's fields (those of `create_monitor` but `name`, and `target`);
+        a field given as None goes back to its default (`Monitors.update`)."""
+        return self.home.monitors.update(name, **changes)
+
+    def delete_monitor(self, name: str) -> int:
+        """Delete a monitor and its jobs' records (their executions stay); the number of
+        jobs deleted."""
+        return self.home.monitors.delete(name)
 
     # -- plumbing ---------------------------------------------------------------
 

@@ -5,6 +5,7 @@
     with open_home() as home:                   # .conveyor/ here, or $CONVEYOR_HOME
         home.registry.get_version("churn@production")
         home.endpoints.list()
+        home.monitors.get("churn-drift")
 
 `conveyor.run`, `Client`, every CLI command, the REST app and the prediction server
 take a home rather than reading settings or opening stores themselves, so several
@@ -16,26 +17,58 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
+from typing import TYPE_CHECKING
 
 from conveyor.config import Settings
-from conveyor.registry import ArtifactPolicy, Registry
-from conveyor.serving.endpoints import Endpoints
-from conveyor.serving.loading import ModelLoader
 from conveyor.store.artifacts import ArtifactStore
 from conveyor.store.metadata import MetadataStore
+
+if TYPE_CHECKING:
+    from conveyor.monitoring.monitors import Monitors
+    from conveyor.registry import Registry
+    from conveyor.serving.endpoints import Endpoints
+    from conveyor.serving.loading import ModelLoader
 
 
 @dataclasses.dataclass(frozen=True)
 class Home:
-    """One home's parts; `close()` gives the metadata store back."""
+    """One home's parts; `close()` gives the metadata store back.
+
+    The registry, endpoints, model loader and monitors are built together when one of
+    them is first used, so that a command that only runs pipelines does not import them
+    (with their tables and libraries): `conveyor run` starts sooner."""
 
     settings: Settings
     store: MetadataStore
     artifacts: ArtifactStore
-    registry: Registry
-    endpoints: Endpoints
-    models: ModelLoader
-    """Runtimes of the model versions this home has loaded, shared by its callers."""
+
+    @property
+    def registry(self) -> Registry:
+        return self._services().registry
+
+    @property
+    def endpoints(self) -> Endpoints:
+        return self._services().endpoints
+
+    @property
+    def models(self) -> ModelLoader:
+        """Runtimes of the model versions this home has loaded, shared by its callers."""
+        return self._services().models
+
+    @property
+    def monitors(self) -> Monitors:
+        """Model monitors of the registry's versions (Vertex AI Model Monitoring v2)."""
+        return self._services().monitors
+
+    def _services(self) -> _Services:
+        built = self.__dict__.get("_built")  # set once (frozen: not through setattr)
+        if built is None:
+            with _BUILDING:
+                built = self.__dict__.get("_built")
+                if built is None:
+                    built = self.__dict__["_built"] = _Services.build(self.settings, self.store)
+        return built
 
     def close(self) -> None:
         self.store.close()
@@ -56,11 +89,34 @@ def open_home(
     store = MetadataStore.open(settings.metadata_url)
     try:
         artifacts = ArtifactStore.open(settings.artifact_root, local_dir=settings.folder)
+    except BaseException:
+        store.close()
+        raise
+    return Home(settings, store, artifacts)
+
+
+_BUILDING = threading.Lock()
+"""One thread builds a home's services; the others then find them built."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _Services:
+    """The parts of a home above its stores, built on first use (`Home._services`)."""
+
+    registry: Registry
+    endpoints: Endpoints
+    models: ModelLoader
+    monitors: Monitors
+
+    @classmethod
+    def build(cls, settings: Settings, store: MetadataStore) -> _Services:
+        from conveyor.monitoring.monitors import Monitors
+        from conveyor.registry import ArtifactPolicy, Registry
+        from conveyor.serving.endpoints import Endpoints
+        from conveyor.serving.loading import ModelLoader
+
         models = ModelLoader(settings.cache_dir / "models")
         registry = Registry(store, user=settings.user, policy=ArtifactPolicy.of(settings))
         endpoints = Endpoints(store, registry, loader=models)
         registry.add_delete_guard(endpoints.delete_guard)  # a deployed version stays
-    except BaseException:
-        store.close()
-        raise
-    return Home(settings, store, artifacts, registry, endpoints, models)
+        return cls(registry, endpoints, models, Monitors(store, registry))

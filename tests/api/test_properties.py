@@ -6,8 +6,9 @@ one the document declares, in the shape it declares.
 The budget is fixed, and so is the seed, so that a run takes the same requests and stays
 short (about 20 s on 2 cores): `EXAMPLES` per operation, and schemathesis's boundary
 cases (its coverage phase). The home holds model `churn` (versions 1 to 3, `production`
-on 3) and endpoint `churn-prod`, the names the document gives as examples, so that
-generated requests reach the registry and the endpoints, not only their 404s.
+on 3), endpoint `churn-prod` and monitor `churn-drift`, the names the document gives as
+examples, so that generated requests reach the registry, the endpoints and the monitors,
+not only their 404s.
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ def server(tmp_path_factory, saved):
         home.registry.set_alias("churn", "production", 3)
         home.endpoints.create("churn-prod")
         home.endpoints.deploy("churn-prod", "churn@production")
+        features = [{"name": f"x{i}", "type": "float"} for i in range(4)]
+        home.monitors.create("churn-drift", "churn@production", model_monitoring_schema=features)
         with served(create_app(home)) as client:
             yield client
 

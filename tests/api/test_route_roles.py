@@ -86,8 +86,8 @@ def concrete(template: str, word: str) -> str:
 
 @pytest.fixture
 def app(own_home, saved, tmp_path, settings):
-    """Models `infer` and `predict`, each with aliases `infer`, `predict` and so on, and an
-    endpoint `infer` serving one; the app `conveyor serve` runs, with the four tokens."""
+    """Models `infer` and `predict`, each with aliases `infer`, `predict` and so on, an
+    endpoint `infer` serving one and a monitor `infer` watching one; the app `conveyor serve` runs, with the four tokens."""
     for name in ("infer", "predict"):
         for n in (1, 2):
             folder = tmp_path / f"{name}-{n}"
@@ -97,6 +97,8 @@ def app(own_home, saved, tmp_path, settings):
             own_home.registry.set_alias(name, alias, 2)
     own_home.endpoints.create("infer")
     own_home.endpoints.deploy("infer", "infer@1")
+    schema = [{"name": f"x{i}", "type": "float"} for i in range(4)]
+    own_home.monitors.create("infer", "infer@predict", model_monitoring_schema=schema)
     return combined.create_app(settings, ServerSettings(poll_seconds=3600, tokens=Tokens(TOKENS)))
 
 
@@ -108,6 +110,7 @@ def state(home):
         [v.to_json() for name in ("infer", "predict") for v in registry.list_versions(name)],
         [len(registry.history(name)) for name in ("infer", "predict")],
         [e.to_json() for e in home.endpoints.list()],
+        [m.to_json() for m in home.monitors.list()],
     )
 
 

@@ -335,3 +335,20 @@ def test_table_rows_stay_whole_lines_in_a_narrow_terminal(model_dir, monkeypatch
     lines = conveyor("list").stdout.splitlines()
     assert len(lines) == 2
     assert "default=1, canary-europe-west=1, production-candidate=1" in lines[1]
+
+
+def test_show_rounds_evaluation_metrics_and_json_keeps_them(model_dir, monkeypatch):
+    from conveyor.home import open_home
+
+    upload(model_dir)
+    metrics = {"auc": 0.912345678, "rows": 1200, "loss": 12345.678, "classes": ["a", "b"]}
+    with open_home() as home:
+        home.registry.add_evaluation("churn", 1, metrics, slice={"plan": "monthly"})
+    monkeypatch.setenv("COLUMNS", "40")
+    lines = conveyor("show", "churn@1").stdout.splitlines()
+    assert lines[lines.index("  evaluations:") + 1] == (
+        '    #1 on plan=monthly: auc=0.9123, rows=1200, loss=12350, classes=["a","b"]'
+    )
+    assert f"  artifact:       {model_dir} (folder, " in "\n".join(lines)
+    shown = json.loads(conveyor("show", "churn@1", "--json").stdout)
+    assert shown["evaluations"][0]["metrics"] == metrics

@@ -60,7 +60,7 @@ def test_json_outcome_of_a_succeeded_run():
     assert outcome["outputs"] == {"Output": 42}
     assert outcome["error"] is None
     assert [t["name"] for t in outcome["tasks"]] == ["double"]
-    assert set(outcome["tasks"][0]) == {"name", "status", "started", "finished"}
+    assert set(outcome["tasks"][0]) == {"name", "display_name", "status", "started", "finished"}
 
 
 def test_a_failed_run_exits_1_with_the_task_and_its_log_tail():

@@ -1,4 +1,5 @@
-"""The home's registry and endpoints, acting as the request's caller: the routers' dependencies.
+"""The home's registry, endpoints and monitors, acting as the request's caller: the routers'
+dependencies.
 
 The caller is `request.state.user` when a middleware (authentication) set it, else the
 home's own user (its settings, else the OS user); the registry's history and the
@@ -12,10 +13,11 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 
+from conveyor.monitoring.monitors import Monitors
 from conveyor.registry import Registry
 from conveyor.serving.endpoints import Endpoints
 
-Part = TypeVar("Part", Registry, Endpoints)
+Part = TypeVar("Part", Registry, Endpoints, Monitors)
 
 
 def registry(request: Request) -> Registry:
@@ -24,6 +26,11 @@ def registry(request: Request) -> Registry:
 
 def endpoints(request: Request) -> Endpoints:
     return _as_caller(request.app.state.home.endpoints, request)
+
+
+def monitors(request: Request) -> Monitors:
+    """The monitors, reading baseline URIs as a server must for callers from afar."""
+    return _as_caller(request.app.state.home.monitors, request).for_requests()
 
 
 def _as_caller(part: Part, request: Request) -> Part:
@@ -35,3 +42,4 @@ def _as_caller(part: Part, request: Request) -> Part:
 
 RegistryDep = Annotated[Registry, Depends(registry)]
 EndpointsDep = Annotated[Endpoints, Depends(endpoints)]
+MonitorsDep = Annotated[Monitors, Depends(monitors)]

@@ -9,7 +9,7 @@ declares, named by the one table both HTTP apps use (`conveyor.errors.STATUS_NAM
 |---|---|---|
 | `UsageError` (a bad name, alias, label, schema, artifact, split) | 400 | `INVALID_ARGUMENT` |
 | `NotFound` (a model, version, alias, endpoint, deployed model, run) | 404 | `NOT_FOUND` |
-| `RegistryConflict`, `ServingConflict` (the current state forbids it) | 409 | `FAILED_PRECONDITION` |
+| `RegistryConflict`, `ServingConflict`, `RunConflict` (the current state forbids it) | 409 | `FAILED_PRECONDITION` |
 | `StoreError` (the database cannot be used) | 503 | `UNAVAILABLE` |
 | `ModelLoadError` (a model version cannot be loaded) | 503 | `UNAVAILABLE` |
 | any other `ConveyorError` | 500 | `INTERNAL` |

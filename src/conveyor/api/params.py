@@ -1,7 +1,8 @@
 """The grammar of what `/api/v1` takes in its paths, queries and bodies, declared once, so
 that `/openapi.json` states what the server enforces: model names, aliases and endpoint
 names by the very patterns the registry and the endpoints check (`conveyor.registry.names`,
-`conveyor.serving.endpoints`), version ids and counts within the store's 64 bits.
+`conveyor.serving.endpoints`), monitor names and durations as the monitors check them
+(`conveyor.monitoring.specs`), version ids and counts within the store's 64 bits.
 
 A value breaking its pattern answers 400 naming the parameter and the rule (`RULES`,
 read by `conveyor.api.errors`).
@@ -14,6 +15,7 @@ from typing import Annotated
 from fastapi import Path
 from pydantic import Field
 
+from conveyor.monitoring.specs import DURATION_PATTERN, MONITOR_NAME, SETTING
 from conveyor.registry.names import ALIAS, MODEL_NAME
 from conveyor.serving.endpoints import ENDPOINT_NAME
 from conveyor.store.metadata.kinds import MAX_ID
@@ -26,6 +28,9 @@ VERSION = f"^(?:{_ID}|{ALIAS.pattern})$"
 ENDPOINT = f"^{ENDPOINT_NAME.pattern}$"
 REFERENCE = f"^{MODEL_NAME.pattern}(?:@(?:{_ID}|{ALIAS.pattern}))?$"
 DEPLOYED_ID = f"^{_ID}$"
+MONITOR = f"^(?:{MONITOR_NAME.pattern})$"  # a model name's rule, told apart in RULES
+DURATION = DURATION_PATTERN
+SETTING_NAME = f"^{SETTING.pattern}$"
 NO_NUL = "^[^\\x00]*$"
 """Free text: anything but NUL, which PostgreSQL does not store."""
 
@@ -39,6 +44,11 @@ RULES = {
     "with a letter and not ending with '-' (churn-prod)",
     REFERENCE: "a model reference: churn, churn@3 or churn@production",
     DEPLOYED_ID: "a deployed model id: digits, below 10^18 (1)",
+    MONITOR: "a monitor name: a letter, then letters, digits, '-' and '_', up to 128 "
+    "characters (churn-drift)",
+    DURATION: "a duration: a whole number and a unit, s, m, h, d or w (30m, 1h, 1d, 1w)",
+    SETTING_NAME: "the name of an environment variable: letters, digits and '_' "
+    "(CONVEYOR_WEBHOOK_SECRET)",
     NO_NUL: "text without NUL characters",
 }
 """What each pattern means, for the message of a value that breaks it."""
@@ -51,6 +61,9 @@ VersionPath = Annotated[str, Path(pattern=VERSION, description=RULES[VERSION], e
 EndpointPath = Annotated[
     str, Path(pattern=ENDPOINT, description=RULES[ENDPOINT], examples=["churn-prod"])
 ]
+MonitorPath = Annotated[
+    str, Path(pattern=MONITOR, description=RULES[MONITOR], examples=["churn-drift"])
+]
 
 ModelName = Annotated[str, Field(pattern=MODEL, examples=["churn"])]
 AliasName = Annotated[str, Field(pattern=ALIAS_NAME, examples=["candidate"])]
@@ -59,6 +72,18 @@ EndpointName = Annotated[
     str, Field(pattern=ENDPOINT, description=RULES[ENDPOINT], examples=["churn-prod"])
 ]
 Reference = Annotated[str, Field(pattern=REFERENCE)]
+MonitorName = Annotated[
+    str, Field(pattern=MONITOR, description=RULES[MONITOR], examples=["churn-drift"])
+]
+Duration = Annotated[str, Field(pattern=DURATION, description=RULES[DURATION], examples=["1d"])]
+SettingName = Annotated[
+    str,
+    Field(
+        pattern=SETTING_NAME,
+        description=RULES[SETTING_NAME],
+        examples=["CONVEYOR_WEBHOOK_SECRET"],
+    ),
+]
 DeployedId = Annotated[str, Field(pattern=DEPLOYED_ID, examples=["1"])]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Percentage = Annotated[int, Field(ge=0, le=100)]

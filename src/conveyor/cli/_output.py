@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.measure import Measurement
 from rich.table import Table
 
@@ -23,6 +24,13 @@ def print_table(table: Table) -> None:
     Console(highlight=False, width=max(out.width, natural)).print(table)
 
 
+def print_whole(renderable: RenderableType) -> None:
+    """A tree (or any renderable) at its natural width, however narrow the terminal: paths,
+    URIs and ids are never cut or wrapped, so each copies whole from one line."""
+    natural = Measurement.get(out, out.options.update(max_width=10_000), renderable).maximum
+    Console(highlight=False, width=max(out.width, natural)).print(renderable)
+
+
 def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
 
@@ -34,3 +42,20 @@ def when(moment: datetime | None) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def rounded(value: Any) -> str:
+    """A metric as people read it: integers whole, other numbers to 4 significant digits
+    (`0.9123`, `12350`), an exponent only for the very small or large; `--json` keeps
+    every digit."""
+    if not isinstance(value, float) or not math.isfinite(value):
+        return str(value)  # integers (and anything else) as they are
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    magnitude = math.floor(math.log10(abs(value)))
+    if not -4 <= magnitude < 15:
+        return f"{value:.4g}"
+    decimals = 3 - magnitude
+    if decimals <= 0:
+        return str(int(round(value, decimals)))
+    return f"{value:.{decimals}f}".rstrip("0").rstrip(".")

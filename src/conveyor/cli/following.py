@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from conveyor.cli._output import print_json
 from conveyor.cli._signals import terminate_as_interrupt
 
 if TYPE_CHECKING:
     from conveyor.client import Client
-    from conveyor.pipelines.runner import Run
+    from conveyor.pipelines.runner import Run, TaskInfo
     from conveyor.pipelines.state import Node
 
 ParallelismOption = Annotated[
@@ -53,7 +54,7 @@ def follow(
     view = LiveView(console, title, live=executor != "inline")
 
     def log(line: str) -> None:
-        console.print(line, style="dim", markup=False, highlight=False)
+        console.print(Text(line, style="dim"), highlight=False)  # untinted tree below
 
     with Client() as client, view, terminate_as_interrupt():
         outcome = start(client, view, log)
@@ -65,10 +66,39 @@ def follow(
 
 
 def report(console: Console, outcome: Run, *, outputs: bool = True) -> None:
+    """The run's state, its outputs, its error, and every iteration of each loop that did
+    not succeed (the live view folds them)."""
     style = STYLES.get(outcome.status, "yellow")
     console.print(f"run [bold]{outcome.run_id}[/]: [{style}]{outcome.status}[/]", highlight=False)
     for name, value in outcome.outputs.items() if outputs else ():
         shown = value if isinstance(value, str) else repr(value)
         console.print(f"  {name} = {shown}", highlight=False, markup=False)
     if outcome.error:
-        console.print(outcome.error, style="red", highlight=False, markup=False)
+        console.print(outcome.error, style="red", highlight=False, markup=False, soft_wrap=True)
+    for task in outcome.tasks:
+        if task.iterations and task.status != "SUCCEEDED":
+            console.print(iterations_table(task), highlight=False, soft_wrap=True)
+
+
+def iterations_table(loop: TaskInfo) -> Text:
+    """A loop's iterations, one a line: index, item (when short), state, the failed task."""
+    from conveyor.cli.live import STYLES as STATES
+
+    iterations = loop.iterations or []
+    failed = sum(1 for i in iterations if i.status == "FAILED")
+    text = Text(
+        f"loop {loop.label}: {loop.status}, {failed} of {len(iterations)} iterations failed"
+    )
+    index_width = max((len(str(i.index)) for i in iterations), default=1) + 2
+    items = [f"item {i.item}" if i.item is not None else "" for i in iterations]
+    item_width = max(map(len, items), default=0)
+    state_width = max((len(i.status) for i in iterations), default=0)
+    for iteration, item in zip(iterations, items, strict=True):
+        text.append(f"\n  {f'[{iteration.index}]':<{index_width}}  {item:<{item_width}}  ")
+        status = iteration.status
+        if iteration.failed_task:
+            text.append(f"{status:<{state_width}}", style=STATES.get(status, ""))
+            text.append(f"  {iteration.failed_task}", style="dim")
+        else:
+            text.append(status, style=STATES.get(status, ""))
+    return text

@@ -9,13 +9,18 @@ from rich.console import Console
 from rich.text import Text
 from rich.tree import Tree
 
-from conveyor.cli._output import print_json
-from conveyor.cli.runs import state_text
-from conveyor.store.metadata.kinds import ArtifactState, Direction
+from conveyor.cli._output import print_json, print_whole
+from conveyor.cli.runs import execution_json, state_text
+from conveyor.store.metadata.kinds import (
+    DAG_EXECUTION,
+    ArtifactState,
+    Direction,
+    ExecutionState,
+)
 from conveyor.store.metadata.records import DEFAULT_LINEAGE_DEPTH
 
 if TYPE_CHECKING:
-    from conveyor.store.metadata.records import Lineage
+    from conveyor.store.metadata.records import ExecutionRecord, Lineage, LineageEdge
 
 _VERBS = {
     # direction: (artifact -> execution, execution -> artifact)
@@ -23,6 +28,10 @@ _VERBS = {
     Direction.DOWNSTREAM: ("read by", "wrote"),
 }
 _SIDES = {Direction.UPSTREAM: "output", Direction.DOWNSTREAM: "input"}
+_RETURN = "Output"
+"""KFP's name for a component's single return value."""
+_CHANNEL = "pipelinechannel--"
+"""KFP's prefix for what a group takes from outside to pass on to its tasks."""
 
 
 def lineage(
@@ -35,13 +44,22 @@ def lineage(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object, nothing else.")
     ] = False,
+    with_spec: Annotated[
+        bool,
+        typer.Option(
+            "--with-spec",
+            help="With --json: include each execution's component (its container, with "
+            "the source), not only its digest.",
+        ),
+    ] = False,
 ) -> None:
     """Show the lineage of an artifact: upstream and downstream, as a tree.
 
     Upstream, the artifact leads to the execution that wrote it, then to that
     execution's inputs and on up to where they came from; downstream, to the
     executions that read it and what they wrote. A URI that several artifacts
-    share (an imported file) shows each of them.
+    share (an imported file) shows each of them. Cache hits of one task in
+    several runs show as one line; `--json` lists each.
 
     Example: conveyor lineage .conveyor/artifacts/hello-pipeline/RUN_ID/write-report/report
     """
@@ -50,13 +68,15 @@ def lineage(
     with Client() as client:
         graph = client.lineage(artifact, depth=depth)
     if as_json:
-        print_json(graph.to_json())
+        data = graph.to_json()
+        executions = data["executions"].items()
+        data["executions"] = {k: execution_json(e, with_spec) for k, e in executions}
+        print_json(data)
         return
-    console = Console()
     for root in graph.roots:
-        console.print(lineage_tree(graph, root))
+        print_whole(lineage_tree(graph, root))
     if graph.truncated:
-        console.print(
+        Console().print(
             f"[dim]the graph goes on beyond depth {graph.depth}; a larger --depth shows more[/]",
             highlight=False,
         )
@@ -76,34 +96,91 @@ def lineage_tree(graph: Lineage, root: int) -> Tree:
 
 def _grow(graph: Lineage, direction: Direction, branch: Tree, artifact: int, seen: set) -> None:
     """Add the executions one step from `artifact`, and under each the artifacts past it."""
-    to_execution, to_artifact = _VERBS[direction]
-    for edge in graph.edges_from(direction, artifact, artifact=True):
-        execution = graph.executions[edge.execution_id]
-        label = Text.assemble(
-            f"{to_execution} ",
-            (execution.task_key, "bold"),
-            "  ",
-            state_text(execution.state),
-            (
-                f"  execution {execution.id}, run {execution.run_id}, "
-                f"as {_SIDES[direction]} {edge.name!r}",
-                "dim",
-            ),
-        )
-        if ("execution", execution.id) in seen:
+    for group in _grouped(graph, graph.edges_from(direction, artifact, artifact=True)):
+        executions = [graph.executions[edge.execution_id] for edge in group]
+        label = _execution_label(graph, direction, group[0], executions)
+        fresh = [e for e in executions if ("execution", e.id) not in seen]
+        if not fresh:
             branch.add(label.append(" (shown above)", style="dim"))
             continue
-        seen.add(("execution", execution.id))
+        seen.update(("execution", e.id) for e in fresh)
         step = branch.add(label)
-        for onward in graph.edges_from(direction, execution.id, artifact=False):
-            text = Text(f"{to_artifact} {onward.name!r}: ").append_text(
-                _artifact(graph, onward.artifact_id)
+        onward = [o for e in fresh for o in graph.edges_from(direction, e.id, artifact=False)]
+        for edge in {(o.name, o.artifact_id): o for o in onward}.values():
+            text = Text(f"{_VERBS[direction][1]} {_called(graph, edge)}: ").append_text(
+                _artifact(graph, edge.artifact_id)
             )
-            if onward.artifact_id in seen:
+            if edge.artifact_id in seen:
                 step.add(text.append(" (shown above)", style="dim"))
                 continue
-            seen.add(onward.artifact_id)
-            _grow(graph, direction, step.add(text), onward.artifact_id, seen)
+            seen.add(edge.artifact_id)
+            _grow(graph, direction, step.add(text), edge.artifact_id, seen)
+
+
+def _grouped(graph: Lineage, edges: list[LineageEdge]) -> list[list[LineageEdge]]:
+    """The edges one per line, but executions that did no work of their own (cache hits,
+    and groups: loops, conditions) share a line by task, state and name, where the first
+    of them would be: an artifact that later runs reuse would otherwise list each run."""
+    lines: list[list[LineageEdge]] = []
+    alike: dict[tuple[str, str, str], list[LineageEdge]] = {}
+    for edge in edges:
+        execution = graph.executions[edge.execution_id]
+        key = (execution.task_key, execution.state, edge.name)
+        if execution.state != ExecutionState.CACHED and execution.type != DAG_EXECUTION:
+            lines.append([edge])
+        elif key in alike:
+            alike[key].append(edge)
+        else:
+            lines.append(alike.setdefault(key, [edge]))
+    return lines
+
+
+def _execution_label(
+    graph: Lineage, direction: Direction, edge: LineageEdge, executions: list[ExecutionRecord]
+) -> Text:
+    """`written by train  COMPLETE  execution 4, run R, as output 'model'`; for several alike
+    (cache hits, groups), `read by train  CACHED  in 12 runs: R1 … R12, as input 'data'`."""
+    first = executions[0]
+    if len(executions) == 1:
+        where = f"execution {first.id}, run {first.run_id}"
+    else:
+        where = _in_runs([e.run_id for e in executions])
+    name = _called(graph, edge)
+    internal = edge.name == _RETURN or edge.name.startswith(_CHANNEL)
+    role = f"as {name}" if internal else f"as {_SIDES[direction]} {name}"
+    return Text.assemble(
+        f"{_VERBS[direction][0]} ",
+        (first.task_key, "bold"),
+        "  ",
+        state_text(first.state),
+        (f"  {where}, {role}", "dim"),
+    )
+
+
+def _in_runs(run_ids: list[str]) -> str:
+    """`in 12 runs: R1 … R12` (the first and the last), or each run when there are 3 or
+    fewer; the count of executions too when a run has several (resumed)."""
+    runs = list(dict.fromkeys(run_ids))
+    shown = ", ".join(runs) if len(runs) <= 3 else f"{runs[0]} … {runs[-1]}"
+    times = f"{len(run_ids)} times " if len(run_ids) != len(runs) else ""
+    return f"{times}in {len(runs)} run{'s' if len(runs) != 1 else ''}: {shown}"
+
+
+def _called(graph: Lineage, edge: LineageEdge) -> str:
+    """An event's name as the pipeline's author knows it. KFP records a task's single
+    return value as `Output` (`its return value`) and what a group (a loop, a condition)
+    passes on to its tasks as `pipelinechannel--TASK-NAME` (`'NAME' of TASK`)."""
+    artifact_name = graph.artifacts[edge.artifact_id].name
+    if edge.name == _RETURN:
+        return "its return value"
+    if not edge.name.startswith(_CHANNEL):
+        return repr(edge.name)
+    channel = edge.name.removeprefix(_CHANNEL)
+    if not channel.endswith(f"-{artifact_name}"):
+        return repr(channel)
+    task = channel.removesuffix(f"-{artifact_name}")
+    what = "the return value" if artifact_name == _RETURN else repr(artifact_name)
+    return f"{what} of {task}"
 
 
 def _artifact(graph: Lineage, artifact_id: int) -> Text:

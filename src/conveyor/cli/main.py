@@ -17,6 +17,7 @@ from conveyor.cli._output import err
 from conveyor.cli.endpoints import app as endpoints_app
 from conveyor.cli.following import ExecutorOption, OutcomeJsonOption, ParallelismOption, follow
 from conveyor.cli.models import app as models_app
+from conveyor.cli.monitors import app as monitors_app
 from conveyor.errors import ConveyorError, UsageError
 
 
@@ -66,6 +67,7 @@ def _group(
 app.add_typer(runs.app)
 app.add_typer(models_app)
 app.add_typer(endpoints_app)
+app.add_typer(monitors_app)
 app.command("serve")(serve.serve)
 app.command("lineage")(lineage.lineage)
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from conveyor.cli._output import JsonOption, err, out, print_json, print_table, when
+from conveyor.cli._output import JsonOption, err, out, print_json, print_table, rounded, when
 from conveyor.errors import UsageError
 from conveyor.registry.frameworks import Framework
 from conveyor.registry.records import (
@@ -520,8 +520,19 @@ def _show_version(version: ModelVersion, evaluations: list[Evaluation]) -> None:
         out.print("  evaluations:")
         for e in evaluations:
             where = f" on {_labels(e.slice)}" if e.slice else ""
-            metrics = ", ".join(f"{k}={v}" for k, v in e.metrics.items())
+            metrics = ", ".join(f"{k}={_metric(v)}" for k, v in e.metrics.items())
             out.print(f"    #{e.id}{where}: {metrics}", markup=False)
+
+
+def _metric(value: Any) -> str:
+    """An evaluation's value as people read it: numbers rounded, strings as they are, lists
+    and objects as compact JSON cut at 60 characters (`--json` has them whole)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | dict):
+        text = json.dumps(value, separators=(",", ":"))
+        return text if len(text) <= 60 else text[:57] + "..."
+    return rounded(value)
 
 
 def _labels(labels: dict[str, Any]) -> str:

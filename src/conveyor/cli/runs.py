@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from conveyor.cli._output import print_json, when
+from conveyor.cli._output import err, out, print_json, print_whole, rounded, when
 from conveyor.cli.following import ExecutorOption, OutcomeJsonOption, ParallelismOption, follow
+from conveyor.pipelines.state import group_status, label, of_execution
 from conveyor.store.metadata.kinds import DAG_EXECUTION
 
 if TYPE_CHECKING:
     from conveyor.client import Client
-    from conveyor.store.metadata.records import ExecutionDetail, RunDetail
+    from conveyor.store.metadata.records import ExecutionDetail, RunDetail, RunRecord
 
 app = typer.Typer(
     name="runs",
@@ -28,22 +31,34 @@ app = typer.Typer(
 )
 
 STATE_STYLES = {
+    "PENDING": "dim",
     "RUNNING": "cyan",
     "NEW": "dim",
     "SUCCEEDED": "green",
     "COMPLETE": "green",
     "CACHED": "blue",
+    "SKIPPED": "dim",
+    "NOT_TRIGGERED": "yellow",
     "FAILED": "bold red",
+    "CANCELLING": "yellow",
     "CANCELLED": "yellow",
     "CANCELED": "yellow",
 }
-"""Run statuses and execution states, coloured alike in every command."""
+"""Run statuses, task states and execution states, coloured alike in every command."""
 
 DEFAULT_LIMIT = 50
 VALUE_WIDTH = 60
 """Parameter values longer than this are cut in trees (`--json` has them whole)."""
 
 _JSON_HELP = "Print one JSON object, nothing else."
+WithSpecOption = Annotated[
+    bool,
+    typer.Option(
+        "--with-spec",
+        help="With --json: include the compiled spec and the components' sources, "
+        "not only their digests.",
+    ),
+]
 
 
 @app.command("list")
@@ -76,18 +91,17 @@ def list_runs(
     if not shown:
         console.print("no runs match", highlight=False)
         return
-    table = Table(
-        "run", "pipeline", "status", "started (UTC)", "duration", box=None, pad_edge=False
-    )
-    for record in shown:
-        table.add_row(
-            record.run_id,
-            record.pipeline_name,
-            state_text(record.status),
-            when(record.created_at),
-            span(record.created_at, record.ended_at),
-        )
-    console.print(table)
+    rows = [
+        {
+            "run": record.run_id,
+            "pipeline": record.pipeline_name,
+            "status": run_state(record),
+            "started (UTC)": when(record.created_at),
+            "duration": span(record.created_at, record.ended_at),
+        }
+        for record in shown
+    ]
+    print_whole(runs_table(rows, _width(console)))
     if len(records) > limit:
         console.print(f"[dim]the {limit} newest runs; --limit shows more[/]", highlight=False)
 
@@ -96,25 +110,26 @@ def list_runs(
 def show(
     run_id: Annotated[str, typer.Argument(help="The run, as `conveyor runs list` names it.")],
     as_json: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
+    with_spec: WithSpecOption = False,
 ) -> None:
     """Show a run: its parameters and status, then its tasks as a tree.
 
     Each task shows its state, duration, parameters, outputs (artifacts with
-    their URIs) and log file. `--json` gives the run's record without its
-    compiled spec.
+    their URIs, metrics with their values) and log file. `--json` gives the
+    run's record, naming its compiled spec and each task's component by digest.
 
     Example: conveyor runs show hello-pipeline-20261103-140211-3fa2c1
     """
     with _client() as client:
         run = client.get_run(run_id)
     if as_json:
-        record = run.to_json()
-        record.pop("spec", None)
-        print_json(record)
+        print_json(run_json(run, with_spec))
         return
-    console = Console()
-    header = Text.assemble(("run ", ""), (run.run_id, "bold"), ": ", state_text(run.status))
+    console = Console(soft_wrap=True)  # ids and paths whole, however narrow the terminal
+    header = Text.assemble(("run ", ""), (run.run_id, "bold"), ": ", run_state(run))
     console.print(header)
+    if run.runner is not None or run.runner_lost:
+        console.print(f"  {runner_text(run)}", highlight=False, markup=False)
     console.print(
         f"  pipeline {run.pipeline_name}, started {when(run.created_at)} UTC, "
         f"took {span(run.created_at, run.ended_at)}",
@@ -125,7 +140,7 @@ def show(
         console.print(f"  {name} = {_value(value, None)}", highlight=False, markup=False)
     if run.error:
         console.print(run.error, style="red", highlight=False, markup=False)
-    console.print(execution_tree(run))
+    print_whole(execution_tree(run))
 
 
 @app.command()
@@ -139,7 +154,7 @@ def resume(
 
     Tasks that completed are reused (shown CACHED). Exit code 0 when the run
     now succeeded, 1 when it failed again or was cancelled, 2 for a run that
-    does not exist or already succeeded.
+    does not exist, already succeeded, or is still run by a live process.
 
     Example: conveyor runs resume hello-pipeline-20261103-140211-3fa2c1
     """
@@ -152,6 +167,32 @@ def resume(
         ),
         outputs=False,  # the run's outputs are what `conveyor runs show` lists
     )
+
+
+@app.command()
+def cancel(
+    run_id: Annotated[str, typer.Argument(help="A RUNNING run, in this or another process.")],
+    wait: Annotated[
+        float,
+        typer.Option(help="Seconds to wait for its runner to stop it (0: only ask).", min=0),
+    ] = 60,
+) -> None:
+    """Cancel a run that is running, from any process: its tasks are stopped and the run
+    ends CANCELLED, as with Ctrl-C in the process that runs it.
+
+    A run whose runner died (killed, or its machine went down) is closed at
+    once: CANCELLED, with its unfinished tasks CANCELLED. Exit code 0 when the
+    run is CANCELLED, 1 when it was still running after `--wait` seconds, 2 for
+    a run that does not exist or has ended.
+
+    Example: conveyor runs cancel hello-pipeline-20261103-140211-3fa2c1
+    """
+    with _client() as client:
+        status = client.cancel(run_id, wait=wait, progress=err.print)
+    out.print(f"run {run_id}: {status}")
+    if status != "CANCELLED":
+        err.print(f"the runner has not stopped it yet; `conveyor runs show {run_id}` follows it")
+        raise typer.Exit(1)
 
 
 @app.command("explain-cache")
@@ -181,6 +222,50 @@ def explain_cache(
 # -- drawing ---------------------------------------------------------------------------
 
 
+LIST_COLUMNS = ("run", "pipeline", "status", "started (UTC)", "duration")
+_KEPT_FIRST = ("run", "status", "started (UTC)", "duration", "pipeline")
+"""What a narrow terminal keeps: the run id and status always; the pipeline last, as every
+run id starts with its pipeline's name."""
+_SHORTEST_PIPELINE = 10
+"""A pipeline name cut shorter than this says too little: the column goes instead."""
+_GAP = 2
+
+
+def runs_table(rows: list[dict[str, str | Text]], width: int | None) -> Table:
+    """The `runs list` table within `width` (None: no limit).
+
+    Run ids are never cut: every other command takes them. The columns that do not
+    fit beside the id and status are left out, the pipeline's name first shortened;
+    an id longer than the width overflows it, whole, on one line.
+    """
+    natural = {c: max(cell_len(c), *(cell_len(str(row[c])) for row in rows)) for c in LIST_COLUMNS}
+    budget = None if width is None else width + _GAP  # each column takes its width and a gap
+    kept: list[str] = []
+    pipeline_width = None
+    for name in _KEPT_FIRST:
+        need = natural[name] + _GAP
+        shortened = budget is not None and need > budget >= _SHORTEST_PIPELINE + _GAP
+        if name == "pipeline" and shortened:
+            pipeline_width, need = budget - _GAP, budget
+        if budget is None or need <= budget or len(kept) < 2:
+            kept.append(name)
+            budget = None if budget is None else budget - need
+    table = Table(box=None, pad_edge=False)
+    columns = [name for name in LIST_COLUMNS if name in kept]
+    for name in columns:
+        table.add_column(
+            name, no_wrap=True, max_width=pipeline_width if name == "pipeline" else None
+        )
+    for row in rows:
+        table.add_row(*(row[name] for name in columns))
+    return table
+
+
+def _width(console: Console) -> int | None:
+    """The width to fit: the terminal's or $COLUMNS; none when piped (rows stay whole)."""
+    return console.width if console.is_terminal or os.environ.get("COLUMNS") else None
+
+
 def execution_tree(run: RunDetail) -> Tree:
     """A run's executions as a tree by task key; a resumed task shows its latest execution.
 
@@ -193,6 +278,7 @@ def execution_tree(run: RunDetail) -> Tree:
         if execution.task_key in latest:
             earlier.setdefault(execution.task_key, []).append(latest[execution.task_key])
         latest[execution.task_key] = execution
+    within = _states_within_iterations(latest)
     root = Tree(Text("tasks", style="bold"))
     branches: dict[str, Tree] = {"": root}
 
@@ -201,8 +287,10 @@ def execution_tree(run: RunDetail) -> Tree:
             parent = branch(_parent(key))
             execution = latest.get(key)
             if execution is None:  # a loop iteration: a scope, not an execution
-                label = Text(key.rsplit("/", 1)[-1], style="dim")
-                branches[key] = parent.add(label)
+                iteration = Text(key.rsplit("/", 1)[-1], style="dim")
+                state = group_status(within.get(key, []))
+                iteration.append_text(Text("  ").append_text(state_text(state)))
+                branches[key] = parent.add(iteration)
             else:
                 branches[key] = _add_execution(parent, execution, earlier.get(key, []))
         return branches[key]
@@ -210,26 +298,25 @@ def execution_tree(run: RunDetail) -> Tree:
     for key in latest:
         branch(key)
     spec_tasks = (run.spec or {}).get("root", {}).get("dag", {}).get("tasks", {})
-    for name in spec_tasks:
+    for name, task in spec_tasks.items():
         if name not in latest:  # skipped, not triggered, or not reached yet
-            root.add(Text.assemble((name, "bold"), "  ", ("not started", "dim")))
+            shown = label(name, task.get("taskInfo", {}).get("name"))
+            root.add(Text.assemble((shown, "bold"), "  ", ("not started", "dim")))
     return root
 
 
 def _add_execution(parent: Tree, execution: ExecutionDetail, before: list[ExecutionDetail]) -> Tree:
-    label = Text.assemble(
-        (execution.task_key.rsplit("/", 1)[-1], "bold"),
+    line = Text.assemble(
+        (label(execution.task_key.rsplit("/", 1)[-1], execution.name), "bold"),
         "  ",
-        state_text(execution.state),
+        state_text(of_execution(execution.state)),
         "  ",
         (span(execution.started_at, execution.ended_at), "dim"),
     )
     if before:
-        label.append(
-            "  (earlier in this run: " + ", ".join(e.state.value for e in before) + ")",
-            style="dim",
-        )
-    node = parent.add(label)
+        states = ", ".join(of_execution(e.state) for e in before)
+        line.append(f"  (earlier in this run: {states})", style="dim")
+    node = parent.add(line)
     details = []
     # A group's parameters are its tasks' business, under KFP's internal channel names.
     if execution.type != DAG_EXECUTION:
@@ -239,6 +326,7 @@ def _add_execution(parent: Tree, execution: ExecutionDetail, before: list[Execut
             details.append(Text(f"parameters: {shown}"))
         for name, value in execution.output_parameters.items():
             details.append(Text(f"output {name} = {_value(value)}"))
+    below: dict[int, Text] = {}  # a line under a detail: an artifact's metrics
     for name, artifacts in execution.outputs.items():
         for artifact in artifacts:
             details.append(
@@ -248,15 +336,103 @@ def _add_execution(parent: Tree, execution: ExecutionDetail, before: list[Execut
                     f"  ({artifact.type}, id {artifact.id})",
                 )
             )
+            summary = metrics_summary(artifact.type, artifact.metadata)
+            if summary:
+                below[len(details) - 1] = Text(summary, style="bold")
     if execution.cached_from_id is not None:
         details.append(Text(f"reused execution {execution.cached_from_id}", style="blue"))
     if execution.error:
         details.append(Text(f"error: {execution.error.splitlines()[0]}", style="red"))
     if execution.log_uri:
         details.append(Text(f"log: {execution.log_uri}", style="dim"))
-    for detail in details:
-        node.add(detail)
+    for index, detail in enumerate(details):
+        added = node.add(detail)
+        if index in below:
+            added.add(below[index])
     return node
+
+
+def metrics_summary(artifact_type: str, metadata: dict[str, Any]) -> str | None:
+    """What a metrics artifact says, in one line: a `system.Metrics`' values, rounded
+    (`accuracy=0.9123, rows=1200`); the size of a `system.ClassificationMetrics`'
+    confusion matrix and ROC curve. None for other artifacts, and for empty metrics."""
+    if artifact_type == "system.Metrics":
+        return ", ".join(f"{k}={_metric(v)}" for k, v in metadata.items()) or None
+    if artifact_type == "system.ClassificationMetrics":
+        return _classification(metadata) or None
+    if artifact_type == "system.SlicedClassificationMetrics":
+        slices = metadata.get("evaluationSlices") or []
+        return f"{len(slices)} slice{'s' if len(slices) != 1 else ''}" if slices else None
+    return None
+
+
+def _classification(metadata: dict[str, Any]) -> str:
+    """`confusion matrix 2x2 (cat, dog), ROC curve of 101 points`, of what is there."""
+    parts = []
+    matrix = metadata.get("confusionMatrix") or {}
+    categories = [c.get("displayName", "?") for c in matrix.get("annotationSpecs") or []]
+    if categories or matrix.get("rows"):
+        size = len(categories) or len(matrix.get("rows") or [])
+        names = f" ({', '.join(categories)})" if 0 < len(categories) <= 5 else ""
+        parts.append(f"confusion matrix {size}x{size}{names}")
+    points = metadata.get("confidenceMetrics") or []
+    if points:
+        parts.append(f"ROC curve of {len(points)} point{'s' if len(points) != 1 else ''}")
+    return ", ".join(parts)
+
+
+def _metric(value: Any) -> str:
+    """A metric's value as the tree shows it: numbers rounded, the rest cut like parameters."""
+    return rounded(value) if isinstance(value, int | float) else _value(value)
+
+
+def run_json(run: RunDetail, with_spec: bool = False) -> dict[str, Any]:
+    """A run's record for `--json`. Its compiled spec and its tasks' components (their
+    sources) are most of its size and seldom what is looked for: they are named by
+    digest, and included whole only `with_spec`."""
+    from conveyor.store.metadata import spec_digest
+
+    record = run.to_json()
+    spec, executions = record.pop("spec", None), record.pop("executions")
+    record["spec_digest"] = spec_digest(spec) if spec is not None else None
+    if with_spec:
+        record["spec"] = spec
+    record["executions"] = [execution_json(_task_state(e), with_spec) for e in executions]
+    return record
+
+
+def _task_state(record: dict[str, Any]) -> dict[str, Any]:
+    """An execution's JSON record with its state named as tasks' states are everywhere
+    (`SUCCEEDED`, not ML Metadata's `COMPLETE`)."""
+    return {**record, "state": of_execution(record["state"])}
+
+
+def execution_json(record: dict[str, Any], with_spec: bool = False) -> dict[str, Any]:
+    """An execution's JSON record with `component_digest`: the sha256 of the container its
+    cache key holds (image, command with the component's source, args), which is left
+    out of `cache_key_parts` unless `with_spec`. None for executions with no container
+    (groups, cache hits: see the execution they reused)."""
+    from conveyor.store.metadata import spec_digest
+
+    parts = record.get("cache_key_parts") or {}
+    container = parts.get("container")
+    shown = {**record, "component_digest": None if container is None else spec_digest(container)}
+    if container is not None and not with_spec:
+        shown["cache_key_parts"] = {k: v for k, v in parts.items() if k != "container"}
+    return shown
+
+
+def _states_within_iterations(latest: dict[str, ExecutionDetail]) -> dict[str, list[str]]:
+    """The task states of the executions within each loop iteration (`loop[2]`), at any
+    depth, in one pass."""
+    within: dict[str, list[str]] = {}
+    for key, execution in latest.items():
+        scope = key
+        while "/" in scope:
+            scope = scope.rsplit("/", 1)[0]
+            if scope.endswith("]"):
+                within.setdefault(scope, []).append(of_execution(execution.state))
+    return within
 
 
 def _parent(key: str) -> str:
@@ -264,6 +440,30 @@ def _parent(key: str) -> str:
     if key.endswith("]") and "[" in key:
         return key[: key.rindex("[")]
     return key.rsplit("/", 1)[0] if "/" in key else ""
+
+
+def run_state(run: RunRecord) -> Text:
+    """A run's status, and for a RUNNING run whose runner is gone or was asked to stop,
+    that too: its record alone would say RUNNING for ever."""
+    if run.runner_lost:
+        return Text.assemble(state_text(run.status), (" (runner lost)", "bold red"))
+    if run.runner is not None and run.runner.cancel_requested:
+        return state_text("CANCELLING")
+    return state_text(run.status)
+
+
+def runner_text(run: RunRecord) -> str:
+    """Who runs a RUNNING run, or what to do once nobody does."""
+    runner = run.runner
+    where = f"process {runner.pid} on {runner.host}" if runner else "a process"
+    if run.runner_lost:
+        heard = f", last heard {when(runner.heartbeat_at)} UTC" if runner else ""
+        return (
+            f"its runner ({where}{heard}) is gone: `conveyor runs resume {run.run_id}` "
+            f"continues it, `conveyor runs cancel {run.run_id}` closes it"
+        )
+    asked = "; asked to cancel" if runner and runner.cancel_requested else ""
+    return f"running in {where}{asked}"
 
 
 def state_text(state: str) -> Text:

@@ -41,7 +41,10 @@ def serve(
     Routes: POST /v1/endpoints/{endpoint}:predict (Vertex AI), POST
     /v2/models/{name}/infer (Open Inference Protocol), GET /metrics (Prometheus),
     and the control API under /api/v1 (models, endpoints; OpenAPI at /openapi.json).
-    Deployments made while it runs are picked up within a second.
+    Deployments made while it runs are picked up within a second. Once every worker has
+    started and the server answers requests, it prints one line to wait for: "Conveyor
+    is serving at http://HOST:PORT (docs at /docs)". Its workers stop with it, even when
+    it is killed.
 
     Example: conveyor serve --host 0.0.0.0 --port 8080 --workers 2
     """
@@ -57,4 +60,11 @@ def serve(
         access_log=access_log,
         log_level=log_level,
         app="conveyor.api.server:create_app",
+        on_ready=_say_ready,
     )
+
+
+def _say_ready(url: str) -> None:
+    """The ready line, on stdout at once (click flushes), for people and scripts to wait
+    for: it comes only once the server answers."""
+    typer.echo(f"Conveyor is serving at {url} (docs at /docs)")

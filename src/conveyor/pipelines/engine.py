@@ -4,8 +4,8 @@ State (see `state.py` for the tree of scopes and nodes):
 
 - `ready`: tasks (container or importer) whose inputs are resolved and that no
   cache hit or earlier completion (on resume) can stand in for, waiting for a
-  free slot (at most `parallelism` run at once);
-- `running`: node key -> node, submitted to its executor;
+  free slot (at most `parallelism` run at once); they are PENDING until then;
+- `running`: node key -> node, submitted to its executor (RUNNING);
 - `retries`: a heap of (due time, node) for tasks waiting out a retry backoff;
 - `results`: a queue the executors put `TaskResult`s into, from any thread;
 - `settling`: transitions caused by other transitions, applied in order by
@@ -13,8 +13,8 @@ State (see `state.py` for the tree of scopes and nodes):
 - `failing`: set once a task has failed for good; from then on no new task
   starts except exit handlers and `ignore_upstream_failure` tasks, running
   tasks finish, and the run ends FAILED (Vertex AI semantics);
-- `cancelling`: set by `cancel()` (Ctrl-C); running tasks are stopped and the
-  run ends CANCELLED.
+- `cancelling`: set by `cancel()` (Ctrl-C); running tasks are stopped (CANCELLING
+  until their executor says so, then CANCELLED) and the run ends CANCELLED.
 
 Every change goes through a few named transitions: `_open` (a scope starts),
 `_consider` (a node's upstream is done: skip it, or start it), `_schedule` (a
@@ -49,7 +49,7 @@ import heapq
 import itertools
 import queue
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -63,6 +63,7 @@ from conveyor.pipelines.spec import PipelineSpec
 from conveyor.pipelines.state import (
     CACHED,
     CANCELLED,
+    CANCELLING,
     COMPLETED_WELL,
     FAILED,
     NOT_TRIGGERED,
@@ -70,6 +71,7 @@ from conveyor.pipelines.state import (
     RUNNING,
     SKIPPED,
     SUCCEEDED,
+    TASK_STATES,
     Node,
     Scope,
 )
@@ -99,6 +101,8 @@ class RunContext:
     """Environment variables every task gets (the home's settings), under the spec's own."""
     python_path: list[str] = field(default_factory=list)
     """Folders first on Python components' `sys.path` (the pipeline file's)."""
+    import_roots: tuple[Path, ...] = ()
+    """The folders importers may name local artifacts under; none: anywhere."""
 
     @property
     def job(self) -> placeholders.Job:
@@ -140,7 +144,8 @@ class Engine:
         self.ready: deque[Node] = deque()
         self.running: dict[str, Node] = {}
         self.retries: list[tuple[float, int, Node]] = []
-        self.results: queue.Queue[TaskResult] = queue.Queue()
+        self.results: queue.Queue[TaskResult | None] = queue.Queue()
+        """Task results from the executors; None asks the loop to cancel (`stop_soon`)."""
         self.failing = False
         self.cancelling = False
         self.settling: deque[tuple[Callable[[Any], None], Any]] = deque()
@@ -204,6 +209,8 @@ class Engine:
         self.cancelling = True
         for node in list(self.running.values()):
             assert node.executor is not None
+            node.status = CANCELLING  # until its executor says it stopped
+            self.listener(node)
             node.executor.cancel(node.key)
         for node in self.ready:
             self._finish(node, CANCELLED)
@@ -217,6 +224,10 @@ class Engine:
                 node.status = CANCELLED
                 self.listener(node)
 
+    def stop_soon(self) -> None:
+        """Cancel the run from another thread: the main loop cancels at its next turn."""
+        self.results.put(None)
+
     def _wait_for_result(self, interruptible: bool = True) -> None:
         timeout = max(0.0, self.retries[0][0] - time.monotonic()) if self.retries else None
         try:
@@ -227,6 +238,10 @@ class Engine:
         except KeyboardInterrupt:
             if interruptible:
                 raise
+            return
+        if result is None:
+            if not self.cancelling:
+                self.cancel()
             return
         self._on_result(result)
 
@@ -296,10 +311,10 @@ class Engine:
         self._start(node)
 
     def _start(self, node: Node) -> None:
-        node.status = RUNNING
-        node.started = datetime.now(UTC)
-        self.listener(node)
+        """A group starts at once; a task is scheduled, and RUNNING once it is submitted
+        (a cache hit never runs, and a task waiting for a free slot is still PENDING)."""
         if node.is_dag:
+            self._running(node)
             self.recorder.started(node)
         if node.is_loop:
             self._start_loop(node)
@@ -366,6 +381,7 @@ class Engine:
             else:
                 arts[item_input] = [item]
             child = Scope(f"{node.key}[{index}]", node.component, params, arts, owner=node)
+            child.index, child.item = index, item
             node.children.append(child)
             node.waiting_iterations.append(child)
         if not items:
@@ -374,6 +390,13 @@ class Engine:
         limit = node.task.get("iteratorPolicy", {}).get("parallelismLimit") or len(items)
         while node.waiting_iterations and node.open_children < limit:
             self._open_iteration(node)
+
+    def _running(self, node: Node) -> None:
+        if node.status == RUNNING:
+            return  # a retry: the task has been running since its first attempt
+        node.status = RUNNING
+        node.started = datetime.now(UTC)
+        self.listener(node)
 
     def _open_iteration(self, node: Node) -> None:
         child = node.waiting_iterations.popleft()
@@ -421,12 +444,7 @@ class Engine:
         if self.cancelling or CANCELLED in statuses:
             self._finish(node, CANCELLED)
         elif node.waiting_iterations or statuses & {FAILED, NOT_TRIGGERED}:
-            failed = next(
-                (n for child in node.children for n in child.nodes.values() if n.status == FAILED),
-                None,
-            )
-            reason = f"task {failed.key!r} failed" if failed else "not every task ran"
-            self._finish(node, FAILED, reason)
+            self._finish(node, FAILED, _group_failure(node))
         else:
             self._finish(node, SUCCEEDED)
 
@@ -435,12 +453,14 @@ class Engine:
     def _submit(self, node: Node) -> None:
         assert node.executor is not None
         node.attempts += 1
+        self._running(node)
         try:
             request = self.files.request(node, node.executor_spec)
         except Exception as exc:  # e.g. a remote input artifact that cannot be fetched
             self.files.discard(node)
             self._finish(node, FAILED, f"preparing the task failed: {exc}")
             return
+        node.log_start = _resumed_log(request.log_path, node.attempts)
         if node.execution_id is None:
             self.recorder.started(node, str(request.log_path))
         self.running[node.key] = node
@@ -481,6 +501,37 @@ class Engine:
     def _render(self, node: Node, text: str, inputs: dict[str, Any]) -> str:
         context = placeholders.Context.for_task(self.context.job, node.key)
         return placeholders.resolve_text(text, {"inputs": {"parameterValues": inputs}}, context)
+
+
+def _group_failure(node: Node) -> str:
+    """Why a group failed: its first failed task and where that sat inside the group; for
+    a loop, how many of its iterations ended in each state (held back ones too, which
+    the metadata store has no execution of)."""
+    failed = next(
+        (f for f in (child.first_failure() for child in node.children) if f is not None), None
+    )
+    if failed is None:
+        reason = "not every task ran"
+    else:
+        where = failed.scope.describe()
+        reason = f"task {failed.key!r} failed" + (f" {where}" if where else "")
+    if node.is_loop:
+        counts = Counter(child.status for child in node.children)
+        tally = ", ".join(f"{counts[state]} {state}" for state in TASK_STATES if counts[state])
+        reason += f"; its {len(node.children)} iterations: {tally}"
+    return reason
+
+
+def _resumed_log(log_path: Path, attempt: int) -> int:
+    """Where this attempt's output will start in the task's log. A log that exists at a
+    first attempt belongs to an earlier execution of the task (the run was resumed):
+    a line says so, as `[conveyor] attempt N failed` does between retries."""
+    if not log_path.exists():
+        return 0
+    if attempt == 1:
+        with open(log_path, "a") as log:
+            log.write("\n[conveyor] the run was resumed: the task runs again\n")
+    return log_path.stat().st_size
 
 
 def _described(spec: dict[str, Any]) -> str:

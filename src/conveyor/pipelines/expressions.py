@@ -11,25 +11,58 @@ branches.
 from __future__ import annotations
 
 import functools
+import importlib.machinery
+import importlib.util
 import json
-from typing import Any
-
-import cel
+import sys
+import threading
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from conveyor.errors import ConveyorError
+
+if TYPE_CHECKING:
+    import cel
 
 
 class ExpressionError(ConveyorError):
     """A CEL expression of the pipeline could not be evaluated."""
 
 
+@functools.cache
+def _cel() -> ModuleType:
+    """The CEL evaluator: the `cel` package's compiled module `cel.cel` alone.
+
+    The package's `__init__` also imports its command line (typer, prompt_toolkit, rich,
+    pygments: a few tenths of a second before the first condition of a run), which
+    evaluating needs none of. The module is registered under its own name, so importing
+    the package later (anyone's `import cel`) takes this one rather than loading it twice.
+    """
+    with _LOADING:  # an extension module is initialised once per process
+        loaded = sys.modules.get("cel.cel")
+        if loaded is not None:
+            return loaded
+        package = importlib.util.find_spec("cel")  # finds it, without importing it
+        locations = package.submodule_search_locations if package is not None else None
+        spec = importlib.machinery.PathFinder.find_spec("cel.cel", locations) if locations else None
+        if spec is None or spec.loader is None:  # laid out otherwise: the ordinary import
+            return importlib.import_module("cel.cel")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules["cel.cel"] = module
+        return module
+
+
+_LOADING = threading.Lock()
+
+
 @functools.lru_cache(maxsize=1024)
 def _compiled(expression: str) -> cel.Program:
-    return cel.compile(expression)
+    return _cel().compile(expression)
 
 
 def _evaluate(expression: str, variables: dict[str, Any]) -> Any:
-    context = cel.Context()
+    context = _cel().Context()
     context.add_function("parseJson", json.loads)
     for name, value in variables.items():
         context.add_variable(name, value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,19 +12,44 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conveyor.errors import UsageError
-from conveyor.pipelines import resolve, validate
+from conveyor.pipelines import lease, resolve, validate
 from conveyor.pipelines import spec as specs
 from conveyor.pipelines.cache import Policy, parse_age
 from conveyor.pipelines.engine import Engine, RunContext
 from conveyor.pipelines.executors import choice
 from conveyor.pipelines.recorder import Recorder
-from conveyor.pipelines.state import FAILED, Node
+from conveyor.pipelines.state import FAILED, Node, item_text, label
+from conveyor.store.artifacts import naming
 from conveyor.store.metadata import MetadataStore, RunStatus
+from conveyor.store.metadata.leases import Renewal
 
 if TYPE_CHECKING:
+    from conveyor.config import Settings
     from conveyor.home import Home
 
 LOG_TAIL_LINES = 20
+RUN_ID_NAME_LENGTH = 64
+"""The most characters of a pipeline's name a run id starts with."""
+
+
+@dataclass
+class IterationInfo:
+    """One iteration of a loop (`dsl.ParallelFor`) as the faces show it."""
+
+    index: int
+    item: str | None
+    """The item as JSON, None when longer than messages quote."""
+    status: str
+    failed_task: str | None = None
+    """The key of the first task that failed in it."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "item": self.item,
+            "status": self.status,
+            "failed_task": self.failed_task,
+        }
 
 
 @dataclass
@@ -31,20 +57,36 @@ class TaskInfo:
     """One task of a run as the faces show it."""
 
     name: str
+    """Its key: `for-loop-2[3]/train`."""
     status: str
     started: datetime | None = None
     finished: datetime | None = None
     error: str | None = None
     log_path: Path | None = None
-    """Where its output went in this run; None if it reused earlier results."""
+    """Where its output went in this run; None if it reused earlier results or is a
+    group (a loop, a condition, a sub-pipeline), which has no output of its own."""
+    display_name: str | None = None
+    """Its `set_display_name`, or the `name=` of its `dsl.If` or `dsl.ParallelFor`,
+    when it has one other than its name."""
+    iterations: list[IterationInfo] | None = None
+    """A loop's iterations, in item order (None for other tasks)."""
+
+    @property
+    def label(self) -> str:
+        """How faces name it: `train (Train the model)`."""
+        return label(self.name, self.display_name)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        shown = {
             "name": self.name,
+            "display_name": self.display_name,
             "status": self.status,
             "started": self.started.isoformat() if self.started else None,
             "finished": self.finished.isoformat() if self.finished else None,
         }
+        if self.iterations is not None:
+            shown["iterations"] = [i.to_json() for i in self.iterations]
+        return shown
 
 
 @dataclass
@@ -109,14 +151,17 @@ def run(
     bound = validate.bind_arguments(spec, arguments or {}, as_text=arguments_as_text)
     caching = _policy(home, enable_caching, cache_max_age, cache_by_content)
     name = spec.get("pipelineInfo", {}).get("name", "pipeline")
-    run_id = f"{name}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+    run_id = f"{_slug(name)}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
     context = _context(home, run_id, name, parallelism, caching)
     if spec.source_dir is not None:
         context.python_path.append(spec.source_dir)
     store = home.store
+    token = lease.new_token()
     with store.held_connection():
-        store.create_run(run_id, name, parameters=bound, spec=spec, spec_digest=spec.digest)
-        return _execute(spec, bound, context, store, executor, listener, log)
+        store.create_run(
+            run_id, name, parameters=bound, spec=spec, spec_digest=spec.digest, lease=token
+        )
+        return _execute(spec, bound, context, store, token, executor, listener, log)
 
 
 def resume(
@@ -132,7 +177,8 @@ def resume(
     log: Callable[[str], None] | None = None,
 ) -> Run:
     """Continue a failed, cancelled or killed run of `home`, re-running only what did not
-    complete."""
+    complete. Refused (`RunBusy`) while a live process runs it: of two resumes at once,
+    exactly one proceeds."""
     choice.check(executor)
     caching = _policy(home, enable_caching, cache_max_age, cache_by_content)
     store = home.store
@@ -143,12 +189,14 @@ def resume(
         if recorded.spec is None:
             raise UsageError(f"run {run_id} has no recorded pipeline spec; it cannot be resumed")
         context = _context(home, run_id, recorded.pipeline_name, parallelism, caching)
-        store.update_run(run_id, RunStatus.RUNNING)
+        token = lease.new_token()
+        store.resume_run(run_id, token)
         return _execute(
             recorded.spec,
             recorded.parameters,
             context,
             store,
+            token,
             executor,
             listener,
             log,
@@ -168,6 +216,13 @@ def _policy(
     return Policy(enabled=enabled, max_age=max_age, by_content=by_content)
 
 
+def _slug(name: str) -> str:
+    """A pipeline's name as the start of a run id, which commands take and paths hold:
+    letters, digits, `.`, `_` and `-`, other runs of characters made one `-`."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-")[:RUN_ID_NAME_LENGTH]
+    return slug or "pipeline"
+
+
 def _context(
     home: Home, run_id: str, name: str, parallelism: int | None, caching: Policy
 ) -> RunContext:
@@ -176,13 +231,25 @@ def _context(
     return RunContext(
         run_id=run_id,
         pipeline_name=name,
-        run_dir=home.settings.runs_dir / run_id,
+        run_dir=home.settings.runs_dir / naming.segment(run_id),
         task_env=home.settings.to_env(),
         envs_dir=home.settings.envs_dir,
         artifacts=home.artifacts,
         parallelism=parallelism or os.cpu_count() or 1,
         caching=caching,
+        import_roots=_import_roots(home.settings),
     )
+
+
+def _import_roots(settings: Settings) -> tuple[Path, ...]:
+    """Where importers may find local artifacts: nowhere in particular unless the home
+    names allowed folders; then those and its artifact root (as for registry uploads)."""
+    if not settings.allowed_artifact_roots:
+        return ()
+    roots = [Path(root) for root in settings.allowed_artifact_roots]
+    if naming.is_local(settings.artifact_root):
+        roots.append(naming.local_of(settings.artifact_root).resolve())
+    return tuple(roots)
 
 
 def _execute(
@@ -190,18 +257,24 @@ def _execute(
     arguments: dict[str, Any],
     context: RunContext,
     store: MetadataStore,
+    token: str,
     executor: str,
     listener: Callable[[Node], None] | None,
     log: Callable[[str], None] | None,
     resuming: bool = False,
 ) -> Run:
+    """Run the engine while keeping the run's lease (`token`); record how it ended."""
     recorder = Recorder(store, context.artifacts, context.run_id, context.pipeline_name)
     completed = recorder.completed_in_run() if resuming else None
-    executors = choice.make(executor, context.job, context.envs_dir, log)
+    executors = choice.make(executor, context.job, context.envs_dir, log, context.import_roots)
     engine = Engine(spec, arguments, context, executors, recorder, listener, completed)
-    status = engine.run()
+    with lease.LeaseKeeper(store, context.run_id, token, engine.stop_soon) as keeper:
+        status = engine.run()
     outcome = _summarize(engine, status)
-    store.update_run(context.run_id, status, error=outcome.error)
+    if keeper.heard == Renewal.CANCEL_REQUESTED:
+        outcome.error = "cancelled from another process (`conveyor runs cancel`)"
+    if not store.end_run(context.run_id, token, status, outcome.error):
+        outcome.error = "another process took this run over; it records how the run ends"
     return outcome
 
 
@@ -212,32 +285,67 @@ def _summarize(engine: Engine, status: str) -> Run:
     for name, artifacts in arts.items():
         uris = [a.uri for a in artifacts]
         outputs[name] = uris if definitions.get(name, {}).get("isArtifactList") else uris[0]
-    ordered = sorted(engine.nodes.values(), key=lambda n: (n.started is None, n.started, n.key))
-    tasks = [
-        TaskInfo(
-            n.key,
-            n.status,
-            n.started,
-            n.finished,
-            n.error,
-            None if n.reused else engine.files.log_path(n),
-        )
-        for n in ordered
-    ]
+    tasks = [_task_info(engine, n) for n in sorted(engine.nodes.values(), key=_decided)]
     error = None
     if status == FAILED:
         error = _failure_message(engine)
     return Run(engine.context.run_id, engine.context.pipeline_name, status, outputs, tasks, error)
 
 
+def _decided(node: Node) -> tuple[bool, datetime | None, str]:
+    """Tasks in the order they started, or finished without starting (a cache hit)."""
+    moment = node.started or node.finished
+    return (moment is None, moment, node.key)
+
+
+def _task_info(engine: Engine, node: Node) -> TaskInfo:
+    """A node as faces show it; only a task that ran in this run has a log to point at."""
+    log = engine.files.log_path(node)
+    ran = not (node.reused or node.is_dag) and log.exists()
+    return TaskInfo(
+        node.key,
+        node.status,
+        node.started,
+        node.finished,
+        node.error,
+        log if ran else None,
+        display_name=node.display_name if node.display_name != node.name else None,
+        iterations=_iterations(node) if node.is_loop else None,
+    )
+
+
+def _iterations(loop: Node) -> list[IterationInfo]:
+    """Every iteration of a loop, opened or held back, with its state."""
+    shown = []
+    for position, scope in enumerate(loop.children):
+        failed = scope.first_failure()
+        shown.append(
+            IterationInfo(
+                position,
+                item_text(scope.item),
+                scope.status,
+                failed.key if failed else None,
+            )
+        )
+    return shown
+
+
 def _failure_message(engine: Engine) -> str:
+    """The first failed task, where it sat (loop iteration and item, condition), why it
+    failed, and the end of its latest attempt's log (not of earlier ones: a resumed or
+    retried task's log holds every attempt)."""
     node = engine.first_failure
     if node is None:
         return "the run failed"
-    message = f"task {node.key!r} failed: {node.error}"
+    display = f" ({node.display_name})" if node.display_name != node.name else ""
+    where = node.scope.describe()
+    message = f"task {node.key!r}{display} failed{' ' + where if where else ''}: {node.error}"
     log = engine.files.log_path(node)
     if log.exists():
-        lines = log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+        with open(log, "rb") as text:
+            text.seek(node.log_start)
+            latest = text.read().decode(errors="replace")
+        lines = latest.splitlines()[-LOG_TAIL_LINES:]
         if lines:
             message += "\n" + "\n".join(lines)
     return message

@@ -8,19 +8,20 @@ parsed spec as plain JSON (`camelCase` keys, as in the compiled YAML).
 
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.util
 import sys
+import threading
 import warnings
 import weakref
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from types import MappingProxyType
+from types import MappingProxyType, ModuleType
 from typing import Any
 
 import yaml
 from google.protobuf import json_format
-from kfp.pipeline_spec import pipeline_spec_pb2
 
 from conveyor.errors import InvalidPipeline, UsageError
 from conveyor.store.metadata import spec_digest
@@ -136,6 +137,7 @@ def job_arguments(runtime_config: dict[str, Any], path: Path) -> dict[str, Any]:
 
 
 def _parse(document: dict[str, Any], label: str) -> PipelineSpec:
+    pipeline_spec_pb2 = _ir()
     try:
         message = json_format.ParseDict(document, pipeline_spec_pb2.PipelineSpec())
     except json_format.ParseError as exc:
@@ -156,6 +158,55 @@ def _parse(document: dict[str, Any], label: str) -> PipelineSpec:
                 f"{label}: deploymentSpec.executors.{name} is not a valid ExecutorSpec: {exc}"
             ) from None
     return spec
+
+
+_IR = "kfp.pipeline_spec.pipeline_spec_pb2"
+_LOADING = threading.Lock()
+
+
+def _ir() -> ModuleType:
+    """The IR's protobuf module (package `kfp-pipeline-spec`), without the kfp SDK.
+
+    It lives in the `kfp` namespace, and importing it the usual way runs `kfp/__init__`,
+    which imports the whole SDK and the Kubernetes client (most of a second). A compiled
+    pipeline needs none of it, so unless kfp is imported already, the package
+    `kfp.pipeline_spec` and this module are loaded under their own names by themselves:
+    kfp, once imported, finds them there (`from kfp.pipeline_spec import pipeline_spec_pb2`
+    in its code) and does not load them twice.
+    """
+    loaded = sys.modules.get(_IR)
+    if loaded is not None:
+        return loaded
+    with _LOADING:
+        loaded = sys.modules.get(_IR)
+        if loaded is not None:
+            return loaded
+        if "kfp" in sys.modules:
+            return importlib.import_module(_IR)
+        kfp = importlib.util.find_spec("kfp")  # finds it, without importing it
+        package = _load("kfp.pipeline_spec", kfp.submodule_search_locations if kfp else None)
+        if package is None:  # laid out otherwise: the ordinary import
+            return importlib.import_module(_IR)
+        module = _load(_IR, package.__path__)
+        if module is None:
+            return importlib.import_module(_IR)
+        package.pipeline_spec_pb2 = module  # type: ignore[attr-defined]
+        return module
+
+
+def _load(name: str, locations: Any) -> ModuleType | None:
+    """Module `name` from `locations`, loaded and registered without its parent package."""
+    spec = importlib.machinery.PathFinder.find_spec(name, locations) if locations else None
+    if spec is None or spec.loader is None:
+        return None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
 
 
 def _is_python_target(text: str) -> bool:

@@ -18,7 +18,7 @@ from conveyor.pipelines import parameters
 from conveyor.pipelines.executors.base import TaskRequest
 from conveyor.pipelines.recorder import Recorder
 from conveyor.pipelines.state import Artifact, Node
-from conveyor.store.artifacts import ArtifactStore
+from conveyor.store.artifacts import ArtifactStore, naming
 
 
 class TaskFiles:
@@ -49,11 +49,11 @@ class TaskFiles:
     def request(self, node: Node, executor_spec: dict[str, Any]) -> TaskRequest:
         """The executor input of a task's next attempt: its inputs, fresh staging paths
         for its artifacts, files for its output parameters."""
-        workdir = self.run_dir / "tasks" / _path_of(node.key)
+        workdir = naming.contained(self.run_dir, self._folder(node))
         workdir.mkdir(parents=True, exist_ok=True)
         outputs_spec = node.component.get("outputDefinitions", {})
         output_parameters = {
-            name: {"outputFile": str(workdir / "outputs" / name)}
+            name: {"outputFile": str(workdir / "outputs" / naming.segment(name))}
             for name in outputs_spec.get("parameters", {})
         }
         if output_parameters:
@@ -96,7 +96,19 @@ class TaskFiles:
 
     def log_path(self, node: Node) -> Path:
         """Where a task's stdout and stderr go, every attempt appended."""
-        return self.run_dir / "tasks" / _path_of(node.key) / "log.txt"
+        return self._folder(node) / "log.txt"
+
+    def _folder(self, node: Node) -> Path:
+        """A task's working folder: a folder per enclosing group, each task's name one
+        segment (a task named `../../x` or `a/b` stays one folder inside the run's), a loop
+        iteration's `[index]` after its loop's (`for-loop-2[3]/train`)."""
+        parts = [naming.segment(node.name)]
+        scope = node.scope
+        while scope.owner is not None:
+            group = naming.segment(scope.owner.name)
+            parts.append(group if scope.index is None else f"{group}[{scope.index}]")
+            scope = scope.owner.scope
+        return self.run_dir.joinpath("tasks", *reversed(parts))
 
     def _stage(self, node: Node) -> dict[str, Artifact]:
         """Fresh staging paths for a task's output artifacts: the task writes there and
@@ -156,7 +168,3 @@ class TaskFiles:
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
-
-
-def _path_of(key: str) -> Path:
-    return Path(*key.split("/"))

@@ -68,14 +68,14 @@ class ModelLoader:
         uri = version.artifact_uri
         if version.artifact_kind == "file":
             name = uri.rstrip("/").rsplit("/", 1)[-1]
-            folder = self.cache_dir / version.sha256
+            folder = naming.inside(self.cache_dir, version.sha256)
             if not (folder / name).exists():
                 _stage(folder, lambda staging: _place_file(version, staging / name))
             return folder, {name: version.sha256}
         sha256s = {f.path: f.sha256 for f in version.files}
         if naming.is_local(uri):
             return naming.local_of(uri), sha256s
-        folder = self.cache_dir / version.sha256
+        folder = naming.inside(self.cache_dir, version.sha256)
         if not folder.exists():
             _stage(folder, lambda staging: _download(version, staging))
         return folder, sha256s

@@ -17,7 +17,6 @@ from __future__ import annotations
 import gc
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -151,7 +150,7 @@ class PredictionService:
         self.log.add(
             Entry(
                 timestamp=stamp,
-                request_id=request_id or uuid.uuid4().hex,
+                request_id=request_id,
                 endpoint=serving.endpoint,
                 deployed_model_id=serving.deployed_model_id,
                 model=serving.model,
@@ -162,7 +161,7 @@ class PredictionService:
                 parameters=parameters,
                 status=status,
                 error=error,
-                feature_names=serving.runtime.feature_names,
+                runtime=serving.runtime,
             )
         )
 

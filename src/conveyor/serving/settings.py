@@ -6,7 +6,7 @@ and writes (the metadata store, the artifact root) is its home's (`conveyor.home
 | `max_request_bytes` | `CONVEYOR_MAX_REQUEST_BYTES` | 1,500,000 (Vertex AI's limit) |
 | `max_api_request_bytes` | `CONVEYOR_MAX_API_REQUEST_BYTES` | 1,048,576: a control API (`/api/v1`) body |
 | `log_sample_rate` | `CONVEYOR_PREDICTION_LOG_RATE` | 1.0: every request, for endpoints that set none |
-| `log_flush_rows` | `CONVEYOR_PREDICTION_LOG_FLUSH_ROWS` | 1000 |
+| `log_flush_rows` | `CONVEYOR_PREDICTION_LOG_FLUSH_ROWS` | 50,000: rows per prediction log file at most |
 | `log_flush_seconds` | `CONVEYOR_PREDICTION_LOG_FLUSH_SECONDS` | 10 |
 | `poll_seconds` | `CONVEYOR_SERVE_POLL_SECONDS` | 1: how often endpoints and aliases are checked |
 | `tokens` | `CONVEYOR_API_TOKENS`, `CONVEYOR_API_TOKENS_FILE` | none: no authentication |
@@ -33,7 +33,9 @@ class ServerSettings:
     max_api_request_bytes: int = 1_048_576
     """The largest body the control API (`/api/v1`) reads: registrations, evaluations."""
     log_sample_rate: float = 1.0
-    log_flush_rows: int = 1000
+    log_flush_rows: int = 50_000
+    """A prediction log file is written every this many rows (or `log_flush_seconds`):
+    files of a few thousand rows would cost the server more to write than the rows."""
     log_flush_seconds: float = 10.0
     log_max_buffered_rows: int = 100_000
     """Rows kept waiting while the log cannot be written; older ones are dropped (counted)."""

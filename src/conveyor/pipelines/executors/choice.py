@@ -32,11 +32,16 @@ def check(name: str) -> None:
 
 
 def make(
-    name: str, job: Job, envs_dir: Path, log: Callable[[str], None] | None = None
+    name: str,
+    job: Job,
+    envs_dir: Path,
+    log: Callable[[str], None] | None = None,
+    import_roots: tuple[Path, ...] = (),
 ) -> list[Executor]:
     """The executors of one run; `job` fills the run placeholders of container commands,
     environments for `packages_to_install` go under `envs_dir`, `log` shows progress
-    (building a package environment)."""
+    (building a package environment), importers take local URIs only under
+    `import_roots` (when there are any)."""
     check(name)
     python = InlineExecutor() if name == "inline" else PythonExecutor(envs_dir, log=log)
-    return [python, ContainerExecutor(job=job), ImporterExecutor()]
+    return [python, ContainerExecutor(job=job), ImporterExecutor(import_roots)]

@@ -3,17 +3,26 @@
 `ImporterExecutor` takes the tasks whose executor spec is an `importer`: it
 reports the named artifact as the task's output, which the engine records by
 reference like any output whose URI a task chose itself.
+
+An importer's URI may come from a run's parameters, so it is held to the home's
+allowed artifact folders as registry uploads are: a local path is normalised
+(`data/../x` is `x`) and, when the home names allowed folders
+(`CONVEYOR_ALLOWED_ARTIFACT_ROOTS`), must lie under one of them or the home's
+artifact root, symlinks resolved; a URL may not climb with `..`.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 from conveyor.errors import ConveyorError
 from conveyor.pipelines import placeholders
 from conveyor.pipelines.executors.base import Executor, Task, TaskRequest, TaskResult
 from conveyor.pipelines.state import Artifact
+from conveyor.store.artifacts import naming
 
 
 class ImporterError(ConveyorError):
@@ -26,19 +35,26 @@ class ImporterExecutor(Executor):
     threaded = False
     reusable = False
 
+    def __init__(self, roots: tuple[Path, ...] = ()) -> None:
+        super().__init__()
+        self.roots = roots
+        """The folders local URIs must lie under; none: anywhere."""
+
     def accepts(self, spec: dict[str, Any]) -> bool:
         return "importer" in spec
 
     def execute(self, request: TaskRequest, task: Task) -> TaskResult:
         parameters = request.executor_input.get("inputs", {}).get("parameterValues", {})
-        artifact = import_artifact(request.executor_spec["importer"], parameters)
+        artifact = import_artifact(request.executor_spec["importer"], parameters, self.roots)
         with open(request.log_path, "a") as log:
             log.write(f"imported {artifact.uri} as {artifact.schema_title}, by reference\n")
         output = {"artifacts": {artifact.name: {"artifacts": [artifact.to_json()]}}}
         return TaskResult(request.key, True, executor_output=output)
 
 
-def import_artifact(spec: dict[str, Any], parameters: dict[str, Any]) -> Artifact:
+def import_artifact(
+    spec: dict[str, Any], parameters: dict[str, Any], roots: tuple[Path, ...] = ()
+) -> Artifact:
     """The artifact an `importer` executor spec names, with its declared type and metadata.
 
     As on Vertex AI, the artifact is registered by reference: its bytes stay
@@ -59,11 +75,29 @@ def import_artifact(spec: dict[str, Any], parameters: dict[str, Any]) -> Artifac
     schema = spec.get("typeSchema", {})
     return Artifact(
         name="artifact",
-        uri=uri,
+        uri=checked_uri(uri, roots),
         schema_title=schema.get("schemaTitle", "system.Artifact"),
         schema_version=schema.get("schemaVersion", "0.0.1"),
         metadata=_filled(spec.get("metadata", {}), parameters),
     )
+
+
+def checked_uri(uri: str, roots: tuple[Path, ...]) -> str:
+    """`uri` normalised, once it is known to stay where the home allows (module doc)."""
+    if not naming.is_local(uri):
+        if ".." in uri.split("://", 1)[-1].split("/"):
+            raise ImporterError(f"importer: {uri} climbs with '..'; give the artifact's own URL")
+        return uri
+    prefix = "file://" if uri.startswith("file://") else ""
+    normal = os.path.normpath(uri.removeprefix(prefix))
+    real = naming.local_of(normal).resolve()
+    if roots and not any(real.is_relative_to(root) for root in roots):
+        allowed = ", ".join(str(root) for root in roots)
+        raise ImporterError(
+            f"importer: {uri} is outside the allowed artifact folders ({allowed}); "
+            "CONVEYOR_ALLOWED_ARTIFACT_ROOTS names them"
+        )
+    return prefix + normal
 
 
 def _filled(value: Any, parameters: dict[str, Any]) -> Any:

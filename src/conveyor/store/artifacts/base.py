@@ -12,15 +12,15 @@ import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import fsspec
-from fsspec import AbstractFileSystem
+from typing import TYPE_CHECKING, Any
 
 from conveyor.config import Settings
 from conveyor.store.artifacts import naming
 from conveyor.store.artifacts.cache import InputCache
 from conveyor.store.artifacts.errors import ArtifactStoreError
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem  # fsspec is imported for a remote URI only
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,6 @@ class ArtifactStore(ABC):
         variables and config files. Raises `ArtifactRootError` when the root cannot be written.
         """
         from conveyor.store.artifacts.local import LocalArtifactStore
-        from conveyor.store.artifacts.remote import RemoteArtifactStore
 
         if root is None or local_dir is None:
             settings = Settings.from_env()
@@ -70,6 +69,8 @@ class ArtifactStore(ABC):
         if naming.is_local(where):
             store: ArtifactStore = LocalArtifactStore(naming.local_of(where), local)
         else:
+            from conveyor.store.artifacts.remote import RemoteArtifactStore
+
             store = RemoteArtifactStore(where, local, storage_options)
         store._check_writable()
         store._sweep()
@@ -116,6 +117,8 @@ class ArtifactStore(ABC):
 
     def _remote(self, uri: str) -> tuple[AbstractFileSystem, str, bool]:
         """The filesystem and path of a remote URI, and whether it lies under this root."""
+        import fsspec
+
         try:
             fs, data = fsspec.core.url_to_fs(uri)
         except (ImportError, ValueError) as exc:

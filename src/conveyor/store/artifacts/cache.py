@@ -14,14 +14,15 @@ import json
 import os
 import posixpath
 from pathlib import Path
-
-from filelock import FileLock
-from fsspec import AbstractFileSystem
+from typing import TYPE_CHECKING
 
 from conveyor.store.artifacts import digest as digests
 from conveyor.store.artifacts import manifest
 from conveyor.store.artifacts.errors import ArtifactStoreError
 from conveyor.store.artifacts.staging import fresh_path, release, sweep
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem  # a remote store's: fsspec is imported with it
 
 
 class InputCache:
@@ -52,6 +53,8 @@ class InputCache:
         if target.exists():
             return target
         self.folder.mkdir(parents=True, exist_ok=True)
+        from filelock import FileLock
+
         with FileLock(self.folder / f"{key}.lock"):
             if not target.exists():
                 self._download(fs, data, uri, found, target)

@@ -10,11 +10,13 @@ from __future__ import annotations
 import contextlib
 import json
 import posixpath
-
-from fsspec import AbstractFileSystem
+from typing import TYPE_CHECKING
 
 from conveyor.store.artifacts.digest import FILE, Digest, FileDigest
 from conveyor.store.artifacts.errors import ArtifactStoreError
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
 
 FORMAT = 1
 

@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING
 from conveyor._lazy import exports
 
 if TYPE_CHECKING:
-    from conveyor.store.metadata.errors import NotFound, StoreError
+    from conveyor.store.metadata.errors import (
+        NotFound,
+        RunBusy,
+        RunConflict,
+        RunEnded,
+        StoreError,
+    )
     from conveyor.store.metadata.kinds import (
         CONTAINER_EXECUTION,
         DAG_EXECUTION,
@@ -38,6 +44,7 @@ if TYPE_CHECKING:
         Lineage,
         LineageEdge,
         RunDetail,
+        RunnerRecord,
         RunRecord,
     )
     from conveyor.store.metadata.store import MetadataStore
@@ -45,7 +52,7 @@ if TYPE_CHECKING:
 __getattr__ = exports(
     __name__,
     {
-        "errors": ("NotFound", "StoreError"),
+        "errors": ("NotFound", "RunBusy", "RunConflict", "RunEnded", "StoreError"),
         "kinds": (
             "CONTAINER_EXECUTION",
             "DAG_EXECUTION",
@@ -67,6 +74,7 @@ __getattr__ = exports(
             "Lineage",
             "LineageEdge",
             "RunDetail",
+            "RunnerRecord",
             "RunRecord",
         ),
         "store": ("MetadataStore",),
@@ -95,9 +103,13 @@ __all__ = [
     "LineageEdge",
     "MetadataStore",
     "NotFound",
+    "RunBusy",
+    "RunConflict",
     "RunDetail",
+    "RunEnded",
     "RunRecord",
     "RunStatus",
+    "RunnerRecord",
     "StoreError",
     "spec_digest",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conveyor.errors import ConveyorError
+from conveyor.errors import ConveyorError, UsageError
 
 
 class StoreError(ConveyorError):
@@ -16,3 +16,17 @@ class NotFound(StoreError):
     """A run, execution or artifact the caller named is not in the store."""
 
     http_status = 404
+
+
+class RunConflict(StoreError, UsageError):
+    """The request is well formed but the run's current state forbids it."""
+
+    http_status = 409
+
+
+class RunBusy(RunConflict):
+    """A live process runs the run; a second runner would run its tasks twice."""
+
+
+class RunEnded(RunConflict):
+    """The run has ended; there is nothing left to cancel."""

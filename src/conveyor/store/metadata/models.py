@@ -201,3 +201,21 @@ class Association(Base):
     execution_id: Mapped[int] = mapped_column(
         ForeignKey("executions.id"), primary_key=True, index=True
     )
+
+
+class RunLease(Base):
+    """Who is running a run now: the runner process holds the lease and renews it.
+
+    A run is RUNNING in its properties from start to end; its lease says whether
+    a live process stands behind that, and carries a cancel request from another
+    process to the runner.
+    """
+
+    __tablename__ = "run_leases"
+    context_id: Mapped[int] = mapped_column(ForeignKey("contexts.id"), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(32))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    pid_started: Mapped[float]
+    heartbeat_at: Mapped[datetime]
+    cancel_requested: Mapped[bool]

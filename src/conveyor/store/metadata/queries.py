@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, bindparam, exists, select, text
 from sqlalchemy.orm import aliased
 
-from conveyor.store.metadata import driver, rows
+from conveyor.store.metadata import driver, leases, rows
 from conveyor.store.metadata.errors import NotFound
 from conveyor.store.metadata.kinds import (
     PIPELINE_RUN,
@@ -67,9 +67,13 @@ def list_runs(
     if since is not None:
         query = query.where(Context.created_at >= since)
     query = query.order_by(Context.created_at.desc(), Context.id.desc()).limit(limit)
+    found = conn.execute(query).all()
+    runners = leases.runners(conn, [r.id for r in found])
     return [
-        RunRecord(**rows.run_fields(r.name, r.pipeline, dict(r._mapping), r.created_at))
-        for r in conn.execute(query)
+        RunRecord(
+            **rows.run_fields(r.name, r.pipeline, dict(r._mapping), r.created_at, runners.get(r.id))
+        )
+        for r in found
     ]
 
 
@@ -82,10 +86,23 @@ def get_run(conn: Connection, run_id: str) -> RunDetail:
         raise NotFound(f"no run {run_id!r} in the metadata store; `conveyor runs list` shows runs")
     executions = rows.execution_details(conn, Association.context_id == found.id)
     return RunDetail(
-        **rows.run_fields(run_id, found.pipeline, found.properties, found.created_at),
+        **rows.run_fields(
+            run_id,
+            found.pipeline,
+            found.properties,
+            found.created_at,
+            leases.runners(conn, [found.id]).get(found.id),
+        ),
         spec=conn.execute(_SPEC, {"digest": digest}).scalar() if digest else None,
         executions=executions,
     )
+
+
+def run_status(conn: Connection, context_id: int) -> RunStatus:
+    found = conn.execute(
+        select(Context.properties["status"].as_string()).where(Context.id == context_id)
+    )
+    return RunStatus(found.scalar_one())
 
 
 _SPEC = select(PipelineSpec.spec).where(PipelineSpec.digest == bindparam("digest"))

@@ -535,3 +535,15 @@ def _artifact_update(allowed_from: frozenset[str]) -> Update:
         ARTIFACTS.c.id == bindparam("b_id"),
         or_(*(ARTIFACTS.c.state == state for state in sorted(allowed_from))),
     )
+
+
+def close_started(conn: Connection, context_id: int, error: str) -> int:
+    """End as CANCELED the executions of a run still NEW or RUNNING (their runner is gone);
+    how many there were."""
+    in_run = select(ASSOCIATIONS.c.execution_id).where(ASSOCIATIONS.c.context_id == context_id)
+    closed = conn.execute(
+        update(EXECUTIONS)
+        .where(EXECUTIONS.c.id.in_(in_run), EXECUTIONS.c.state.in_(sorted(STARTED_STATES)))
+        .values(state=ExecutionState.CANCELED, ended_at=now(), error=error)
+    )
+    return closed.rowcount

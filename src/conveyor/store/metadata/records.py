@@ -99,6 +99,17 @@ class ExecutionDetail(ExecutionRecord):
 
 
 @dataclasses.dataclass(frozen=True)
+class RunnerRecord(_Record):
+    """The process that holds a run's lease, and whether it is alive (`leases.py`)."""
+
+    host: str
+    pid: int
+    heartbeat_at: datetime
+    cancel_requested: bool
+    alive: bool
+
+
+@dataclasses.dataclass(frozen=True)
 class RunRecord(_Record):
     run_id: str
     pipeline_name: str
@@ -107,6 +118,17 @@ class RunRecord(_Record):
     error: str | None
     created_at: datetime
     ended_at: datetime | None
+    runner: RunnerRecord | None
+    """Who holds its lease, alive or not; None once it ended (or for a run recorded by a
+    version of Conveyor before leases)."""
+
+    @property
+    def runner_lost(self) -> bool:
+        """RUNNING, but no live process runs it: resume continues it, cancel closes it."""
+        return self.status == RunStatus.RUNNING and not (self.runner and self.runner.alive)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "runner_lost": self.runner_lost}
 
 
 @dataclasses.dataclass(frozen=True)

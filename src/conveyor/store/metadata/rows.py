@@ -28,6 +28,7 @@ from conveyor.store.metadata.records import (
     ArtifactRecord,
     ExecutionDetail,
     ExecutionRecord,
+    RunnerRecord,
 )
 
 CHUNK = 5000
@@ -174,9 +175,13 @@ def detail(conn: Connection, row: Row[Any]) -> ExecutionDetail:
 
 
 def run_fields(
-    run_id: str, pipeline_name: str, properties: dict[str, Any], created_at: datetime
+    run_id: str,
+    pipeline_name: str,
+    properties: dict[str, Any],
+    created_at: datetime,
+    runner: RunnerRecord | None,
 ) -> dict[str, Any]:
-    """The fields of a RunRecord, from its run context's properties."""
+    """The fields of a RunRecord, from its run context's properties and its lease."""
     ended = properties.get("ended_at")
     return {
         "run_id": run_id,
@@ -186,4 +191,5 @@ def run_fields(
         "error": properties.get("error"),
         "created_at": created_at,
         "ended_at": datetime.fromisoformat(ended) if ended else None,
+        "runner": runner,
     }

@@ -16,7 +16,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from conveyor.store.metadata import connect, queries, recording, schema
+from conveyor.store.metadata import connect, leases, queries, recording, schema
+from conveyor.store.metadata.errors import RunEnded
 from conveyor.store.metadata.failures import translated
 from conveyor.store.metadata.kinds import (
     CONTAINER_EXECUTION,
@@ -37,11 +38,13 @@ from conveyor.store.metadata.records import (
     ExecutionDetail,
     Lineage,
     RunDetail,
+    RunnerRecord,
     RunRecord,
 )
 from conveyor.store.metadata.shelf import SHELF
 
 _PENDING = frozenset({ArtifactState.PENDING})
+_RUNNER_GONE = "its runner stopped before it finished (killed, or its machine went down)"
 
 _TypeModel = type[ArtifactType] | type[ExecutionType] | type[ContextType]
 
@@ -133,11 +136,14 @@ class MetadataStore:
         parameters: Mapping[str, Any] | None = None,
         spec: Mapping[str, Any] | None = None,
         spec_digest: str | None = None,
+        lease: str | None = None,
     ) -> None:
         """Record a run of `pipeline_name`, RUNNING, with its parameters and pipeline spec.
 
         The spec is stored once under its digest, however many runs use it; a
         caller that knows the digest already (`recording.spec_digest`) passes it.
+        `lease` (a token of the caller's choosing) makes this process the run's
+        runner: it renews the lease while it runs and gives it back in `end_run`.
         """
         types = (self._type(ContextType, PIPELINE), self._type(ContextType, PIPELINE_RUN))
         if spec is not None and spec_digest is None:
@@ -148,6 +154,60 @@ class MetadataStore:
             recording.create_run(
                 conn, types, run_id, pipeline_name, dict(parameters or {}), spec_digest
             )
+            if lease is not None:
+                leases.give(conn, recording.run_context(conn, types[1], run_id), lease)
+
+    def resume_run(self, run_id: str, lease: str) -> int:
+        """Make this process the runner of a run again: take its lease (`RunBusy` if a live
+        process holds it), mark it RUNNING, and close as CANCELED the executions its last
+        runner left running. Returns how many it closed."""
+        run_type = self._type(ContextType, PIPELINE_RUN)
+        with self._write() as conn:
+            context = recording.run_context(conn, run_type, run_id)
+            leases.take(conn, context, run_id, lease)
+            recording.update_run(conn, run_type, run_id, RunStatus.RUNNING, None, None)
+            return recording.close_started(conn, context, _RUNNER_GONE)
+
+    def renew_lease(self, run_id: str, lease: str) -> leases.Renewal:
+        """Tell the store this runner is alive; learn whether it should cancel or stop."""
+        with self._write() as conn:
+            context = recording.run_context(conn, self._type(ContextType, PIPELINE_RUN), run_id)
+            return leases.renew(conn, context, lease)
+
+    def end_run(self, run_id: str, lease: str, status: RunStatus | str, error: str | None) -> bool:
+        """Record a run's final status and give its lease back, if this runner still holds
+        it; False (and nothing written) if another process took the run over or closed it."""
+        status = RunStatus(status)
+        run_type = self._type(ContextType, PIPELINE_RUN)
+        with self._write() as conn:
+            context = recording.run_context(conn, run_type, run_id)
+            if not leases.give_back(conn, context, lease):
+                return False
+            recording.update_run(conn, run_type, run_id, status, error, None)
+            return True
+
+    def cancel_run(self, run_id: str) -> RunnerRecord | None:
+        """Cancel a RUNNING run. If a live process runs it, ask that runner (it stops its
+        tasks and records CANCELLED) and return it; otherwise close the run here: CANCELLED,
+        with the executions left running CANCELED, and return None."""
+        run_type = self._type(ContextType, PIPELINE_RUN)
+        with self._write() as conn:
+            context = recording.run_context(conn, run_type, run_id)
+            status = queries.run_status(conn, context)
+            if status != RunStatus.RUNNING:
+                raise RunEnded(f"run {run_id} is {status} already; nothing to cancel")
+            runner = leases.ask_to_cancel(conn, context)
+            if runner is None:
+                recording.close_started(conn, context, _RUNNER_GONE)
+                recording.update_run(
+                    conn,
+                    run_type,
+                    run_id,
+                    RunStatus.CANCELLED,
+                    "cancelled: its runner was gone",
+                    None,
+                )
+            return runner
 
     def update_run(
         self,

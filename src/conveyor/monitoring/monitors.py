@@ -1,0 +1,364 @@
+"""`Monitors`: model monitors (Vertex AI's `ModelMonitor`), kept in the metadata store.
+
+    from conveyor.home import open_home
+
+    with open_home() as home:
+        monitors = home.monitors
+        monitors.create("churn-drift", "churn@production")     # every objective, defaults
+        monitors.create(
+            "churn-skew", "churn@3",
+            training_dataset={"uri": "data/train.parquet"},
+            tabular_objective={"feature_skew_spec": {"feature_alert_thresholds": {"plan": 0.1}}},
+            notification_spec={"webhook": {"url": "https://hooks.example.com/ml"}},
+            window="1h", cron="0 * * * *",
+        )
+        monitors.get("churn-drift").model_version_id          # what the alias names now
+        monitors.update("churn-drift", window="1w")
+        monitors.delete("churn-skew")
+
+A monitor's target is a model reference: `churn@3` (pinned), `churn@production` or `churn`
+(following the alias, `default` for a bare name), resolved again whenever it is read and at
+every job, so a monitor follows promotions. Everything is checked when a monitor is created
+or changed (`conveyor.monitoring.specs`): the target must name a version now; the schema
+defaults to that version's input schema (and its output as the prediction); the objectives'
+features must be in the schema, thresholds within 0 and 1, durations and the cron valid.
+Each call is one transaction. See docs/monitoring.md.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from conveyor.monitoring import _rows
+from conveyor.monitoring.errors import MonitorUsageError, TargetNotFound
+from conveyor.monitoring.records import (
+    DEFAULT_MIN_SAMPLES,
+    DEFAULT_SAMPLING_RATE,
+    DEFAULT_WINDOW,
+    DataDriftSpec,
+    DataType,
+    FieldSchema,
+    MetricType,
+    ModelMonitor,
+    ModelMonitoringSchema,
+    NotificationSpec,
+    TabularObjective,
+    WebhookSpec,
+)
+from conveyor.monitoring.specs import (
+    check_cron,
+    check_display_name,
+    check_duration,
+    check_min_samples,
+    check_monitor_name,
+    check_notification,
+    check_objective,
+    check_sampling_rate,
+    check_schema,
+    check_training_dataset,
+    predictions_of,
+    schema_of_version,
+)
+from conveyor.registry import ModelVersion, Registry, parse_reference
+from conveyor.registry.errors import InvalidArtifact, InvalidName
+from conveyor.registry.history import current_user
+from conveyor.registry.names import DEFAULT
+from conveyor.registry.references import Reference
+from conveyor.store.artifacts.naming import is_local, local_of
+from conveyor.store.metadata import MetadataStore, NotFound
+
+_UNSET: Any = object()
+
+
+class Monitors:
+    """Model monitors over a metadata store, resolving their targets through `registry`;
+    `user` names who creates them (default: the registry's user). A baseline URI is read
+    under the registry's artifact policy (`for_requests()`: as the REST API must)."""
+
+    def __init__(self, store: MetadataStore, registry: Registry, *, user: str | None = None):
+        self.store = store
+        self.registry = registry
+        self.user = user or registry.user
+
+    def acting_as(self, user: str) -> Monitors:
+        """The same monitors, recording `user` as who creates them."""
+        return Monitors(self.store, self.registry.acting_as(user), user=user)
+
+    def for_requests(self) -> Monitors:
+        """The same monitors, taking baseline URIs as a server must for callers from afar:
+        local paths only under the allowed roots, no URL naming a host."""
+        return Monitors(self.store, self.registry.for_requests(), user=self.user)
+
+    def create(
+        self,
+        name: str,
+        target: str,
+        *,
+        display_name: str | None = None,
+        training_dataset: Any = None,
+        model_monitoring_schema: Any = None,
+        tabular_objective: Any = None,
+        notification_spec: Any = None,
+        window: str | None = None,
+        offset: str | None = None,
+        sampling_rate: float | None = None,
+        min_samples: int | None = None,
+        cron: str | None = None,
+    ) -> ModelMonitor:
+        """A new monitor of `target` (`churn@production`); every field left out (or None)
+        takes its default: the baseline through lineage, the version's schema, every
+        objective with Vertex AI's thresholds (0.3), the alert log, a window of `1d`, 100
+        samples at least, no schedule. `MonitorConflict` when the name is taken."""
+        check_monitor_name(name)
+        with self.store.transaction() as conn:
+            if _rows.exists(conn, name):
+                raise _rows.conflict(name)
+        values = self._settings(
+            display_name=display_name,
+            window=window,
+            offset=offset,
+            sampling_rate=sampling_rate,
+            min_samples=min_samples,
+            cron=cron,
+            notification_spec=notification_spec,
+            training_dataset=training_dataset,
+            name=name,
+        )
+        _, version = self._resolve(target)
+        schema = self._schema(model_monitoring_schema, version)
+        values.update(
+            name=name,
+            target=target,
+            model_monitoring_schema=schema.to_json(),
+            tabular_objective=check_objective(tabular_objective, schema).to_json(),
+            created_by=self.user or current_user(),
+        )
+        with self.store.transaction(write=True) as conn:
+            _rows.insert_monitor(conn, values)
+        return self.get(name)
+
+    def get(self, name: str) -> ModelMonitor:
+        """The monitor, its target resolved now."""
+        with self.store.transaction() as conn:
+            row = _rows.monitor_row(conn, check_monitor_name(name))
+        return self._monitor(row, {})
+
+    def list(self) -> list[ModelMonitor]:
+        """Every monitor, by name, their targets resolved now."""
+        with self.store.transaction() as conn:
+            rows = _rows.monitor_rows(conn)
+        resolved: dict[str, int | None] = {}
+        return [self._monitor(row, resolved) for row in rows]
+
+    def update(
+        self,
+        name: str,
+        *,
+        display_name: str | None = _UNSET,
+        target: str = _UNSET,
+        training_dataset: Any = _UNSET,
+        model_monitoring_schema: Any = _UNSET,
+        tabular_objective: Any = _UNSET,
+        notification_spec: Any = _UNSET,
+        window: str | None = _UNSET,
+        offset: str | None = _UNSET,
+        sampling_rate: float | None = _UNSET,
+        min_samples: int | None = _UNSET,
+        cron: str | None = _UNSET,
+    ) -> ModelMonitor:
+        """Change a monitor: a field left out stays as it is; one given as None goes back to
+        its default (`model_monitoring_schema=None`: the schema of the version the target
+        names now). Objectives, schema and notifications are replaced whole; objectives
+        kept are checked again against a new schema."""
+        current = self.get(name)
+        given = {
+            key: value
+            for key, value in {
+                "display_name": display_name,
+                "window": window,
+                "offset": offset,
+                "sampling_rate": sampling_rate,
+                "min_samples": min_samples,
+                "cron": cron,
+                "notification_spec": notification_spec,
+                "training_dataset": training_dataset,
+            }.items()
+            if value is not _UNSET
+        }
+        values = self._settings(**given, name=name)
+        schema = current.model_monitoring_schema
+        if target is not _UNSET or model_monitoring_schema is not _UNSET:
+            new_target = current.target if target is _UNSET else target
+            _, version = self._resolve(new_target)
+            values["target"] = new_target
+            if model_monitoring_schema is not _UNSET:
+                schema = self._schema(model_monitoring_schema, version)
+                values["model_monitoring_schema"] = schema.to_json()
+        if tabular_objective is not _UNSET or "model_monitoring_schema" in values:
+            objective = (
+                current.tabular_objective if tabular_objective is _UNSET else tabular_objective
+            )
+            values["tabular_objective"] = check_objective(objective, schema).to_json()
+        with self.store.transaction(write=True) as conn:
+            row = _rows.monitor_row(conn, name, lock=True)
+            _rows.update_monitor(conn, row.id, values)
+        return self.get(name)
+
+    def delete(self, name: str) -> int:
+        """Delete a monitor with its jobs and their metrics, alerts and deliveries (the
+        executions that recorded the jobs stay, with their lineage); the number of jobs
+        deleted."""
+        with self.store.transaction(write=True) as conn:
+            row = _rows.monitor_row(conn, check_monitor_name(name), lock=True)
+            return _rows.delete_monitor(conn, row.id)
+
+    def schema_for(self, target: str, model_monitoring_schema: Any = None) -> ModelMonitoringSchema:
+        """The schema a monitor of `target` takes: `model_monitoring_schema` checked (its
+        prediction fields defaulting to the version's), or the version's own."""
+        return self._schema(model_monitoring_schema, self._resolve(target)[1])
+
+    def target_version(self, name: str) -> ModelVersion:
+        """The version monitor `name` watches now (what a job evaluates); `TargetNotFound`
+        when its model, version or alias is gone."""
+        return self._resolve(self.get(name).target)[1]
+
+    # Plumbing
+
+    def _settings(self, *, name: str, **given: Any) -> dict[str, Any]:
+        """The columns of the simple fields `given` (None: the default), checked."""
+        checks = {
+            "display_name": ("display_name", lambda v: check_display_name(v, name)),
+            "window": (
+                "target_window",
+                lambda v: check_duration(DEFAULT_WINDOW if v is None else v, "window"),
+            ),
+            "offset": (
+                "target_offset",
+                lambda v: None if v is None else check_duration(v, "offset", zero=True),
+            ),
+            "sampling_rate": (
+                "sampling_rate",
+                lambda v: check_sampling_rate(DEFAULT_SAMPLING_RATE if v is None else v),
+            ),
+            "min_samples": (
+                "min_samples",
+                lambda v: check_min_samples(DEFAULT_MIN_SAMPLES if v is None else v),
+            ),
+            "cron": ("cron", check_cron),
+            "notification_spec": ("notification_spec", lambda v: check_notification(v).to_json()),
+            "training_dataset": ("training_dataset", self._baseline),
+        }
+        values: dict[str, Any] = {}
+        for key, value in given.items():
+            column, check = checks[key]
+            values[column] = check(value)
+        return values
+
+    def _resolve(self, target: Any) -> tuple[Reference, ModelVersion]:
+        try:
+            ref = parse_reference(target)
+        except InvalidName as exc:
+            raise MonitorUsageError(f"target: {exc}") from None
+        except NotFound as exc:
+            raise TargetNotFound(f"target {target!r}: {exc}") from None
+        try:
+            return ref, self.registry.get_version(ref.model, ref.version or ref.alias)
+        except NotFound as exc:
+            raise TargetNotFound(
+                f"target {target!r}: {exc}; a monitor watches a registered version "
+                "(`conveyor models list` shows them)"
+            ) from None
+
+    def _schema(self, given: Any, version: ModelVersion) -> ModelMonitoringSchema:
+        if given is None:
+            return schema_of_version(version.input_schema, version.output_schema, version.reference)
+        return check_schema(given, predictions_of(version.output_schema))
+
+    def _baseline(self, value: Any) -> dict[str, Any]:
+        """The training dataset, checked: a local path exists and is readable under the
+        registry's policy, a URL has a scheme it reads, an artifact id names an artifact."""
+        baseline = check_training_dataset(value)
+        if "uri" in baseline:
+            uri = baseline["uri"]
+            try:
+                if is_local(uri):
+                    path = local_of(uri)
+                    self.registry.policy.check_local(path.resolve())
+                    if not path.exists():
+                        raise MonitorUsageError(
+                            f"training_dataset.uri: {path} does not exist; give the path of "
+                            "the training data (a file or a folder of files)"
+                        )
+                    baseline["uri"] = os.fspath(path)
+                else:
+                    self.registry.policy.check_url(uri)
+            except InvalidArtifact as exc:
+                raise MonitorUsageError(f"training_dataset.uri: not readable here: {exc}") from None
+        elif "artifact_id" in baseline:
+            try:
+                self.store.get_artifact(baseline["artifact_id"])
+            except NotFound:
+                raise MonitorUsageError(
+                    f"training_dataset.artifact_id: the metadata store has no artifact "
+                    f"{baseline['artifact_id']}; `conveyor lineage` shows a run's artifacts"
+                ) from None
+        return baseline
+
+    def _monitor(self, row: Any, resolved: dict[str, int | None]) -> ModelMonitor:
+        ref = parse_reference(row.target)
+        if row.target not in resolved:
+            try:
+                found = self.registry.get_version(ref.model, ref.version or ref.alias)
+                resolved[row.target] = found.version_id
+            except NotFound:
+                resolved[row.target] = None
+        schema = row.model_monitoring_schema
+        return ModelMonitor(
+            name=row.name,
+            display_name=row.display_name,
+            target=row.target,
+            model=ref.model,
+            alias=None if ref.version is not None else (ref.alias or DEFAULT),
+            model_version_id=resolved[row.target],
+            training_dataset=dict(row.training_dataset),
+            model_monitoring_schema=ModelMonitoringSchema(
+                **{
+                    part: [FieldSchema(f["name"], DataType(f["data_type"])) for f in fields]
+                    for part, fields in schema.items()
+                }
+            ),
+            tabular_objective=_objective(row.tabular_objective),
+            notification_spec=_notification(row.notification_spec),
+            window=row.target_window,
+            offset=row.target_offset,
+            sampling_rate=row.sampling_rate,
+            min_samples=row.min_samples,
+            cron=row.cron,
+            created_by=row.created_by,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+def _objective(stored: dict[str, Any]) -> TabularObjective:
+    return TabularObjective(
+        **{key: None if spec is None else _spec(spec) for key, spec in stored.items()}
+    )
+
+
+def _spec(stored: dict[str, Any]) -> DataDriftSpec:
+    return DataDriftSpec(
+        **{
+            **stored,
+            "categorical_metric_type": MetricType(stored["categorical_metric_type"]),
+            "numeric_metric_type": MetricType(stored["numeric_metric_type"]),
+        }
+    )
+
+
+def _notification(stored: dict[str, Any]) -> NotificationSpec:
+    webhook = stored.get("webhook")
+    return NotificationSpec(
+        **{**stored, "webhook": None if webhook is None else WebhookSpec(**webhook)}
+    )
