@@ -58,7 +58,7 @@ from typing import Any
 
 import numpy as np
 
-from conveyor.errors import ConveyorError
+from conveyor.errors import UsageError
 from conveyor.monitoring.statistics import (
     CategoricalStatistics,
     FeatureStatistics,
@@ -76,7 +76,7 @@ DEFAULT_CATEGORICAL_ALERT_THRESHOLD = 0.3
 """Vertex AI's `default_categorical_alert_threshold` (for the L-infinity distance)."""
 
 
-class DistanceError(ConveyorError):
+class DistanceError(UsageError):
     """Two distributions cannot be compared as asked; the message says why."""
 
     http_status = 400

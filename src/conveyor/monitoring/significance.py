@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from conveyor.errors import ConveyorError
+from conveyor.errors import UsageError
 from conveyor.monitoring.distances import (
     DEFAULT_CATEGORICAL_ALERT_THRESHOLD,
     DEFAULT_NUMERIC_ALERT_THRESHOLD,
@@ -75,7 +75,7 @@ STEPS_PER_DOUBLING = 8
 ANOMALY, NORMAL, INSUFFICIENT_DATA = "anomaly", "normal", "insufficient_data"
 
 
-class SignificanceError(ConveyorError):
+class SignificanceError(UsageError):
     """A null quantile cannot be computed as asked; the message says why."""
 
     http_status = 400

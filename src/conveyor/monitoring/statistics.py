@@ -71,7 +71,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from conveyor.errors import ConveyorError
+from conveyor.errors import UsageError
 
 DEFAULT_BUCKETS = 10
 """Buckets of a baseline's numeric histogram (TFDV's default), before atoms get their own."""
@@ -88,7 +88,7 @@ Source: TypeAlias = Any
 """What `batches` reads: see there."""
 
 
-class StatisticsError(ConveyorError):
+class StatisticsError(UsageError):
     """The data cannot be summarised as asked; the message names the feature and the fix."""
 
     http_status = 400
