@@ -23,8 +23,8 @@ PIPELINE = "a/../../../../x"
 PRODUCER = "../../../../../../../../produced"
 LOOP = "{tmp}/abs/loop"  # an absolute name, into the test's folder (see the module doc)
 ECHO = "名前 with spaces ☃ " + "y" * 300
-OUT = "../../../../../../../../../pwned-out"
-DATA = "../../../../../../../../../pwned-data"
+OUT = "../" * 16 + "pwned-out"  # more than a task folder per name part would be deep
+DATA = "../" * 16 + "pwned-data-" + "z" * 300  # and too long for a file name
 
 
 @dsl.container_component
