@@ -3,9 +3,9 @@
 The request path only decides whether to keep a request (`random() < rate`) and appends
 it, as it was decoded (the instances and predictions the runtime saw and gave), to an
 in-memory buffer: no conversion, no JSON. A background thread takes the buffer every
-thousand or so instances and turns it into Arrow record batches, a column at a time
-(`conveyor.serving._log_columns`), so that requests' Python objects are let go young;
-it writes the batches as one Parquet file every `flush_rows` instances or
+`CONVERT_ROWS` (4096) instances or so and turns it into Arrow record batches, a column
+at a time (`conveyor.serving._log_columns`), so that requests' Python objects are let go
+soon and the thread's work is a few large calls into pyarrow, numpy and DuckDB; it writes the batches as one Parquet file every `flush_rows` instances or
 `flush_seconds`, whichever comes first, and at shutdown. Each file is published
 atomically through the artifact store, at
 
