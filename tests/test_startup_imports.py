@@ -159,3 +159,17 @@ def test_the_workers_of_a_compiled_pipeline_start_without_the_kfp_sdk(tmp_path):
         check=True,
     )
     assert json.loads(shown.stdout)["outputs"] == {"Output": ""}
+
+
+def test_the_command_leaves_its_objects_to_the_exit(tmp_path):
+    """The interpreter's last collections would walk the whole heap of a run: the command
+    freezes it at exit, after its work and before the exit handlers registered earlier."""
+    code = (
+        "import atexit, gc\n"
+        "atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0))\n"
+        + command("--version")
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert shown.stdout.splitlines()[-1] == "frozen at exit: True"

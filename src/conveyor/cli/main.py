@@ -7,6 +7,8 @@ and nowhere else (`ConveyorCommand`).
 
 from __future__ import annotations
 
+import atexit
+import gc
 from typing import Annotated, Any
 
 import typer
@@ -134,7 +136,22 @@ def run(
 
 def main() -> None:
     """Entry point of the `conveyor` command."""
+    atexit.unregister(_exit_without_collecting)  # registered once, however often called
+    atexit.register(_exit_without_collecting)
     app()
+
+
+def _exit_without_collecting() -> None:
+    """Spare the process's end a walk over every object it imported.
+
+    A run holds a large heap (kfp, SQLAlchemy, protobuf), and the interpreter's last
+    garbage collections, as it takes its modules down, walk all of it: a fifth of a second
+    at the end of `conveyor run`, more than the run of a cached pipeline. Frozen, those
+    objects are left to the operating system, as they would be at any exit; what is freed
+    by reference counting (files closed, buffers flushed) still is, and every other exit
+    handler runs as usual.
+    """
+    gc.freeze()
 
 
 if __name__ == "__main__":

@@ -20,7 +20,8 @@ for threads that do not exist; and CUDA refuses to start in a forked child.
 (`/proc/self/maps`): a notebook that trained a model before calling
 `conveyor.run`. Both are read in about a millisecond, on Linux; elsewhere a
 fork is taken to be safe. Then the fork server is a fresh interpreter instead,
-`python _worker.py --fork-server FD`, which imports kfp first (a second or two).
+`python _worker.py --fork-server FD`, which imports kfp's executor first (an
+interpreter's start: with `_KFP_RUNTIME`, as in kfp's containers, not the whole SDK).
 
     conn, process = _forkserver.spawn()   # then conn.send(job), process.wait()
 """
@@ -256,7 +257,7 @@ _server: ForkServer | None = None
 
 def at_once() -> bool:
     """Whether a worker comes without waiting: the fork server runs, or can be forked
-    from here (a fresh interpreter would import kfp first, for a second or two)."""
+    from here (a fresh interpreter would start and import kfp's executor first)."""
     return (_server is not None and _server.alive()) or fork_is_safe()
 
 
@@ -267,7 +268,7 @@ def server_pid() -> int | None:
 
 
 def start() -> None:
-    """Start the fork server now, if none runs, so that it imports kfp meanwhile."""
+    """Start the fork server now, if none runs, so that it imports kfp's executor meanwhile."""
     with _lock:
         _running()
 

@@ -106,7 +106,7 @@ class PythonExecutor(Executor):
     def submit(self, request: TaskRequest, done: Done) -> None:
         # A fork server forked from this process is forked here, on the engine's
         # thread, never from a task's thread in the middle of its bookkeeping. A
-        # fresh interpreter (a second or two) starts on the task's thread instead.
+        # fresh interpreter starts on the task's thread instead.
         if _forkserver.at_once():
             _forkserver.start()
         super().submit(request, done)
