@@ -11,9 +11,26 @@ import typer
 from rich.console import Console, RenderableType
 from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+STATE_STYLES = {
+    "PENDING": "dim",
+    "NEW": "dim",
+    "RUNNING": "cyan",
+    "SUCCEEDED": "green",
+    "COMPLETE": "green",
+    "CACHED": "blue",
+    "SKIPPED": "dim",
+    "NOT_TRIGGERED": "yellow",
+    "FAILED": "bold red",
+    "CANCELLING": "yellow",
+    "CANCELLED": "yellow",
+    "CANCELED": "yellow",
+}
+"""Run statuses, task states and execution states, coloured alike in every command."""
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON, nothing else.")]
 
@@ -59,3 +76,17 @@ def rounded(value: Any) -> str:
     if decimals <= 0:
         return str(int(round(value, decimals)))
     return f"{value:.{decimals}f}".rstrip("0").rstrip(".")
+
+
+def state_text(state: str) -> Text:
+    """A state or status in its colour."""
+    return Text(str(state), style=STATE_STYLES.get(str(state), ""))
+
+
+def seconds_text(seconds: float) -> str:
+    """A duration as every command shows it: `0.4s`, `2m05s`, `1h02m`."""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+    return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m"

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from conveyor.cli._output import print_json
+from conveyor.cli._output import STATE_STYLES, print_json
 from conveyor.cli._signals import terminate_as_interrupt
 
 if TYPE_CHECKING:
@@ -38,8 +38,6 @@ OutcomeJsonOption = Annotated[
 
 Start = Callable[["Client", Callable[["Node"], None], Callable[[str], None]], "Run"]
 """Starts the run on a client, with a listener of its tasks and a log of its progress."""
-
-STYLES = {"SUCCEEDED": "green", "FAILED": "red"}
 
 
 def follow(
@@ -68,7 +66,7 @@ def follow(
 def report(console: Console, outcome: Run, *, outputs: bool = True) -> None:
     """The run's state, its outputs, its error, and every iteration of each loop that did
     not succeed (the live view folds them)."""
-    style = STYLES.get(outcome.status, "yellow")
+    style = STATE_STYLES.get(outcome.status, "yellow")
     console.print(f"run [bold]{outcome.run_id}[/]: [{style}]{outcome.status}[/]", highlight=False)
     for name, value in outcome.outputs.items() if outputs else ():
         shown = value if isinstance(value, str) else repr(value)
@@ -82,8 +80,6 @@ def report(console: Console, outcome: Run, *, outputs: bool = True) -> None:
 
 def iterations_table(loop: TaskInfo) -> Text:
     """A loop's iterations, one a line: index, item (when short), state, the failed task."""
-    from conveyor.cli.live import STYLES as STATES
-
     iterations = loop.iterations or []
     failed = sum(1 for i in iterations if i.status == "FAILED")
     text = Text(
@@ -97,8 +93,8 @@ def iterations_table(loop: TaskInfo) -> Text:
         text.append(f"\n  {f'[{iteration.index}]':<{index_width}}  {item:<{item_width}}  ")
         status = iteration.status
         if iteration.failed_task:
-            text.append(f"{status:<{state_width}}", style=STATES.get(status, ""))
+            text.append(f"{status:<{state_width}}", style=STATE_STYLES.get(status, ""))
             text.append(f"  {iteration.failed_task}", style="dim")
         else:
-            text.append(status, style=STATES.get(status, ""))
+            text.append(status, style=STATE_STYLES.get(status, ""))
     return text

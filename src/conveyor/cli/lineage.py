@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.text import Text
 from rich.tree import Tree
 
-from conveyor.cli._output import print_json, print_whole
-from conveyor.cli.runs import execution_json, state_text
+from conveyor.cli._output import print_json, print_whole, state_text
+from conveyor.cli.runs import execution_json
 from conveyor.store.metadata.kinds import (
     DAG_EXECUTION,
     ArtifactState,

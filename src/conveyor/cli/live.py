@@ -26,42 +26,21 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
+from conveyor.cli._output import seconds_text, state_text
 from conveyor.pipelines.state import (
-    CACHED,
-    CANCELLED,
     CANCELLING,
     FAILED,
     FINISHED,
-    NOT_TRIGGERED,
     PENDING,
     RUNNING,
-    SKIPPED,
-    SUCCEEDED,
     Node,
     label,
 )
 
-STYLES = {
-    PENDING: "dim",
-    RUNNING: "cyan",
-    SUCCEEDED: "green",
-    CACHED: "blue",
-    SKIPPED: "dim",
-    NOT_TRIGGERED: "yellow",
-    FAILED: "bold red",
-    CANCELLING: "yellow",
-    CANCELLED: "yellow",
-}
-"""Task states, coloured alike by `conveyor run`, `runs resume` and `runs show`."""
 _ITERATION = re.compile(r"\[\d+\]")
 _LAST_ITERATION = re.compile(r"\[\d+\]$")
 
 Clock = Callable[[], datetime]
-
-
-def seconds_text(seconds: float) -> str:
-    """A duration as the live view shows it: `2.1s`, `3m05s`."""
-    return f"{seconds:.1f}s" if seconds < 60 else f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
 
 
 def duration(node: Node, now: datetime | None = None) -> str:
@@ -129,7 +108,7 @@ class LiveView:
         display = node.display_name if node.display_name != node.name else None
         line = Text.assemble(
             f"{moment:%H:%M:%S} {label(node.key, display)} ",
-            (status, STYLES.get(status, "")),
+            state_text(status),
         )
         if status in FINISHED and node.started is not None:
             line.append(f" {duration(node, self.clock())}")
@@ -168,8 +147,8 @@ class LiveView:
     @staticmethod
     def _state(node: Node) -> Text | Spinner:
         if node.status == RUNNING and not node.is_dag:
-            return Spinner("dots", text=Text(node.status, style=STYLES[RUNNING]))
-        return Text(node.status, style=STYLES.get(node.status, ""))
+            return Spinner("dots", text=state_text(node.status))
+        return state_text(node.status)
 
     @staticmethod
     def _shown(node: Node) -> bool:

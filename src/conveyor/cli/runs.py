@@ -14,7 +14,16 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from conveyor.cli._output import err, out, print_json, print_whole, rounded, when
+from conveyor.cli._output import (
+    err,
+    out,
+    print_json,
+    print_whole,
+    rounded,
+    seconds_text,
+    state_text,
+    when,
+)
 from conveyor.cli.following import ExecutorOption, OutcomeJsonOption, ParallelismOption, follow
 from conveyor.pipelines.state import group_status, label, of_execution
 from conveyor.store.metadata.kinds import DAG_EXECUTION
@@ -29,22 +38,6 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,  # plain help: rich's renderer alone takes ~0.2 s to import
 )
-
-STATE_STYLES = {
-    "PENDING": "dim",
-    "RUNNING": "cyan",
-    "NEW": "dim",
-    "SUCCEEDED": "green",
-    "COMPLETE": "green",
-    "CACHED": "blue",
-    "SKIPPED": "dim",
-    "NOT_TRIGGERED": "yellow",
-    "FAILED": "bold red",
-    "CANCELLING": "yellow",
-    "CANCELLED": "yellow",
-    "CANCELED": "yellow",
-}
-"""Run statuses, task states and execution states, coloured alike in every command."""
 
 DEFAULT_LIMIT = 50
 VALUE_WIDTH = 60
@@ -466,20 +459,11 @@ def runner_text(run: RunRecord) -> str:
     return f"running in {where}{asked}"
 
 
-def state_text(state: str) -> Text:
-    return Text(str(state), style=STATE_STYLES.get(str(state), ""))
-
-
 def span(start: datetime | None, end: datetime | None) -> str:
-    """How long from `start` to `end` (or to now, while it lasts): `0.4s`, `2m05s`, `1h02m`."""
+    """How long from `start` to `end` (or to now, while it lasts)."""
     if start is None:
         return ""
-    seconds = ((end or datetime.now(UTC)) - start).total_seconds()
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    if seconds < 3600:
-        return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
-    return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m"
+    return seconds_text(((end or datetime.now(UTC)) - start).total_seconds())
 
 
 def _value(value: Any, width: int | None = VALUE_WIDTH) -> str:
