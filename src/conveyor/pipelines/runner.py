@@ -242,14 +242,11 @@ def _context(
 
 
 def _import_roots(settings: Settings) -> tuple[Path, ...]:
-    """Where importers may find local artifacts: nowhere in particular unless the home
-    names allowed folders; then those and its artifact root (as for registry uploads)."""
+    """Where importers may find local artifacts: anywhere unless the home names allowed
+    folders; then those and its artifact root, as for registry uploads."""
     if not settings.allowed_artifact_roots:
         return ()
-    roots = [Path(root) for root in settings.allowed_artifact_roots]
-    if naming.is_local(settings.artifact_root):
-        roots.append(naming.local_of(settings.artifact_root).resolve())
-    return tuple(roots)
+    return naming.readable_folders(settings.allowed_artifact_roots, settings.artifact_root)
 
 
 def _execute(

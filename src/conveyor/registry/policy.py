@@ -16,7 +16,7 @@ from pathlib import Path
 
 from conveyor.config import DEFAULT_ARTIFACT_SCHEMES, Settings
 from conveyor.registry.errors import InvalidArtifact
-from conveyor.store.artifacts.naming import is_local, local_of
+from conveyor.store.artifacts.naming import is_local, readable_folders
 
 HOST_SCHEMES = frozenset({"http", "https", "ftp", "sftp", "ssh", "smb", "webdav", "dav", "webhdfs"})
 """Schemes whose URLs name a host of the caller's choosing: never read for a request."""
@@ -42,15 +42,12 @@ class ArtifactPolicy:
     def of(cls, settings: Settings) -> ArtifactPolicy:
         """The policy of a home: its artifact root is always readable, whether a folder or
         a URL, beside the configured roots; with none configured, local paths anywhere."""
-        roots = [Path(root) for root in settings.allowed_artifact_roots]
         schemes = set(settings.artifact_schemes)
-        if is_local(settings.artifact_root):
-            roots.insert(0, local_of(settings.artifact_root))
-        else:
+        if not is_local(settings.artifact_root):
             schemes.add(scheme_of(settings.artifact_root))
         return cls(
             schemes=frozenset(schemes),
-            roots=tuple(roots),
+            roots=readable_folders(settings.allowed_artifact_roots, settings.artifact_root),
             anywhere=not settings.allowed_artifact_roots,
             max_bytes=settings.artifact_max_bytes,
             seconds=settings.artifact_read_seconds,

@@ -80,3 +80,10 @@ def is_local(uri: str) -> bool:
 def local_of(uri: str) -> Path:
     """The absolute local path of a local URI."""
     return Path(os.path.normpath(Path(uri.removeprefix("file://")).expanduser().absolute()))
+
+
+def readable_folders(allowed: tuple[str, ...], artifact_root: str) -> tuple[Path, ...]:
+    """The local folders a home reads artifacts from when it names `allowed` ones: its
+    artifact root (when that is a folder, symlinks resolved), then those."""
+    own = (local_of(artifact_root).resolve(),) if is_local(artifact_root) else ()
+    return (*own, *(Path(folder) for folder in allowed))
