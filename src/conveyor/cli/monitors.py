@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -199,34 +200,24 @@ def create(
     Example: conveyor monitors create churn-drift --model churn@production --threshold plan=0.1 --webhook https://hooks.example.com/ml --cron "0 * * * *"
     """
     schema_given = _read_json(schema, "--schema")
-    toggles = {"feature_drift": feature_drift, "skew": skew, "output_drift": output_drift}
-    thresholds = _thresholds(threshold)
-    _check_threshold(numeric_threshold, "--numeric-threshold")
-    _check_threshold(categorical_threshold, "--categorical-threshold")
+    flags = _ObjectiveFlags.of(
+        feature_drift,
+        skew,
+        output_drift,
+        feature,
+        numeric_threshold,
+        categorical_threshold,
+        threshold,
+        categorical_metric,
+    )
     with _monitors() as monitors:
         objective = None
-        if _any_objective_flag(
-            toggles,
-            feature,
-            numeric_threshold,
-            categorical_threshold,
-            thresholds,
-            categorical_metric,
-        ):
+        if flags.given:
             fields = monitors.schema_for(model, schema_given)
             base = {spec: {} for spec in OBJECTIVES.values()}
             if not fields.prediction_fields:
                 base["prediction_output_drift_spec"] = None
-            objective = _objective(
-                base,
-                fields,
-                toggles,
-                feature,
-                numeric_threshold,
-                categorical_threshold,
-                thresholds,
-                categorical_metric,
-            )
+            objective = flags.applied(base, fields)
         notification = _notification(
             None, webhook, webhook_secret_setting, email, alert_log, cooldown, clear=False
         )
@@ -372,35 +363,26 @@ def update(
         changes["model_monitoring_schema"] = _read_json(schema, "--schema")
     elif schema_from_model:
         changes["model_monitoring_schema"] = None
-    toggles = {"feature_drift": feature_drift, "skew": skew, "output_drift": output_drift}
-    thresholds = _thresholds(threshold)
-    _check_threshold(numeric_threshold, "--numeric-threshold")
-    _check_threshold(categorical_threshold, "--categorical-threshold")
+    flags = _ObjectiveFlags.of(
+        feature_drift,
+        skew,
+        output_drift,
+        feature,
+        numeric_threshold,
+        categorical_threshold,
+        threshold,
+        categorical_metric,
+    )
     with _monitors() as monitors:
         current = monitors.get(name)
-        if _any_objective_flag(
-            toggles,
-            feature,
-            numeric_threshold,
-            categorical_threshold,
-            thresholds,
-            categorical_metric,
-        ):
+        if flags.given:
             fields = current.model_monitoring_schema
             if "model_monitoring_schema" in changes:  # the objectives go with the new schema
                 fields = monitors.schema_for(
                     changes.get("target", current.target), changes["model_monitoring_schema"]
                 )
-            base = current.tabular_objective.to_json()
-            changes["tabular_objective"] = _objective(
-                base,
-                fields,
-                toggles,
-                feature,
-                numeric_threshold,
-                categorical_threshold,
-                thresholds,
-                categorical_metric,
+            changes["tabular_objective"] = flags.applied(
+                current.tabular_objective.to_json(), fields
             )
         notification = _notification(
             current.notification_spec.to_json(),
@@ -448,58 +430,95 @@ def delete(
 # Building the fields from the flags
 
 
-def _any_objective_flag(toggles: dict[str, bool | None], *values: Any) -> bool:
-    return any(v is not None for v in toggles.values()) or any(
-        v not in (None, [], {}) for v in values
-    )
+@dataclass(frozen=True)
+class _ObjectiveFlags:
+    """What the objective options of `create` and `update` ask for."""
 
+    toggles: dict[str, bool | None]
+    features: list[str]
+    numeric_threshold: float | None
+    categorical_threshold: float | None
+    thresholds: dict[str, float]
+    categorical_metric: CategoricalMetric | None
 
-def _objective(
-    base: dict[str, Any],
-    schema: ModelMonitoringSchema,
-    toggles: dict[str, bool | None],
-    features: list[str],
-    numeric_threshold: float | None,
-    categorical_threshold: float | None,
-    thresholds: dict[str, float],
-    categorical_metric: CategoricalMetric | None,
-) -> dict[str, Any]:
-    """The tabular objective `base` with the flags applied: turned on or off, thresholds
-    set on every objective on, a field's threshold on each objective that watches it."""
-    objective = {key: None if spec is None else dict(spec) for key, spec in base.items()}
-    for flag, key in OBJECTIVES.items():
-        wanted = toggles[flag]
-        if wanted is False:
-            objective[key] = None
-        elif wanted and objective.get(key) is None:
-            objective[key] = {}
-    feature_names = {f.name for f in schema.feature_fields}
-    prediction_names = {f.name for f in schema.prediction_fields}
-    for name in thresholds:
-        if name not in feature_names | prediction_names:
-            known = ", ".join(sorted(feature_names | prediction_names)) or "none"
-            raise UsageError(
-                f"--threshold {name}=...: {name!r} is not a field of the monitor's schema "
-                f"(fields: {known})"
-            )
-    for key, spec in objective.items():
-        if spec is None:
-            continue
-        on_predictions = key == OBJECTIVES["output_drift"]
-        if features and not on_predictions:
-            spec["features"] = list(features)
-        if numeric_threshold is not None:
-            spec["default_numeric_alert_threshold"] = numeric_threshold
-        if categorical_threshold is not None:
-            spec["default_categorical_alert_threshold"] = categorical_threshold
-        if categorical_metric is not None:
-            spec["categorical_metric_type"] = categorical_metric.value
-        names = prediction_names if on_predictions else feature_names
-        watched = set(spec.get("features") or names)
-        mine = {k: v for k, v in thresholds.items() if k in names and k in watched}
-        if mine:
-            spec["feature_alert_thresholds"] = {**spec.get("feature_alert_thresholds", {}), **mine}
-    return objective
+    @classmethod
+    def of(
+        cls,
+        feature_drift: bool | None,
+        skew: bool | None,
+        output_drift: bool | None,
+        features: list[str],
+        numeric_threshold: float | None,
+        categorical_threshold: float | None,
+        thresholds: list[str],
+        categorical_metric: CategoricalMetric | None,
+    ) -> _ObjectiveFlags:
+        toggles = {"feature_drift": feature_drift, "skew": skew, "output_drift": output_drift}
+        by_field = _thresholds(thresholds)
+        _check_threshold(numeric_threshold, "--numeric-threshold")
+        _check_threshold(categorical_threshold, "--categorical-threshold")
+        return cls(
+            toggles,
+            features,
+            numeric_threshold,
+            categorical_threshold,
+            by_field,
+            categorical_metric,
+        )
+
+    @property
+    def given(self) -> bool:
+        """Whether any objective option was given (else the objectives stay as they are)."""
+        values = (
+            self.features,
+            self.numeric_threshold,
+            self.categorical_threshold,
+            self.thresholds,
+            self.categorical_metric,
+        )
+        return any(v is not None for v in self.toggles.values()) or any(
+            v not in (None, [], {}) for v in values
+        )
+
+    def applied(self, base: dict[str, Any], schema: ModelMonitoringSchema) -> dict[str, Any]:
+        """The tabular objective `base` with the flags applied: turned on or off,
+        thresholds set on every objective on, a field's threshold on each objective that
+        watches it."""
+        objective = {key: None if spec is None else dict(spec) for key, spec in base.items()}
+        for flag, key in OBJECTIVES.items():
+            wanted = self.toggles[flag]
+            if wanted is False:
+                objective[key] = None
+            elif wanted and objective.get(key) is None:
+                objective[key] = {}
+        feature_names = {f.name for f in schema.feature_fields}
+        prediction_names = {f.name for f in schema.prediction_fields}
+        for name in self.thresholds:
+            if name not in feature_names | prediction_names:
+                known = ", ".join(sorted(feature_names | prediction_names)) or "none"
+                raise UsageError(
+                    f"--threshold {name}=...: {name!r} is not a field of the monitor's schema "
+                    f"(fields: {known})"
+                )
+        for key, spec in objective.items():
+            if spec is None:
+                continue
+            on_predictions = key == OBJECTIVES["output_drift"]
+            if self.features and not on_predictions:
+                spec["features"] = list(self.features)
+            if self.numeric_threshold is not None:
+                spec["default_numeric_alert_threshold"] = self.numeric_threshold
+            if self.categorical_threshold is not None:
+                spec["default_categorical_alert_threshold"] = self.categorical_threshold
+            if self.categorical_metric is not None:
+                spec["categorical_metric_type"] = self.categorical_metric.value
+            names = prediction_names if on_predictions else feature_names
+            watched = set(spec.get("features") or names)
+            mine = {k: v for k, v in self.thresholds.items() if k in names and k in watched}
+            if mine:
+                known_thresholds = spec.get("feature_alert_thresholds", {})
+                spec["feature_alert_thresholds"] = {**known_thresholds, **mine}
+        return objective
 
 
 def _notification(
