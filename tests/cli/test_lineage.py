@@ -65,13 +65,13 @@ def test_the_tree_upstream_and_downstream(cli, graph):
     assert shown.out.splitlines() == [
         f"artifact {model.id} system.Model  {model.uri}",
         "├── upstream",
-        f"│   └── written by train  COMPLETE  execution {ex['train']}, run {run_id}, "
+        f"│   └── written by train  SUCCEEDED  execution {ex['train']}, run {run_id}, "
         "as output 'model'",
         f"│       └── read 'data': artifact {data.id} system.Dataset  {data.uri}",
-        f"│           └── written by make  COMPLETE  execution {ex['make']}, run {run_id}, "
+        f"│           └── written by make  SUCCEEDED  execution {ex['make']}, run {run_id}, "
         "as output 'data'",
         "└── downstream",
-        f"    └── read by evaluate  COMPLETE  execution {ex['evaluate']}, run {run_id}, "
+        f"    └── read by evaluate  SUCCEEDED  execution {ex['evaluate']}, run {run_id}, "
         "as input 'model'",
         f"        └── wrote 'metrics': artifact {metrics.id} system.Metrics  {metrics.uri}",
     ]
@@ -82,7 +82,7 @@ def test_a_node_met_twice_is_drawn_once(cli, graph):
     out = cli("lineage", str(artifacts["data"].id)).out.splitlines()
     assert out[1:3] == [
         "├── upstream",
-        f"│   └── written by make  COMPLETE  execution "
+        f"│   └── written by make  SUCCEEDED  execution "
         f"{executions['make'].id}, run {run_id}, as output 'data'",
     ]
     assert out[3] == "└── downstream"

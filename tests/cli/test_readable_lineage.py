@@ -55,9 +55,9 @@ def test_names_are_the_pipeline_author_s(cli, runs, made):
     assert shown.code == 0, shown.err
     first = runs[0]
     lines = shown.out.splitlines()
-    writer = next(line for line in lines if "written by make  COMPLETE" in line)
+    writer = next(line for line in lines if "written by make  SUCCEEDED" in line)
     assert writer.endswith(f", run {first}, as its return value")
-    group = next(line for line in lines if "read by for-loop-2  COMPLETE" in line)
+    group = next(line for line in lines if "read by for-loop-2  SUCCEEDED" in line)
     assert group.endswith(", as the return value of make")
     assert "pipelinechannel--" not in shown.out
     assert "'Output'" not in shown.out
@@ -78,7 +78,7 @@ def test_cache_hits_of_later_runs_share_a_line(cli, runs, made):
     assert f"read by train  CACHED  {later}, as input 'data'" in lines
     assert f"read by for-loop-2[1]/train-2  CACHED  {later}, as input 'data'" in lines
     assert (
-        f"read by for-loop-2  COMPLETE  in 5 runs: {runs[0]} … {runs[4]}, "
+        f"read by for-loop-2  SUCCEEDED  in 5 runs: {runs[0]} … {runs[4]}, "
         "as the return value of make"
     ) in lines
     # One line per task of the first run, one per task hit in later runs, and the group.

@@ -295,7 +295,7 @@ def test_explain_a_first_run_a_hit_and_a_changed_parameter(cli):
     lines = cli("runs", "explain-cache", hit.run_id, "make").out.splitlines()
     assert lines[0] == f"task 'make' of run {hit.run_id}: cache hit"
     assert lines[1].startswith("  it reused the results of execution ")
-    assert f" of run {first.run_id} (task 'make', COMPLETE, ended " in lines[1]
+    assert f" of run {first.run_id} (task 'make', SUCCEEDED, ended " in lines[1]
 
     lines = cli("runs", "explain-cache", changed.run_id, "make").out.splitlines()
     assert lines[0] == (

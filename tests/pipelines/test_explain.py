@@ -92,7 +92,7 @@ def test_a_hit_names_the_execution_it_reused():
     assert explanation.lines()[0] == f"task 'double' of run {second.run_id}: cache hit"
     assert re.fullmatch(
         rf"  it reused the results of execution {explanation.reused.execution_id} of run "
-        rf"{first.run_id} \(task 'double', COMPLETE, ended \d{{4}}-.* UTC\)",
+        rf"{first.run_id} \(task 'double', SUCCEEDED, ended \d{{4}}-.* UTC\)",
         explanation.lines()[1],
     )
     assert explanation.to_json()["reused"]["run_id"] == first.run_id
@@ -232,7 +232,7 @@ def test_equal_key_but_the_earlier_attempt_failed(tmp_path):
     assert explanation.compared_with.state == "FAILED"
     assert explanation.notes == [
         f"execution {explanation.compared_with.execution_id} had not completed (FAILED): "
-        "only COMPLETE executions are cache entries"
+        "only executions that SUCCEEDED are cache entries"
     ]
 
 

@@ -11,6 +11,7 @@ from rich.tree import Tree
 
 from conveyor.cli._output import print_json, print_whole, state_text
 from conveyor.cli.runs import execution_json
+from conveyor.pipelines.state import of_execution
 from conveyor.store.metadata.kinds import (
     DAG_EXECUTION,
     ArtifactState,
@@ -138,7 +139,7 @@ def _grouped(graph: Lineage, edges: list[LineageEdge]) -> list[list[LineageEdge]
 def _execution_label(
     graph: Lineage, direction: Direction, edge: LineageEdge, executions: list[ExecutionRecord]
 ) -> Text:
-    """`written by train  COMPLETE  execution 4, run R, as output 'model'`; for several alike
+    """`written by train  SUCCEEDED  execution 4, run R, as output 'model'`; for several alike
     (cache hits, groups), `read by train  CACHED  in 12 runs: R1 … R12, as input 'data'`."""
     first = executions[0]
     if len(executions) == 1:
@@ -152,7 +153,7 @@ def _execution_label(
         f"{_VERBS[direction][0]} ",
         (first.task_key, "bold"),
         "  ",
-        state_text(first.state),
+        state_text(of_execution(first.state)),
         (f"  {where}, {role}", "dim"),
     )
 

@@ -390,26 +390,25 @@ def run_json(run: RunDetail, with_spec: bool = False) -> dict[str, Any]:
     record["spec_digest"] = spec_digest(spec) if spec is not None else None
     if with_spec:
         record["spec"] = spec
-    record["executions"] = [execution_json(_task_state(e), with_spec) for e in executions]
+    record["executions"] = [execution_json(e, with_spec) for e in executions]
     return record
 
 
-def _task_state(record: dict[str, Any]) -> dict[str, Any]:
-    """An execution's JSON record with its state named as tasks' states are everywhere
-    (`SUCCEEDED`, not ML Metadata's `COMPLETE`)."""
-    return {**record, "state": of_execution(record["state"])}
-
-
 def execution_json(record: dict[str, Any], with_spec: bool = False) -> dict[str, Any]:
-    """An execution's JSON record with `component_digest`: the sha256 of the container its
-    cache key holds (image, command with the component's source, args), which is left
-    out of `cache_key_parts` unless `with_spec`. None for executions with no container
-    (groups, cache hits: see the execution they reused)."""
+    """An execution's JSON record with its state named as tasks' states are everywhere
+    (`SUCCEEDED`, not ML Metadata's `COMPLETE`) and `component_digest`: the sha256 of the
+    container its cache key holds (image, command with the component's source, args),
+    which is left out of `cache_key_parts` unless `with_spec`. None for executions with no
+    container (groups, cache hits: see the execution they reused)."""
     from conveyor.store.metadata import spec_digest
 
     parts = record.get("cache_key_parts") or {}
     container = parts.get("container")
-    shown = {**record, "component_digest": None if container is None else spec_digest(container)}
+    shown = {
+        **record,
+        "state": of_execution(record["state"]),
+        "component_digest": None if container is None else spec_digest(container),
+    }
     if container is not None and not with_spec:
         shown["cache_key_parts"] = {k: v for k, v in parts.items() if k != "container"}
     return shown

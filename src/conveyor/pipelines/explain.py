@@ -11,7 +11,7 @@ longer LIVE or present, or it was older than the run's cache max age.
         print("\\n".join(explain_cache(store, run_id, "make").lines()))
 
     task 'make' of run tiny-20261124-164916-2dfbb4: cache miss: its key differs from the ...
-      compared with execution 1 of run tiny-20261124-164908-8b2892 (task 'make', COMPLETE, ...)
+      compared with execution 1 of run tiny-20261124-164908-8b2892 (task 'make', SUCCEEDED, ...)
       what differs:
         parameters.n: 3 -> 4
 
@@ -28,6 +28,7 @@ from typing import Any
 
 from conveyor.errors import UsageError
 from conveyor.pipelines.cache import differences
+from conveyor.pipelines.state import of_execution
 from conveyor.store.artifacts import ArtifactStore
 from conveyor.store.artifacts.errors import ArtifactStoreError
 from conveyor.store.metadata import (
@@ -139,7 +140,7 @@ def explain_cache(
         "pipeline": run.pipeline_name,
         "task": execution.task_key,
         "execution_id": execution.id,
-        "state": execution.state.value,
+        "state": of_execution(execution.state),
     }
     if execution.state == ExecutionState.CACHED:
         return _hit(store, run, execution, base)
@@ -258,8 +259,8 @@ def _why_unusable(
         return notes
     if entry.state not in (ExecutionState.COMPLETE, ExecutionState.CACHED):
         notes.append(
-            f"execution {entry.id} had not completed ({entry.state.value}): "
-            "only COMPLETE executions are cache entries"
+            f"execution {entry.id} had not completed ({of_execution(entry.state)}): "
+            "only executions that SUCCEEDED are cache entries"
         )
         return notes
     started = execution.started_at or execution.created_at
@@ -410,7 +411,7 @@ def _earlier(execution: ExecutionDetail) -> Earlier:
         execution.id,
         execution.run_id,
         execution.task_key,
-        execution.state.value,
+        of_execution(execution.state),
         execution.ended_at,
     )
 
