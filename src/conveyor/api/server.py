@@ -6,7 +6,7 @@
 is called, in the serving process, and closes it at shutdown, after the prediction
 service has stopped. The control API (`/api/v1`, documented by `/openapi.json`) comes
 first; every other path goes to the prediction server (Vertex AI routes, Open Inference
-Protocol v2, `/metrics`), whose lifespan (model loading, alias watching, prediction log
+Protocol v2, `/metrics` with model monitoring's metrics too), whose lifespan (model loading, alias watching, prediction log
 flushing) runs with the whole app's. An endpoint changed through the control API is
 served as changed at once by this process; other processes see it at their next poll.
 Tokens, when configured, guard every route, each by the role it needs
@@ -26,6 +26,7 @@ from starlette.middleware import Middleware
 from conveyor.api import app as control
 from conveyor.config import Settings
 from conveyor.home import Home, open_home
+from conveyor.monitoring.exposition import MonitoringCollector
 from conveyor.serving import app as predictions
 from conveyor.serving.auth import TokenAuth
 from conveyor.serving.openapi import prediction_openapi
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, server: ServerSettings | None =
         # One gate for both: the control app's, which finds the prediction routes too.
         serving = predictions.create_app(home, dataclasses.replace(server, tokens=None))
         service = serving.state.service
+        service.metrics.add_collector(MonitoringCollector(home.store))
         middleware = [Middleware(TokenAuth, tokens=server.tokens)] if server.tokens else []
         app = control.create_app(
             home,

@@ -17,6 +17,8 @@ sets without bound.
 
 With several worker processes (`conveyor serve --workers N`), each writes its values to
 `PROMETHEUS_MULTIPROC_DIR` and `/metrics` adds them up, whichever worker answers.
+`conveyor serve` adds model monitoring's metrics, read from the metadata store
+(`conveyor.monitoring.exposition`, docs/monitoring.md).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.registry import Collector
 
 LABELS = ("endpoint", "deployed_model_id", "model", "model_version", "protocol")
 BUCKETS = (
@@ -82,6 +85,14 @@ class Metrics:
             registry=self.registry,
         )
         self._children: dict[tuple[str, ...], tuple[Any, Any, Any]] = {}
+        self._shared: list[Collector] = []
+
+    def add_collector(self, collector: Collector) -> None:
+        """Serve `collector`'s metrics beside the server's own. It is read at each scrape
+        and must give the same values in every worker process (values it reads from a
+        store all workers share), as it is not added up across them."""
+        self.registry.register(collector)
+        self._shared.append(collector)
 
     def observe(self, labels: tuple[str, ...], seconds: float, status: int, instances: int) -> None:
         """Count one answered request with these `LABELS` values."""
@@ -108,5 +119,7 @@ class Metrics:
 
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)
+            for collector in self._shared:
+                registry.register(collector)
             return generate_latest(registry)
         return generate_latest(self.registry)
