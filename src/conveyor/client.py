@@ -56,7 +56,15 @@ from conveyor.store.metadata import (
 from conveyor.store.metadata.records import DEFAULT_LINEAGE_DEPTH
 
 if TYPE_CHECKING:
-    from conveyor.monitoring import ModelMonitor
+    from conveyor.monitoring import (
+        AlertDelivery,
+        FeedbackSummary,
+        ModelMonitor,
+        ModelMonitoringJob,
+        MonitoringAlert,
+        MonitoringMetric,
+        PerformanceResult,
+    )
     from conveyor.pipelines.runner import Run
     from conveyor.registry import Evaluation, ModelVersion
     from conveyor.serving.batch import BatchResult
@@ -466,6 +474,128 @@ class Client:
         """Delete a monitor and its jobs' records (their executions stay); the number of
         jobs deleted."""
         return self.home.monitors.delete(name)
+
+    # -- ground truth, live performance and the report -----------------------------
+
+    def send_feedback(
+        self,
+        name: str,
+        labels: Any,
+        *,
+        request_id_column: str = "request_id",
+        index_column: str = "instance_index",
+        label_column: str = "label",
+    ) -> FeedbackSummary:
+        """Ground truth labels for monitor `name`'s model: a `.parquet` or `.csv` path or
+        a list of rows (`Monitors.feedback`); how many name a logged prediction."""
+        return self.home.monitors.feedback(
+            name,
+            labels,
+            request_id_column=request_id_column,
+            index_column=index_column,
+            label_column=label_column,
+        )
+
+    def live_performance(
+        self, name: str, *, start: datetime | None = None, end: datetime | None = None
+    ) -> list[PerformanceResult]:
+        """The model's metrics over its labelled predictions logged from `start` to `end`
+        (`Monitors.live_performance`)."""
+        return self.home.monitors.live_performance(name, start=start, end=end)
+
+    def monitor_report(self, job_id: int, *, history: int = 20) -> str:
+        """The HTML report of monitoring job `job_id` (`Monitors.report`)."""
+        return self.home.monitors.report(job_id, history=history)
+
+    # -- monitoring jobs and metrics -------------------------------------------
+
+    def run_monitor(
+        self,
+        name: str,
+        *,
+        window: str | None = None,
+        offset: str | None = None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        sampling_rate: float | None = None,
+    ) -> ModelMonitoringJob:
+        """Run one monitoring job of monitor `name` now (`Monitors.run`): the last `window`
+        ending `offset` before now, or `start_time` to `end_time`; the job, SUCCEEDED or
+        FAILED with its `error`."""
+        return self.home.monitors.run(
+            name,
+            window=window,
+            offset=offset,
+            start_time=start_time,
+            end_time=end_time,
+            sampling_rate=sampling_rate,
+        )
+
+    def list_monitor_jobs(self, name: str, *, limit: int = 100) -> list[ModelMonitoringJob]:
+        """The jobs of monitor `name`, newest first."""
+        return self.home.monitors.jobs(name, limit=limit)
+
+    def get_monitor_job(self, job_id: int) -> ModelMonitoringJob:
+        """One monitoring job by id; `JobNotFound` if unknown."""
+        return self.home.monitors.get_job(job_id)
+
+    def search_monitoring_metrics(
+        self,
+        name: str | None = None,
+        *,
+        feature: str | None = None,
+        objective: str | None = None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        anomalies_only: bool = False,
+        limit: int = 1000,
+    ) -> list[MonitoringMetric]:
+        """Metrics of monitor `name`'s jobs (None: of all), oldest window first
+        (`Monitors.search_metrics`)."""
+        return self.home.monitors.search_metrics(
+            name,
+            feature=feature,
+            objective=objective,
+            start_time=start_time,
+            end_time=end_time,
+            anomalies_only=anomalies_only,
+            limit=limit,
+        )
+
+    # -- monitoring alerts ------------------------------------------------------
+
+    def search_monitoring_alerts(
+        self,
+        name: str | None = None,
+        *,
+        feature: str | None = None,
+        objective: str | None = None,
+        kind: str | None = None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        limit: int = 100,
+    ) -> list[MonitoringAlert]:
+        """Alerts of monitor `name` (None: of all), newest first (`Monitors.search_alerts`);
+        `objective` one of `feature_drift`, `feature_skew`, `prediction_output_drift`, ...,
+        `kind` `anomaly` or `recovery`."""
+        return self.home.monitors.search_alerts(
+            name,
+            feature=feature,
+            objective=objective,
+            kind=kind,
+            start_time=start_time,
+            end_time=end_time,
+            limit=limit,
+        )
+
+    def list_alert_deliveries(self, *alert_ids: int) -> list[AlertDelivery]:
+        """The deliveries of these alerts: channel, destination, state, attempts, error."""
+        return self.home.monitors.deliveries(*alert_ids)
+
+    def deliver_monitoring_alerts(self) -> list[AlertDelivery]:
+        """Send the alert deliveries due now (the alert log, webhooks, email); those
+        attempted, after the attempt."""
+        return self.home.monitors.deliver_alerts()
 
     # -- plumbing ---------------------------------------------------------------
 

@@ -11,9 +11,16 @@
 | `artifact_schemes` | `CONVEYOR_ARTIFACT_SCHEMES` (comma-separated) | `s3,gs,gcs` (and `artifact_root`'s own) |
 | `artifact_max_bytes` | `CONVEYOR_ARTIFACT_MAX_BYTES` | 100 GiB |
 | `artifact_read_seconds` | `CONVEYOR_ARTIFACT_READ_SECONDS` | 1800 |
+| `smtp_host` | `CONVEYOR_SMTP_HOST` | none: monitors' alerts are not emailed |
+| `smtp_port` | `CONVEYOR_SMTP_PORT` | 25 |
+| `smtp_from` | `CONVEYOR_SMTP_FROM` | `conveyor@localhost` |
+| `smtp_starttls` | `CONVEYOR_SMTP_STARTTLS` (`1`, `true`, `yes`) | off |
+| `smtp_user` | `CONVEYOR_SMTP_USER` | none: no login |
+| `smtp_password_setting` | `CONVEYOR_SMTP_PASSWORD_SETTING`: the *name* of the variable holding the password | none |
 
-The last four bound what the registry reads when a version is uploaded
-(`conveyor.registry.ArtifactPolicy`, docs/registry.md).
+The artifact settings bound what the registry reads when a version is uploaded
+(`conveyor.registry.ArtifactPolicy`, docs/registry.md); the SMTP settings are the server
+monitors email their alerts through (docs/monitoring.md, Alerts and their delivery).
 
 `Settings.from_env()` reads them once; everything else takes a `Settings` (through
 the home, `conveyor.home`) rather than reading the environment again.
@@ -55,6 +62,18 @@ class Settings:
     """The most bytes one model upload reads."""
     artifact_read_seconds: float = 1800.0
     """The longest one model upload may spend reading its artifact."""
+    smtp_host: str | None = None
+    """The SMTP server monitors email their alerts through (None: no email)."""
+    smtp_port: int = 25
+    smtp_from: str = "conveyor@localhost"
+    """The sender of alert emails."""
+    smtp_starttls: bool = False
+    """Whether to upgrade the SMTP connection with STARTTLS before sending."""
+    smtp_user: str | None = None
+    """Who logs in to the SMTP server (None: no login)."""
+    smtp_password_setting: str | None = None
+    """The name of the environment variable holding the SMTP password, read when an email
+    is sent (never the password itself)."""
 
     @classmethod
     def from_env(
@@ -93,6 +112,12 @@ class Settings:
             artifact_read_seconds=_number(
                 env, "CONVEYOR_ARTIFACT_READ_SECONDS", cls.artifact_read_seconds
             ),
+            smtp_host=env.get("CONVEYOR_SMTP_HOST", "").strip() or None,
+            smtp_port=_port(env, "CONVEYOR_SMTP_PORT", cls.smtp_port),
+            smtp_from=env.get("CONVEYOR_SMTP_FROM", "").strip() or cls.smtp_from,
+            smtp_starttls=env.get("CONVEYOR_SMTP_STARTTLS", "").lower() in {"1", "true", "yes"},
+            smtp_user=env.get("CONVEYOR_SMTP_USER", "").strip() or None,
+            smtp_password_setting=env.get("CONVEYOR_SMTP_PASSWORD_SETTING", "").strip() or None,
         )
 
     def to_env(self) -> dict[str, str]:
@@ -108,6 +133,12 @@ class Settings:
             "CONVEYOR_ARTIFACT_SCHEMES": ",".join(self.artifact_schemes),
             "CONVEYOR_ARTIFACT_MAX_BYTES": str(self.artifact_max_bytes),
             "CONVEYOR_ARTIFACT_READ_SECONDS": str(self.artifact_read_seconds),
+            "CONVEYOR_SMTP_HOST": self.smtp_host or "",
+            "CONVEYOR_SMTP_PORT": str(self.smtp_port),
+            "CONVEYOR_SMTP_FROM": self.smtp_from,
+            "CONVEYOR_SMTP_STARTTLS": "1" if self.smtp_starttls else "0",
+            "CONVEYOR_SMTP_USER": self.smtp_user or "",
+            "CONVEYOR_SMTP_PASSWORD_SETTING": self.smtp_password_setting or "",
         }
 
     @property
@@ -144,3 +175,13 @@ def _number(environ: Mapping[str, str], name: str, default: float) -> float:
     if not (value > 0 and math.isfinite(value)):
         raise UsageError(f"{name}={text!r} must be a positive number")
     return value
+
+
+def _port(environ: Mapping[str, str], name: str, default: int) -> int:
+    """A TCP port from `environ[name]`, else `default`."""
+    text = environ.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise UsageError(f"{name}={text!r} must be a port number, 1 to 65535")
+    return int(text)

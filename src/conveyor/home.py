@@ -67,7 +67,9 @@ class Home:
             with _BUILDING:
                 built = self.__dict__.get("_built")
                 if built is None:
-                    built = self.__dict__["_built"] = _Services.build(self.settings, self.store)
+                    built = self.__dict__["_built"] = _Services.build(
+                        self.settings, self.store, self.artifacts
+                    )
         return built
 
     def close(self) -> None:
@@ -109,7 +111,9 @@ class _Services:
     monitors: Monitors
 
     @classmethod
-    def build(cls, settings: Settings, store: MetadataStore) -> _Services:
+    def build(
+        cls, settings: Settings, store: MetadataStore, artifacts: ArtifactStore | None = None
+    ) -> _Services:
         from conveyor.monitoring.monitors import Monitors
         from conveyor.registry import ArtifactPolicy, Registry
         from conveyor.serving.endpoints import Endpoints
@@ -119,4 +123,11 @@ class _Services:
         registry = Registry(store, user=settings.user, policy=ArtifactPolicy.of(settings))
         endpoints = Endpoints(store, registry, loader=models)
         registry.add_delete_guard(endpoints.delete_guard)  # a deployed version stays
-        return cls(registry, endpoints, models, Monitors(store, registry))
+        monitors = Monitors(
+            store,
+            registry,
+            cache_dir=settings.cache_dir / "monitoring",
+            artifacts=artifacts,
+            settings=settings,
+        )
+        return cls(registry, endpoints, models, monitors)

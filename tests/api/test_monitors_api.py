@@ -222,6 +222,13 @@ def test_the_routes_are_described_with_their_roles(api):
         ("GET", "/api/v1/monitors/{monitor}"): "read",
         ("PATCH", "/api/v1/monitors/{monitor}"): "admin",
         ("DELETE", "/api/v1/monitors/{monitor}"): "admin",
+        ("GET", "/api/v1/monitors/{monitor}/alerts"): "read",
+        ("POST", "/api/v1/monitors/{monitor}/jobs"): "admin",
+        ("GET", "/api/v1/monitors/{monitor}/jobs"): "read",
+        ("GET", "/api/v1/monitors/{monitor}/jobs/{job_id}"): "read",
+        ("GET", "/api/v1/monitors/{monitor}/metrics"): "read",
+        ("POST", "/api/v1/monitors/{monitor}/feedback"): "admin",
+        ("GET", "/api/v1/monitors/{monitor}/jobs/{job_id}/report"): "read",
     }
     name = document["paths"]["/api/v1/monitors/{monitor}"]["get"]["parameters"][0]
     assert name["schema"]["pattern"] == "^(?:[A-Za-z][A-Za-z0-9_-]{0,127})$"

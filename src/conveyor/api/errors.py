@@ -63,6 +63,17 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorBody, "description": HTTPStatus(code).phrase} for code in codes}
 
 
+def responses_beside(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """`responses` for a route whose own answer is not JSON (an HTML page): FastAPI files
+    a response's model under the route's media type, so the errors name `ErrorBody` under
+    `application/json` themselves (other routes put it in the document's schemas)."""
+    body = {"schema": {"$ref": "#/components/schemas/ErrorBody"}}
+    return {
+        code: {"description": HTTPStatus(code).phrase, "content": {"application/json": body}}
+        for code in codes
+    }
+
+
 def install(app: FastAPI) -> None:
     """Make every error of `app` answer with the JSON error body."""
     app.add_exception_handler(ConveyorError, _conveyor_error)

@@ -86,4 +86,5 @@ SettingName = Annotated[
 ]
 DeployedId = Annotated[str, Field(pattern=DEPLOYED_ID, examples=["1"])]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+JobPath = Annotated[int, Path(ge=1, le=MAX_ID, description="A monitoring job's id.")]
 Percentage = Annotated[int, Field(ge=0, le=100)]

@@ -17,8 +17,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from conveyor.cli._output import JsonOption, out, print_json, print_table, rounded, when
+from conveyor.cli._output import (
+    JsonOption,
+    out,
+    print_json,
+    print_table,
+    rounded,
+    seconds_text,
+    state_text,
+    when,
+)
 from conveyor.errors import UsageError
 
 if TYPE_CHECKING:
@@ -31,6 +41,8 @@ app = typer.Typer(
     rich_markup_mode=None,  # plain help: rich's renderer alone takes ~0.2 s to import
 )
 
+PERFORMANCE = "model_performance_spec"
+"""The live performance objective's spec (`--performance-threshold`)."""
 OBJECTIVES = {
     "feature_drift": "feature_drift_spec",
     "skew": "feature_skew_spec",
@@ -126,6 +138,15 @@ MinSamples, UpdateMinSamples = _options(
 Cron = Annotated[
     str | None, typer.Option(help="Run jobs on this schedule, in UTC: '0 * * * *' is hourly.")
 ]
+PerformanceThresholds = Annotated[
+    list[str],
+    typer.Option(
+        "--performance-threshold",
+        help="Watch the model's live metrics once labels arrive (conveyor monitors feedback): "
+        "METRIC=VALUE (repeat it). A floor for accuracy, balanced_accuracy, precision, recall, "
+        "f1 and r2; a ceiling for mae, mse, rmse, max_error and mape.",
+    ),
+]
 Webhook = Annotated[str | None, typer.Option(help="POST each alert as JSON to this http(s) URL.")]
 WebhookSecret = Annotated[
     str | None,
@@ -189,6 +210,7 @@ def create(
     email: Emails = [],  # noqa: B006
     alert_log: AlertLog = None,
     cooldown: Cooldown = None,
+    performance_threshold: PerformanceThresholds = [],  # noqa: B006
     as_json: JsonOption = False,
 ) -> None:
     """Create a model monitor: feature drift, training-serving skew and prediction output
@@ -212,12 +234,14 @@ def create(
     )
     with _monitors() as monitors:
         objective = None
-        if flags.given:
+        if flags.given or performance_threshold:
             fields = monitors.schema_for(model, schema_given)
-            base = {spec: {} for spec in OBJECTIVES.values()}
+            base: dict[str, Any] = {spec: {} for spec in OBJECTIVES.values()}
             if not fields.prediction_fields:
                 base["prediction_output_drift_spec"] = None
-            objective = flags.applied(base, fields)
+            objective = flags.applied(base, fields) if flags.given else base
+            if performance_threshold:
+                objective[PERFORMANCE] = {"thresholds": _metric_bounds(performance_threshold)}
         notification = _notification(
             None, webhook, webhook_secret_setting, email, alert_log, cooldown, clear=False
         )
@@ -328,6 +352,10 @@ def update(
     no_email: Annotated[bool, typer.Option("--no-email", help="Stop emailing alerts.")] = False,
     alert_log: UpdateAlertLog = None,
     cooldown: UpdateCooldown = None,
+    performance_threshold: PerformanceThresholds = [],  # noqa: B006
+    no_performance: Annotated[
+        bool, typer.Option("--no-performance", help="Stop watching the live metrics.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Change a monitor; what no option names stays as it is.
@@ -384,6 +412,18 @@ def update(
             changes["tabular_objective"] = flags.applied(
                 current.tabular_objective.to_json(), fields
             )
+        if performance_threshold or no_performance:
+            if performance_threshold and no_performance:
+                raise UsageError("give --performance-threshold or --no-performance, not both")
+            objective = changes.get("tabular_objective") or current.tabular_objective.to_json()
+            spec = objective.get(PERFORMANCE) or {}
+            bounds = _metric_bounds(performance_threshold)
+            objective[PERFORMANCE] = (
+                None
+                if no_performance
+                else {**spec, "thresholds": {**spec.get("thresholds", {}), **bounds}}
+            )
+            changes["tabular_objective"] = objective
         notification = _notification(
             current.notification_spec.to_json(),
             webhook,
@@ -425,6 +465,315 @@ def delete(
             f"Deleted monitor {name} and the records of {jobs} job{'s' if jobs != 1 else ''}",
             markup=False,
         )
+
+
+@app.command()
+def alerts(
+    name: Annotated[str, typer.Argument(help="The monitor.")],
+    feature: Annotated[str | None, typer.Option(help="Only the alerts of this field.")] = None,
+    objective: Annotated[
+        str | None,
+        typer.Option(
+            help="Only this objective's: feature_drift, feature_skew, "
+            "prediction_output_drift, model_performance."
+        ),
+    ] = None,
+    kind: Annotated[str | None, typer.Option(help="Only anomaly or recovery alerts.")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Only alerts raised since: a duration back (30m, 12h, 7d) or a date."),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(help="Only alerts raised before: a duration back (1h) or a date."),
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many alerts, the newest.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """List a monitor's alerts, newest first, with the state of each delivery (the alert
+    log, the webhook, each email address).
+
+    Example: conveyor monitors alerts churn-drift --kind anomaly --since 7d
+    """
+    from conveyor.client import parse_since
+
+    start = None if since is None else parse_since(since)
+    end = None if until is None else parse_since(until)
+    with _monitors() as monitors:
+        found = monitors.search_alerts(
+            name,
+            feature=feature,
+            objective=objective,
+            kind=kind,
+            start_time=start,
+            end_time=end,
+            limit=limit,
+        )
+        sent = monitors.deliveries(*[a.id for a in found])
+    by_alert: dict[int, list[Any]] = {}
+    for delivery in sent:
+        by_alert.setdefault(delivery.alert_id, []).append(delivery)
+    if as_json:
+        print_json(
+            [
+                {**a.to_json(), "deliveries": [d.to_json() for d in by_alert.get(a.id, [])]}
+                for a in found
+            ]
+        )
+        return
+    if not found:
+        out.print(f"No alerts of {name} match.", markup=False)
+        return
+    table = Table(
+        "RAISED (UTC)", "ID", "OBJECTIVE", "FEATURE", "KIND", "VALUE", "THRESHOLD",
+        "DELIVERIES", box=None,
+    )  # fmt: skip
+    for a in found:
+        table.add_row(
+            when(a.created_at),
+            str(a.id),
+            a.objective.value,
+            a.feature,
+            a.kind.value,
+            "-" if a.value is None else rounded(a.value),
+            "-" if a.threshold is None else rounded(a.threshold),
+            ", ".join(_delivery_text(d) for d in by_alert.get(a.id, [])) or "-",
+        )
+    print_table(table)
+
+
+@app.command()
+def deliver(as_json: JsonOption = False) -> None:
+    """Send the alerts waiting to be delivered now (the alert log, webhooks, email), each
+    once however many processes deliver; exit 1 when an attempt failed.
+
+    A failed delivery is retried later with a growing wait (30s, 1m, 2m, ... at most 1h)
+    and given up after 10 attempts, or at once when the receiver refused it (a 4xx).
+
+    Example: conveyor monitors deliver
+    """
+    with _monitors() as monitors:
+        attempted = monitors.deliver_alerts()
+    failed = [d for d in attempted if d.state.value != "DELIVERED"]
+    if as_json:
+        print_json([d.to_json() for d in attempted])
+    elif not attempted:
+        out.print("No alert deliveries are due.")
+    else:
+        for d in attempted:
+            line = f"alert {d.alert_id}: {d.channel.value} {d.destination}".rstrip()
+            if d.state.value == "DELIVERED":
+                out.print(f"Sent {line}", markup=False)
+            elif d.state.value == "FAILED":
+                out.print(f"Failed for good {line}: {d.last_error}", markup=False)
+            else:
+                out.print(
+                    f"Failed {line}: {d.last_error}; retried after {when(d.next_attempt_at)} UTC",
+                    markup=False,
+                )
+        out.print(f"{len(attempted) - len(failed)} sent, {len(failed)} failed", markup=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _delivery_text(d: Any) -> str:
+    """`webhook DELIVERED`, `email ops@example.com PENDING (2 attempts)`."""
+    where = d.channel.value if d.channel.value != "email" else f"email {d.destination}"
+    tried = f" ({d.attempts} attempts)" if d.state.value != "DELIVERED" and d.attempts else ""
+    return f"{where} {d.state.value}{tried}"
+
+
+@app.command()
+def run(
+    name: Annotated[str, typer.Argument(help="The monitor.")],
+    window: Annotated[
+        str | None,
+        typer.Option(help="The target window's length (1h, 1d, 1w) [default: the monitor's]."),
+    ] = None,
+    offset: Annotated[
+        str | None,
+        typer.Option(help="End the window this long before now [default: the monitor's]."),
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option(help="The window's start: an ISO time, or a duration back (2d).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option(help="The window's end: an ISO time, or a duration back (1d).")
+    ] = None,
+    sampling_rate: Annotated[
+        float | None,
+        typer.Option(
+            help="The share of the window's rows read, above 0 to 1 [default: the monitor's]."
+        ),
+    ] = None,
+    fail_on_anomaly: Annotated[
+        bool, typer.Option(help="Exit 1 when a field is an anomaly (for CI).")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Run one monitoring job now: compare the target window of the prediction log with the
+    window before it (drift, output drift) and with the training data (skew). Prints each
+    field's distance, threshold, chance level and status. Exit 0 even with anomalies
+    (unless --fail-on-anomaly), 1 when the job failed.
+
+    Example: conveyor monitors run churn-drift --window 1h
+    """
+    from conveyor.client import parse_since
+
+    start_time = None if start is None else parse_since(start)
+    end_time = None if end is None else parse_since(end)
+    with _monitors() as monitors:
+        job = monitors.run(
+            name,
+            window=window,
+            offset=offset,
+            start_time=start_time,
+            end_time=end_time,
+            sampling_rate=sampling_rate,
+        )
+        metrics = monitors.job_metrics(job.id)
+    if as_json:
+        print_json({**job.to_json(), "metrics": [m.to_json() for m in metrics]})
+    else:
+        _print_job(job, metrics)
+    if job.state.value == "JOB_STATE_FAILED":
+        raise typer.Exit(1)
+    if fail_on_anomaly and any(m.anomaly for m in metrics):
+        raise typer.Exit(1)
+
+
+@app.command()
+def jobs(
+    name: Annotated[str, typer.Argument(help="The monitor.")],
+    limit: Annotated[int, typer.Option(help="At most this many jobs, the newest.")] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """List a monitor's jobs, newest first: state, window, version watched, anomalies.
+
+    Example: conveyor monitors jobs churn-drift
+    """
+    with _monitors() as monitors:
+        found = monitors.jobs(name, limit=limit)
+    if as_json:
+        print_json([j.to_json() for j in found])
+        return
+    if not found:
+        out.print(f"No jobs of {name} yet: `conveyor monitors run {name}` runs one.", markup=False)
+        return
+    table = Table("ID", "STATE", "WINDOW (UTC)", "VERSION", "ANOMALIES", "ROWS", "TOOK", box=None)
+    for j in found:
+        summary = j.summary or {}
+        anomalies = sum(c.get("anomaly", 0) for c in summary.get("objectives", {}).values())
+        table.add_row(
+            str(j.id),
+            state_text(_state(j)),
+            f"{when(j.window_start)} to {when(j.window_end)}",
+            "-" if j.model_version_id is None else f"{j.model}@{j.model_version_id}",
+            "-" if j.error else str(anomalies),
+            str(summary.get("rows_read", "-")),
+            seconds_text(summary.get("duration_seconds", 0.0)),
+        )
+    print_table(table)
+
+
+@app.command()
+def metrics(
+    name: Annotated[str, typer.Argument(help="The monitor.")],
+    feature: Annotated[str | None, typer.Option(help="Only this field's metrics.")] = None,
+    objective: Annotated[
+        str | None,
+        typer.Option(
+            help="Only this objective's: feature_drift, feature_skew, prediction_output_drift."
+        ),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only windows ending after: a duration back (7d) or a date.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Only windows ending by: a duration back (1d) or a date.")
+    ] = None,
+    anomalies: Annotated[bool, typer.Option("--anomalies", help="Only anomalies.")] = False,
+    limit: Annotated[int, typer.Option(help="At most this many metrics, the latest.")] = 100,
+    as_json: JsonOption = False,
+) -> None:
+    """List a monitor's metrics, oldest window first: per job, objective and field the
+    distance, threshold, chance level and status.
+
+    Example: conveyor monitors metrics churn-drift --feature plan --since 7d
+    """
+    from conveyor.client import parse_since
+
+    with _monitors() as monitors:
+        found = monitors.search_metrics(
+            name,
+            feature=feature,
+            objective=objective,
+            start_time=None if since is None else parse_since(since),
+            end_time=None if until is None else parse_since(until),
+            anomalies_only=anomalies,
+            limit=limit,
+        )
+    if as_json:
+        print_json([m.to_json() for m in found])
+        return
+    if not found:
+        out.print(f"No metrics of {name} match.", markup=False)
+        return
+    print_table(_metrics_table(found, with_window=True))
+
+
+def _state(job: Any) -> str:
+    return job.state.value.removeprefix("JOB_STATE_")
+
+
+def _status(m: Any) -> str:
+    return "anomaly" if m.anomaly else "insufficient data" if m.insufficient_data else "normal"
+
+
+def _metrics_table(found: list[Any], *, with_window: bool = False) -> Table:
+    heads = ["WINDOW END (UTC)", "JOB"] if with_window else []
+    table = Table(*heads, "OBJECTIVE", "FEATURE", "DISTANCE", "THRESHOLD", "CHANCE", "N",
+                  "STATUS", box=None)  # fmt: skip
+    for m in found:
+        cells = [when(m.window_end), str(m.job_id)] if with_window else []
+        table.add_row(
+            *cells,
+            m.objective.value,
+            m.feature,
+            "-" if m.value is None else rounded(m.value),
+            "-" if m.threshold is None else rounded(m.threshold),
+            "-" if m.chance_level is None else rounded(m.chance_level),
+            str(m.target_count),
+            Text(
+                _status(m), style="bold red" if m.anomaly else "dim" if m.insufficient_data else ""
+            ),
+        )
+    return table
+
+
+def _print_job(job: Any, found: list[Any]) -> None:
+    window = f"{when(job.window_start)} to {when(job.window_end)} UTC"
+    version = "" if job.model_version_id is None else f" of {job.model}@{job.model_version_id}"
+    out.print(Text.assemble(f"Job {job.id}{version}, window {window}: ", state_text(_state(job))))
+    if job.error:
+        out.print(f"Error: {job.error}", markup=False)
+        return
+    if found:
+        print_table(_metrics_table(found))
+    summary = job.summary or {}
+    counts = {"anomaly": 0, "normal": 0, "insufficient_data": 0}
+    for per in summary.get("objectives", {}).values():
+        for key in counts:
+            counts[key] += per.get(key, 0)
+    raised = summary.get("alerts", {})
+    out.print(
+        f"{counts['anomaly']} anomalies, {counts['normal']} normal, "
+        f"{counts['insufficient_data']} insufficient data; {summary.get('rows_read', 0)} rows "
+        f"from {summary.get('files_read', 0)} files in "
+        f"{seconds_text(summary.get('duration_seconds', 0.0))}; alerts raised: "
+        f"{raised.get('anomaly', 0)} anomaly, {raised.get('recovery', 0)} recovery",
+        markup=False,
+    )
 
 
 # Building the fields from the flags
@@ -501,7 +850,7 @@ class _ObjectiveFlags:
                     f"(fields: {known})"
                 )
         for key, spec in objective.items():
-            if spec is None:
+            if spec is None or key not in OBJECTIVES.values():  # the performance spec: apart
                 continue
             on_predictions = key == OBJECTIVES["output_drift"]
             if self.features and not on_predictions:
@@ -573,6 +922,22 @@ def _thresholds(values: list[str]) -> dict[str, float]:
     return found
 
 
+def _metric_bounds(values: list[str]) -> dict[str, float]:
+    """`--performance-threshold METRIC=VALUE`s; the library checks the metric and bound."""
+    found: dict[str, float] = {}
+    for item in values:
+        name, sep, value = item.rpartition("=")
+        try:
+            found[name] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not name:
+            raise UsageError(
+                f"--performance-threshold takes METRIC=VALUE (accuracy=0.8, rmse=3), got {item!r}"
+            )
+    return found
+
+
 def _check_threshold(value: float | None, option: str) -> None:
     if value is not None and not 0 <= value <= 1:
         raise UsageError(f"{option} {value:g} is not a threshold: give a number from 0 to 1")
@@ -604,12 +969,16 @@ NAMES = {
     "feature_drift": "feature drift",
     "prediction_output_drift": "output drift",
     "feature_skew": "skew",
+    "model_performance": "performance",
 }
 """Each objective as the command line says it."""
 
 
 def _objectives_text(m: ModelMonitor) -> str:
-    return ", ".join(NAMES[o.value] for o in m.tabular_objective.specs()) or "none"
+    names = [NAMES[o.value] for o in m.tabular_objective.specs()]
+    if m.tabular_objective.model_performance_spec is not None:
+        names.append(NAMES["model_performance"])
+    return ", ".join(names) or "none"
 
 
 def _show(m: ModelMonitor) -> None:
@@ -637,6 +1006,7 @@ def _show(m: ModelMonitor) -> None:
         ("schedule", f"{m.cron} (UTC)" if m.cron else "none (jobs on demand)"),
         ("alerts to", ", ".join(channels) or "nowhere (recorded only)"),
         ("cooldown", n.cooldown),
+        ("performance", _performance_text(m)),
         ("created", f"{when(m.created_at)} UTC by {m.created_by}"),
         ("updated", f"{when(m.updated_at)} UTC"),
     ]
@@ -668,6 +1038,122 @@ def _show(m: ModelMonitor) -> None:
 
 
 def _objective_order() -> list[Any]:
-    from conveyor.monitoring import Objective
+    """The drift objectives, each a column of `show`'s table (performance is a line)."""
+    from conveyor.monitoring.records import DRIFT_OBJECTIVES
 
-    return list(Objective)
+    return list(DRIFT_OBJECTIVES)
+
+
+def _performance_text(m: ModelMonitor) -> str:
+    spec = m.tabular_objective.model_performance_spec
+    if spec is None:
+        return ""
+    from conveyor.monitoring import PerformanceMetric
+
+    bounds = [
+        f"{name} {'<' if PerformanceMetric(name).higher_is_better else '>'} {rounded(bound)}"
+        for name, bound in spec.thresholds.items()
+    ]
+    least = spec.min_samples or m.min_samples
+    alerts = f"alerts when {', '.join(bounds)}" if bounds else "no thresholds"
+    return f"live metrics of labelled predictions ({alerts}; at least {least} labels)"
+
+
+# Ground truth and the report
+
+
+@app.command()
+def feedback(
+    name: Annotated[str, typer.Argument(help="The monitor (its model gets the labels).")],
+    labels: Annotated[
+        Path,
+        typer.Option(
+            "--labels", help="A .parquet or .csv file: request_id, instance_index, label."
+        ),
+    ],
+    request_id_column: Annotated[
+        str, typer.Option(help="The column of the requests' ids (X-Request-Id, OIP id).")
+    ] = "request_id",
+    index_column: Annotated[
+        str, typer.Option(help="The column of the instances' positions in their requests.")
+    ] = "instance_index",
+    label_column: Annotated[str, typer.Option(help="The column of the true values.")] = "label",
+    as_json: JsonOption = False,
+) -> None:
+    """Send ground truth labels for logged predictions: each row names an instance by its
+    request's id and its position in the request (0 when the file has no such column).
+
+    Jobs then report the model's live metrics (--performance-threshold on create or update).
+
+    Example: conveyor monitors feedback churn-live --labels labels.csv --label-column churned
+    """
+    with _monitors() as monitors:
+        summary = monitors.feedback(
+            name,
+            labels,
+            request_id_column=request_id_column,
+            index_column=index_column,
+            label_column=label_column,
+        )
+    if as_json:
+        print_json(summary.to_json())
+        return
+    out.print(
+        f"Took {summary.rows} label{'s' if summary.rows != 1 else ''} for {summary.model} "
+        f"(artifact {summary.artifact_id}): {summary.matched} match a logged prediction",
+        markup=False,
+    )
+    if summary.unmatched:
+        shown = ", ".join(f"{e['request_id']}#{e['instance_index']}" for e in summary.examples)
+        out.print(
+            f"{summary.unmatched} match none yet ({shown}): their predictions are not logged "
+            "(yet), or the ids are in another column (--request-id-column, --index-column)",
+            markup=False,
+        )
+
+
+@app.command()
+def report(
+    job_id: Annotated[int, typer.Argument(help="The job (conveyor monitors jobs MONITOR).")],
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Write the page here (else to stdout).")
+    ] = None,
+    history: Annotated[
+        int, typer.Option(help="Show the distances over this many jobs, this one the last.")
+    ] = 20,
+) -> None:
+    """Write a job's report: one self-contained HTML page with, per field, the baseline and
+    target distributions, the distance over the last jobs, and the alerts.
+
+    Example: conveyor monitors report 42 --html report.html
+    """
+    import sys
+
+    with _monitors() as monitors:
+        page = monitors.report(job_id, history=history)
+    if html is None:
+        sys.stdout.write(page + "\n")
+        return
+    _write_atomically(html, page)
+    out.print(f"Wrote the report of job {job_id} to {html} ({len(page) // 1024} KB)", markup=False)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """`text` at `path`, whole or not at all: written beside it, then renamed over it."""
+    import os
+    import tempfile
+
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise UsageError(f"--html {path}: the folder {folder} does not exist")
+    try:
+        handle, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(text)
+            os.replace(staging, path)
+        except BaseException:
+            Path(staging).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise UsageError(f"--html {path}: cannot write it ({exc.strerror})") from None

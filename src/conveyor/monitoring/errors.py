@@ -29,3 +29,7 @@ class MonitorNotFound(NotFound):
 
 class TargetNotFound(NotFound):
     """The model, version or alias a monitor's target names does not exist now."""
+
+
+class JobNotFound(NotFound):
+    """No monitoring job of that id."""

@@ -28,22 +28,50 @@ Each call is one transaction. See docs/monitoring.md.
 from __future__ import annotations
 
 import os
-from typing import Any
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from conveyor.monitoring import _rows
-from conveyor.monitoring.errors import MonitorUsageError, TargetNotFound
+from conveyor.config import Settings
+from conveyor.monitoring import _rows, alert_search
+from conveyor.monitoring._job_rows import (
+    job_record,
+    job_row,
+    jobs_of,
+    metric_record,
+    metric_rows,
+    metrics_of_job,
+)
+from conveyor.monitoring.errors import JobNotFound, MonitorUsageError, TargetNotFound
+from conveyor.monitoring.jobs import run_job
+from conveyor.monitoring.queries import (
+    check_job_id,
+    check_limit,
+    check_metric_query,
+    job_window,
+)
 from conveyor.monitoring.records import (
     DEFAULT_MIN_SAMPLES,
     DEFAULT_SAMPLING_RATE,
     DEFAULT_WINDOW,
+    AlertDelivery,
+    AlertKind,
     DataDriftSpec,
     DataType,
+    FeedbackSummary,
     FieldSchema,
     MetricType,
     ModelMonitor,
+    ModelMonitoringJob,
     ModelMonitoringSchema,
+    ModelPerformanceSpec,
+    MonitoringAlert,
+    MonitoringMetric,
     NotificationSpec,
+    Objective,
+    PerformanceResult,
     TabularObjective,
+    Task,
     WebhookSpec,
 )
 from conveyor.monitoring.specs import (
@@ -65,8 +93,12 @@ from conveyor.registry.errors import InvalidArtifact, InvalidName
 from conveyor.registry.history import current_user
 from conveyor.registry.names import DEFAULT
 from conveyor.registry.references import Reference
+from conveyor.store.artifacts import ArtifactStore
 from conveyor.store.artifacts.naming import is_local, local_of
 from conveyor.store.metadata import MetadataStore, NotFound
+
+if TYPE_CHECKING:
+    from conveyor.monitoring.delivery import Deliverer
 
 _UNSET: Any = object()
 
@@ -76,19 +108,50 @@ class Monitors:
     `user` names who creates them (default: the registry's user). A baseline URI is read
     under the registry's artifact policy (`for_requests()`: as the REST API must)."""
 
-    def __init__(self, store: MetadataStore, registry: Registry, *, user: str | None = None):
+    def __init__(
+        self,
+        store: MetadataStore,
+        registry: Registry,
+        *,
+        user: str | None = None,
+        cache_dir: Path | None = None,
+        artifacts: ArtifactStore | None = None,
+        settings: Settings | None = None,
+    ):
         self.store = store
+        self.settings = settings
+        """The home's settings: where the alert log is, the SMTP server (None: alerts
+        cannot be delivered from these monitors)."""
+        self.artifacts = artifacts
+        """Where ground truth labels are kept (`feedback`)."""
         self.registry = registry
         self.user = user or registry.user
+        self.cache_dir = cache_dir
+        """Where jobs keep the baselines' statistics and the null quantiles (None: nowhere,
+        computed again at every job)."""
 
     def acting_as(self, user: str) -> Monitors:
         """The same monitors, recording `user` as who creates them."""
-        return Monitors(self.store, self.registry.acting_as(user), user=user)
+        return Monitors(
+            self.store,
+            self.registry.acting_as(user),
+            user=user,
+            cache_dir=self.cache_dir,
+            artifacts=self.artifacts,
+            settings=self.settings,
+        )
 
     def for_requests(self) -> Monitors:
         """The same monitors, taking baseline URIs as a server must for callers from afar:
         local paths only under the allowed roots, no URL naming a host."""
-        return Monitors(self.store, self.registry.for_requests(), user=self.user)
+        return Monitors(
+            self.store,
+            self.registry.for_requests(),
+            user=self.user,
+            cache_dir=self.cache_dir,
+            artifacts=self.artifacts,
+            settings=self.settings,
+        )
 
     def create(
         self,
@@ -223,6 +286,196 @@ class Monitors:
         when its model, version or alias is gone."""
         return self._resolve(self.get(name).target)[1]
 
+    # Jobs (conveyor.monitoring.jobs)
+
+    def run(
+        self,
+        name: str,
+        *,
+        window: str | None = None,
+        offset: str | None = None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        sampling_rate: float | None = None,
+    ) -> ModelMonitoringJob:
+        """Run one monitoring job now over the target window: the last `window` (default:
+        the monitor's) ending `offset` before now, or `start_time` to `end_time`; the job,
+        SUCCEEDED or FAILED (its `error` says why). Nothing is sent: its alerts wait as
+        PENDING deliveries."""
+        monitor = self.get(name)
+        span = job_window(
+            monitor, window=window, offset=offset, start_time=start_time, end_time=end_time
+        )
+        rate = check_sampling_rate(
+            monitor.sampling_rate if sampling_rate is None else sampling_rate
+        )
+        job_id = run_job(
+            self.store,
+            monitor,
+            lambda: self._resolve(monitor.target)[1],
+            span,
+            rate,
+            self.cache_dir,
+        )
+        return self.get_job(job_id)
+
+    def jobs(self, name: str, *, limit: int = 100) -> list[ModelMonitoringJob]:
+        """The monitor's jobs, newest first."""
+        limit = check_limit(limit)
+        with self.store.transaction() as conn:
+            row = _rows.monitor_row(conn, check_monitor_name(name))
+            return [job_record(r, row.name) for r in jobs_of(conn, row.id, limit)]
+
+    def get_job(self, job_id: int) -> ModelMonitoringJob:
+        """One job; `JobNotFound` when there is none of that id."""
+        with self.store.transaction() as conn:
+            found = job_row(conn, check_job_id(job_id))
+        if found is None:
+            raise JobNotFound(
+                f"no monitoring job {job_id}; `conveyor monitors jobs MONITOR` lists a "
+                "monitor's jobs"
+            )
+        return job_record(*found)
+
+    def job_metrics(self, job_id: int) -> list[MonitoringMetric]:
+        """The metrics one job wrote (per objective and field); `JobNotFound` when none."""
+        job = self.get_job(job_id)
+        with self.store.transaction() as conn:
+            return [metric_record(row, job.monitor) for row in metrics_of_job(conn, job.id)]
+
+    def search_metrics(
+        self,
+        name: str | None = None,
+        *,
+        feature: str | None = None,
+        objective: Objective | str | None = None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        anomalies_only: bool = False,
+        limit: int = 1000,
+    ) -> list[MonitoringMetric]:
+        """Metrics of the jobs (of monitor `name`, or all), oldest window first: the latest
+        `limit` whose window ends after `start_time` and at or before `end_time`."""
+        criteria = check_metric_query(objective, start_time, end_time, limit)
+        with self.store.transaction() as conn:
+            monitor_id = None
+            if name is not None:
+                monitor_id = _rows.monitor_row(conn, check_monitor_name(name)).id
+            found = metric_rows(
+                conn,
+                monitor_id=monitor_id,
+                feature=feature,
+                anomalies_only=anomalies_only,
+                **criteria,
+            )
+        return [metric_record(row, monitor) for row, monitor in found]
+
+    # Alerts and their delivery (conveyor.monitoring.alert_search, .delivery)
+
+    def search_alerts(
+        self,
+        name: str | None = None,
+        *,
+        feature: str | None = None,
+        objective: Objective | str | None = None,
+        kind: AlertKind | str | None = None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        limit: int = alert_search.DEFAULT_LIMIT,
+    ) -> list[MonitoringAlert]:
+        """Alerts (of monitor `name`, or of all), newest first: the latest `limit` raised
+        at or after `start_time` and before `end_time`."""
+        query = alert_search.AlertQuery.of(
+            feature=feature,
+            objective=objective,
+            kind=kind,
+            start_time=start_time,
+            end_time=end_time,
+            limit=limit,
+        )
+        with self.store.transaction() as conn:
+            monitor_id = None
+            if name is not None:
+                monitor_id = _rows.monitor_row(conn, check_monitor_name(name)).id
+            return alert_search.search(conn, monitor_id, query)
+
+    def deliveries(self, *alert_ids: int) -> list[AlertDelivery]:
+        """The deliveries of these alerts (one per channel and destination), by alert."""
+        ids = [alert_search.check_alert_id(a) for a in alert_ids]
+        with self.store.transaction() as conn:
+            return alert_search.deliveries(conn, ids)
+
+    def deliver_alerts(self, *, now: datetime | None = None) -> list[AlertDelivery]:
+        """Send the alerts' deliveries due now (each claimed first, so it is sent once
+        however many processes call this); the deliveries attempted, after the attempt."""
+        return self.deliverer().deliver_due(now)
+
+    def deliverer(self) -> Deliverer:
+        """What sends the alerts: the home's alert log and SMTP server."""
+        if self.settings is None:
+            raise MonitorUsageError(
+                "alert delivery needs the home's settings: use `open_home().monitors`, or "
+                "Monitors(..., settings=Settings.from_env())"
+            )
+        from conveyor.monitoring.delivery import Deliverer
+
+        return Deliverer(self.store, self.settings)
+
+    # Ground truth and the report (conveyor.monitoring.feedback, .performance, .report)
+
+    def feedback(
+        self,
+        name: str,
+        labels: Any,
+        *,
+        request_id_column: str = "request_id",
+        index_column: str = "instance_index",
+        label_column: str = "label",
+    ) -> FeedbackSummary:
+        """Take ground truth labels for the predictions of monitor `name`'s model: a
+        `.parquet` or `.csv` path, or a list of rows, with the instance id (`request_id`,
+        `instance_index`, 0 when left out) and the `label`. They are kept in the artifact
+        store for the model; the summary says how many name a logged prediction."""
+        from conveyor.monitoring.feedback import read_labels, record_feedback
+
+        monitor = self.get(name)
+        if self.artifacts is None:
+            raise MonitorUsageError(
+                "labels: these monitors have no artifact store to keep labels in; use the "
+                "monitors of a home (home.monitors)"
+            )
+        table = read_labels(
+            labels,
+            request_id_column=request_id_column,
+            index_column=index_column,
+            label_column=label_column,
+        )
+        return record_feedback(
+            self.store, self.artifacts, monitor=monitor.name, model=monitor.model, labels=table
+        )
+
+    def live_performance(
+        self, name: str, *, start: datetime | None = None, end: datetime | None = None
+    ) -> list[PerformanceResult]:
+        """The metrics of the version monitor `name` watches now over its labelled
+        predictions logged in [`start`, `end`) (None: unbounded), with the thresholds of
+        its `model_performance_spec` ([] when it has none)."""
+        from conveyor.monitoring.performance import live_performance
+
+        monitor = self.get(name)
+        version = self._resolve(monitor.target)[1]
+        return live_performance(
+            self.store, monitor, model=monitor.model, version=version.version_id, start=start,
+            end=end,
+        )  # fmt: skip
+
+    def report(self, job_id: int, *, history: int = 20) -> str:
+        """The HTML report of job `job_id` (`conveyor.monitoring.report`): one
+        self-contained page, the distances over the monitor's last `history` jobs."""
+        from conveyor.monitoring.report import render
+
+        return render(job_id, self, history=history)
+
     # Plumbing
 
     def _settings(self, *, name: str, **given: Any) -> dict[str, Any]:
@@ -342,8 +595,26 @@ class Monitors:
 
 
 def _objective(stored: dict[str, Any]) -> TabularObjective:
+    performance = stored.get(PERFORMANCE_SPEC)
     return TabularObjective(
-        **{key: None if spec is None else _spec(spec) for key, spec in stored.items()}
+        **{
+            key: None if spec is None else _spec(spec)
+            for key, spec in stored.items()
+            if key != PERFORMANCE_SPEC
+        },
+        model_performance_spec=None if performance is None else _performance(performance),
+    )
+
+
+PERFORMANCE_SPEC = Objective.MODEL_PERFORMANCE.spec
+
+
+def _performance(stored: dict[str, Any]) -> ModelPerformanceSpec:
+    task = stored.get("task")
+    return ModelPerformanceSpec(
+        thresholds=dict(stored.get("thresholds") or {}),
+        min_samples=stored.get("min_samples"),
+        task=None if task is None else Task(task),
     )
 
 

@@ -65,6 +65,9 @@ class Objective(StrEnum):
     FEATURE_SKEW = "feature_skew"
     """The features' target window against the training dataset (Conveyor's: Vertex AI v1
     had it as training-serving skew)."""
+    MODEL_PERFORMANCE = "model_performance"
+    """The model's metrics over the window's predictions that ground truth labels have
+    reached (Conveyor's; `ModelPerformanceSpec`)."""
 
     @property
     def spec(self) -> str:
@@ -74,6 +77,59 @@ class Objective(StrEnum):
     def on_predictions(self) -> bool:
         """Whether it watches the schema's prediction fields rather than its feature fields."""
         return self is Objective.PREDICTION_OUTPUT_DRIFT
+
+    @property
+    def is_drift(self) -> bool:
+        """Whether it compares distributions (a `DataDriftSpec`), not the model's metrics."""
+        return self is not Objective.MODEL_PERFORMANCE
+
+
+DRIFT_OBJECTIVES = tuple(o for o in Objective if o.is_drift)
+"""The objectives measured by a distance between two distributions."""
+
+
+class PerformanceMetric(StrEnum):
+    """A model metric over labelled predictions, named as evaluations name it
+    (`conveyor.components.evaluation`): the first six for classes, the others for numbers."""
+
+    ACCURACY = "accuracy"
+    BALANCED_ACCURACY = "balanced_accuracy"
+    PRECISION = "precision"
+    RECALL = "recall"
+    F1 = "f1"
+    MAE = "mae"
+    MSE = "mse"
+    RMSE = "rmse"
+    MAX_ERROR = "max_error"
+    MAPE = "mape"
+    R2 = "r2"
+
+    @property
+    def higher_is_better(self) -> bool:
+        """Accuracy, precision, recall, F1 and R2 alert when they fall below their
+        threshold; the errors (mae, mse, rmse, max_error, mape) when they rise above it."""
+        return self in _HIGHER_IS_BETTER
+
+    @property
+    def classification(self) -> bool:
+        return self in _CLASSIFICATION
+
+
+_HIGHER_IS_BETTER = frozenset(
+    {PerformanceMetric.ACCURACY, PerformanceMetric.BALANCED_ACCURACY, PerformanceMetric.PRECISION,
+     PerformanceMetric.RECALL, PerformanceMetric.F1, PerformanceMetric.R2}
+)  # fmt: skip
+_CLASSIFICATION = frozenset(
+    {PerformanceMetric.ACCURACY, PerformanceMetric.BALANCED_ACCURACY, PerformanceMetric.PRECISION,
+     PerformanceMetric.RECALL, PerformanceMetric.F1}
+)  # fmt: skip
+
+
+class Task(StrEnum):
+    """What a model's predictions are: classes, or numbers."""
+
+    CLASSIFICATION = "classification"
+    REGRESSION = "regression"
 
 
 class JobState(StrEnum):
@@ -167,19 +223,37 @@ class DataDriftSpec(_Record):
 
 
 @dataclasses.dataclass(frozen=True)
+class ModelPerformanceSpec(_Record):
+    """When the model's live metrics alert (Conveyor's): `thresholds` maps a metric to its
+    bound, a lower one for those where higher is better (accuracy, f1, r2: alert below), an
+    upper one for the errors (mae, rmse: alert above). Below `min_samples` labelled
+    predictions in a window (None: the monitor's), a job reports insufficient data. `task`
+    None takes classification for string, boolean and integer predictions, regression
+    for floats."""
+
+    thresholds: dict[str, float] = dataclasses.field(default_factory=dict)
+    min_samples: int | None = None
+    task: Task | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class TabularObjective(_Record):
     """The objectives of a monitor; None turns one off. Feature drift and prediction output
-    drift are Vertex AI's; `feature_skew_spec` (training-serving skew) is Conveyor's."""
+    drift are Vertex AI's; `feature_skew_spec` (training-serving skew) and
+    `model_performance_spec` (live metrics once labels arrive, off by default) are
+    Conveyor's."""
 
     feature_drift_spec: DataDriftSpec | None = dataclasses.field(default_factory=DataDriftSpec)
     prediction_output_drift_spec: DataDriftSpec | None = dataclasses.field(
         default_factory=DataDriftSpec
     )
     feature_skew_spec: DataDriftSpec | None = dataclasses.field(default_factory=DataDriftSpec)
+    model_performance_spec: ModelPerformanceSpec | None = None
 
     def specs(self) -> dict[Objective, DataDriftSpec]:
-        """The objectives turned on, with their specs."""
-        found = {o: getattr(self, o.spec) for o in Objective}
+        """The drift objectives turned on, with their specs (`model_performance_spec` is
+        apart: it measures no distance)."""
+        found = {o: getattr(self, o.spec) for o in DRIFT_OBJECTIVES}
         return {o: spec for o, spec in found.items() if spec is not None}
 
 
@@ -276,7 +350,9 @@ class MonitoringMetric(_Record):
     monitor: str
     feature: str
     objective: Objective
-    metric_type: MetricType
+    metric_type: MetricType | PerformanceMetric
+    """A distance for the drift objectives; for `model_performance`, the metric itself
+    (the same as `feature`)."""
     value: float | None
     threshold: float | None
     chance_level: float | None
@@ -316,3 +392,43 @@ class AlertDelivery(_Record):
     next_attempt_at: datetime | None
     last_error: str | None
     delivered_at: datetime | None
+
+
+# Ground truth and live performance
+
+
+@dataclasses.dataclass(frozen=True)
+class FeedbackSummary(_Record):
+    """What `Monitors.feedback` stored: the labels file (`uri`, the metadata store's
+    `artifact_id`, of type `conveyor.GroundTruth`), its `rows`, and how many of them name
+    a logged prediction of the monitor's model (`matched`; the others, `unmatched`, may be
+    for predictions not logged yet, or carry wrong ids: `examples` shows a few)."""
+
+    monitor: str
+    model: str
+    artifact_id: int
+    uri: str
+    rows: int
+    matched: int
+    unmatched: int
+    examples: list[dict[str, Any]]
+    received_at: datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class PerformanceResult(_Record):
+    """One model metric over a window's labelled predictions (`count` of them): `value`
+    None when there are fewer than the spec's `min_samples` (`insufficient_data`), or when
+    the metric is not defined on them (r2 of one row, mape with a zero label).
+    `threshold` is the spec's bound, `anomaly` whether the value is on its wrong side."""
+
+    metric: PerformanceMetric
+    value: float | None
+    threshold: float | None
+    anomaly: bool
+    insufficient_data: bool
+    count: int
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.metric.higher_is_better

@@ -16,6 +16,7 @@ everywhere (`parse_duration`): a whole number and a unit, `30s`, `15m`, `1h`, `1
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -26,14 +27,18 @@ from conveyor.monitoring.errors import MonitorUsageError
 from conveyor.monitoring.records import (
     DEFAULT_COOLDOWN,
     DEFAULT_THRESHOLD,
+    DRIFT_OBJECTIVES,
     DataDriftSpec,
     DataType,
     FieldSchema,
     MetricType,
     ModelMonitoringSchema,
+    ModelPerformanceSpec,
     NotificationSpec,
     Objective,
+    PerformanceMetric,
     TabularObjective,
+    Task,
     WebhookSpec,
 )
 from conveyor.registry.names import MODEL_NAME
@@ -234,20 +239,98 @@ def check_objective(value: Any, schema: ModelMonitoringSchema) -> TabularObjecti
             f"and feature_skew_spec, not {_short(value)}"
         )
     _known_keys(value, [o.spec for o in Objective], where)
-    specs: dict[str, DataDriftSpec | None] = {}
-    for objective in Objective:
+    specs: dict[str, Any] = {}
+    for objective in DRIFT_OBJECTIVES:
         given = value.get(objective.spec)
         fields = schema.fields_of(objective)
         specs[objective.spec] = (
             None if given is None else _spec(given, fields, objective, f"{where}.{objective.spec}")
         )
+    performance = value.get(Objective.MODEL_PERFORMANCE.spec)
+    specs[Objective.MODEL_PERFORMANCE.spec] = (
+        None
+        if performance is None
+        else check_performance(performance, f"{where}.{Objective.MODEL_PERFORMANCE.spec}")
+    )
     if not any(specs.values()):
         raise MonitorUsageError(
             f"{where}: turn on at least one objective (feature_drift_spec, "
-            "prediction_output_drift_spec or feature_skew_spec); a monitor with none "
-            "watches nothing"
+            "prediction_output_drift_spec, feature_skew_spec or model_performance_spec); a "
+            "monitor with none watches nothing"
         )
     return TabularObjective(**specs)
+
+
+def check_performance(value: Any, where: str = "model_performance_spec") -> ModelPerformanceSpec:
+    """The live performance objective: `{"thresholds": {"accuracy": 0.8, "rmse": 3},
+    "min_samples": 50, "task": "classification"}`, each part optional. A threshold of a
+    metric where higher is better (accuracy, precision, recall, f1, balanced_accuracy
+    from 0 to 1, r2 up to 1) is a floor; an error's (mae, mse, rmse, max_error, mape: 0
+    and up) a ceiling."""
+    if isinstance(value, ModelPerformanceSpec):
+        value = value.to_json()
+    if not isinstance(value, Mapping):
+        raise MonitorUsageError(
+            f'{where}: give an object like {{"thresholds": {{"accuracy": 0.8}}}}, not '
+            f"{_short(value)}"
+        )
+    _known_keys(value, ("thresholds", "min_samples", "task"), where)
+    thresholds = value.get("thresholds") or {}
+    if not isinstance(thresholds, Mapping):
+        raise MonitorUsageError(
+            f'{where}.thresholds: give an object of metric to bound, like {{"accuracy": 0.8}}, '
+            f"not {_short(thresholds)}"
+        )
+    checked: dict[str, float] = {}
+    for name, bound in thresholds.items():
+        metric = _performance_metric(name, f"{where}.thresholds")
+        checked[metric] = _bound(metric, bound, f"{where}.thresholds.{metric}")
+    kinds = {PerformanceMetric(m).classification: m for m in checked}
+    if len(kinds) > 1:
+        raise MonitorUsageError(
+            f"{where}.thresholds: {kinds[True]} is a metric of classes, {kinds[False]} of "
+            "numbers; give the thresholds of one task"
+        )
+    task = value.get("task")
+    if task is not None and task not in tuple(Task):
+        raise MonitorUsageError(
+            f"{where}.task: {_short(task)} is not a task; use classification or regression "
+            "(or leave it out: the predictions' type says)"
+        )
+    if task is not None:
+        wrong = [
+            m for m in checked if PerformanceMetric(m).classification != (task == "classification")
+        ]
+        if wrong:
+            raise MonitorUsageError(f"{where}.thresholds.{wrong[0]}: not a metric of {task}")
+    samples = value.get("min_samples")
+    return ModelPerformanceSpec(
+        thresholds=checked,
+        min_samples=None if samples is None else check_min_samples(samples, f"{where}.min_samples"),
+        task=None if task is None else Task(task),
+    )
+
+
+def _performance_metric(name: Any, where: str) -> str:
+    if name not in tuple(PerformanceMetric):
+        known = ", ".join(m.value for m in PerformanceMetric)
+        raise MonitorUsageError(f"{where}: {_short(name)} is not a live metric; use one of {known}")
+    return str(name)
+
+
+def _bound(name: str, value: Any, where: str) -> float:
+    metric = PerformanceMetric(name)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise MonitorUsageError(f"{where}: {_short(value)} is not a number")
+    if metric is PerformanceMetric.R2:
+        ok, rule = value <= 1, "a number up to 1 (alert below it)"
+    elif metric.higher_is_better:
+        ok, rule = 0 <= value <= 1, "a number from 0 to 1 (alert below it)"
+    else:
+        ok, rule = value >= 0, "a number from 0 (alert above it)"
+    if not ok:
+        raise MonitorUsageError(f"{where}: {_short(value)} is not a bound of {name}; give {rule}")
+    return float(value)
 
 
 def _spec(value: Any, fields: list[FieldSchema], objective: Objective, where: str) -> DataDriftSpec:
@@ -292,7 +375,7 @@ def _spec(value: Any, fields: list[FieldSchema], objective: Objective, where: st
         categorical_metric_type=_metric(
             value.get("categorical_metric_type", MetricType.L_INFINITY),
             f"{where}.categorical_metric_type",
-            tuple(MetricType),
+            (MetricType.L_INFINITY, MetricType.JENSEN_SHANNON_DIVERGENCE),
         ),
         numeric_metric_type=_metric(
             value.get("numeric_metric_type", MetricType.JENSEN_SHANNON_DIVERGENCE),
@@ -530,10 +613,10 @@ def check_sampling_rate(value: Any) -> float:
     return float(value)
 
 
-def check_min_samples(value: Any) -> int:
+def check_min_samples(value: Any, where: str = "min_samples") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_MIN_SAMPLES:
         raise MonitorUsageError(
-            f"min_samples: {_short(value)} is not a count; give a whole number from 1 (below "
+            f"{where}: {_short(value)} is not a count; give a whole number from 1 (below "
             "it, a window has insufficient data and does not alert)"
         )
     return value

@@ -24,7 +24,7 @@ One row per instance, with these columns:
 | Column | Type | |
 | --- | --- | --- |
 | `timestamp` | timestamp (µs, UTC) | when the request arrived |
-| `request_id` | string | one id per request (the OIP `id` when given) |
+| `request_id` | string | one id per request: the OIP `id` or the `X-Request-Id` the answer carries |
 | `endpoint` | string | empty for OIP requests |
 | `deployed_model_id` | string | `model@version` for OIP requests |
 | `model`, `model_version` | string, int64 | the registered model version that answered |

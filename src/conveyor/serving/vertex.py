@@ -7,12 +7,16 @@ Each also answers under `/v1/projects/{project}/locations/{location}/...`, the l
 of Vertex AI's URLs (the project and location are accepted and ignored). A prediction
 answers `{"predictions": [...], "deployedModelId", "model", "modelVersionId",
 "modelDisplayName"}`; `:rawPredict` answers what the model returns, with the headers
-`X-Vertex-AI-Endpoint-Id` and `X-Vertex-AI-Deployed-Model-Id`. Creating, deploying and
-the other endpoint methods are the control API's (`/api/v1/endpoints`, `conveyor.api`).
+`X-Vertex-AI-Endpoint-Id` and `X-Vertex-AI-Deployed-Model-Id`. Both answer the header
+`X-Request-Id`: the client's own (up to 256 characters) or one made here, the id the
+prediction log keeps for the request, so that ground truth labels can name its instances
+later (`conveyor monitors feedback`). Creating, deploying and the other endpoint methods
+are the control API's (`/api/v1/endpoints`, `conveyor.api`).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from contextlib import suppress
 from typing import Any
@@ -37,6 +41,8 @@ from conveyor.serving.service import PredictionService, api_error
 PREFIXES = ("/v1", "/v1/projects/{project}/locations/{location}")
 METHODS = ("predict", "rawPredict")
 _NO_MODEL = ("", "", "", "vertex")
+MAX_REQUEST_ID = 256
+"""The longest client `X-Request-Id` kept; a longer one is replaced by a new id."""
 
 
 def routes(service: PredictionService) -> list[Route]:
@@ -91,8 +97,9 @@ class _Handlers:
             serving = pick(live)
         except ApiError as error:
             return self.refused(request, live, error, start)
+        request_id = _request_id(request)
         predictions = await self._predict(
-            request, live, serving, instances, body.get("parameters"), start
+            request, live, serving, instances, body.get("parameters"), start, request_id
         )
         if isinstance(predictions, Response):
             return predictions
@@ -104,7 +111,8 @@ class _Handlers:
                 "model": version.model,
                 "modelVersionId": str(version.version_id),
                 "modelDisplayName": version.model,
-            }
+            },
+            {"X-Request-Id": request_id},
         )
 
     async def raw_predict(self, request: Request, name: str, start: float) -> Response:
@@ -117,6 +125,7 @@ class _Handlers:
             headers = {
                 "X-Vertex-AI-Endpoint-Id": name,
                 "X-Vertex-AI-Deployed-Model-Id": serving.deployed_model_id,
+                "X-Request-Id": _request_id(request),
             }
             if isinstance(serving.runtime, CustomRuntime):
                 found = await run_in_threadpool(_custom_raw, serving.runtime, body, request)
@@ -127,7 +136,9 @@ class _Handlers:
             return self.refused(request, live, error, start)
         except Exception as exc:
             return self.refused(request, live, api_error(exc), start)
-        predictions = await self._predict(request, live, serving, instances, parameters, start)
+        predictions = await self._predict(
+            request, live, serving, instances, parameters, start, headers["X-Request-Id"]
+        )
         if isinstance(predictions, Response):
             return predictions
         return json_response({"predictions": predictions}, headers)
@@ -140,6 +151,7 @@ class _Handlers:
         instances: Any,
         parameters: Any,
         start: float,
+        request_id: str | None = None,
     ) -> list[Any] | Response:
         """The predictions, or the error response; either way recorded in the metrics and
         the endpoint's prediction log."""
@@ -149,12 +161,13 @@ class _Handlers:
         except ApiError as error:
             self.service.record(
                 serving, serving.labels, start, error.status, instances, None, parameters,
-                error.message, rate,
+                error.message, rate, request_id,
             )  # fmt: skip
             return error_response(request.url.path, error)
         self.service.record(
-            serving, serving.labels, start, 200, instances, predictions, parameters, None, rate
-        )
+            serving, serving.labels, start, 200, instances, predictions, parameters, None, rate,
+            request_id,
+        )  # fmt: skip
         return predictions
 
     def refused(
@@ -163,6 +176,15 @@ class _Handlers:
         labels = (live.name if live else "", *_NO_MODEL)
         self.service.record(None, labels, start, error.status)
         return error_response(request.url.path, error)
+
+
+def _request_id(request: Request) -> str:
+    """The request's id: the client's `X-Request-Id`, else 32 new hex digits (as the
+    prediction log makes them)."""
+    given = request.headers.get("x-request-id")
+    if given and len(given) <= MAX_REQUEST_ID:
+        return given
+    return os.urandom(16).hex()
 
 
 def pick(live: LiveEndpoint) -> Serving:

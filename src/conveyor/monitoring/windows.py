@@ -1,0 +1,300 @@
+"""A window of the prediction log: the files that hold it, and its rows streamed as record
+batches of the watched fields, filtered and sampled, never loaded whole.
+
+The files are the metadata store's `conveyor.PredictionLog` artifacts
+(`conveyor.serving.prediction_log`); a file is read when its time span overlaps the window
+and its metadata says it holds the watched model version. Layout 2 files are scanned with
+`pyarrow.dataset`, a file at a time, with the filter `timestamp` in the window, `model`
+and `model_version` the watched ones and `status == 200` pushed into the scan; the typed
+columns `feature.<name>` and `prediction.value` come out renamed to the schema's field
+names. Layout 1 files (no typed columns) are small: they are read whole and their columns
+derived from the `instance` objects and `prediction` JSON. A sampling rate below 1 keeps each row with that probability, drawn from a
+generator seeded per job and window, so a source read twice (a reference's quantiles, then
+its counts) sees the same rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from sqlalchemy import select
+
+from conveyor.errors import UsageError
+from conveyor.store.artifacts.naming import is_local, local_of
+from conveyor.store.metadata import ArtifactRecord, ArtifactState, MetadataStore
+from conveyor.store.metadata.models import Artifact, ArtifactType
+
+LOG_TYPE = "conveyor.PredictionLog"
+"""The artifact type of log files (`conveyor.serving.prediction_log.LOG_TYPE`: serving is
+beside monitoring, not below it, so the names the log's docstring gives are repeated)."""
+FEATURE_PREFIX = "feature."
+PREDICTION_VALUE = "prediction.value"
+_FILTER_COLUMNS = ("timestamp", "model", "model_version", "status")
+
+
+class WindowError(UsageError):
+    """The prediction log cannot give the window's rows: a corrupt file, or a watched field
+    no file of the window has. A job records it as its error (FAILED)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Window:
+    """A time window of the log, `[start, end)`, in UTC."""
+
+    start: datetime
+    end: datetime
+
+    def before(self) -> Window:
+        """The window of the same length just before this one (what drift compares with)."""
+        return Window(self.start - (self.end - self.start), self.start)
+
+    @property
+    def length(self) -> timedelta:
+        return self.end - self.start
+
+
+def utc(moment: datetime) -> datetime:
+    """`moment` in UTC (a naive time is taken as UTC)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def columns_of(feature_fields: Sequence[str], prediction_fields: Sequence[str]) -> dict[str, str]:
+    """The log column of each watched field: `feature.<name>` for features; for the
+    predictions `prediction.<name>` when the log has it, else `prediction.value` (the
+    single prediction the log types)."""
+    found = {name: FEATURE_PREFIX + name for name in feature_fields}
+    for name in prediction_fields:
+        found[name] = PREDICTION_VALUE if len(prediction_fields) == 1 else f"prediction.{name}"
+    return found
+
+
+def overlapping(
+    store: MetadataStore, model: str, version: int, windows: Sequence[Window]
+) -> list[ArtifactRecord]:
+    """The log files holding `model@version` whose time span overlaps one of `windows`,
+    oldest first."""
+    found = []
+    for record in _log_files(store):
+        meta = record.metadata
+        held = any(
+            d.get("model") == model and d.get("model_version") == version
+            for d in meta.get("deployed_models", ())
+        )
+        if not held:
+            continue
+        first = _time(meta.get("first_timestamp"))
+        last = _time(meta.get("last_timestamp"))
+        if first is None or last is None:
+            found.append(record)  # no span recorded: read it, the filter decides
+        elif any(first < w.end and last >= w.start for w in windows):
+            found.append(record)
+    return found
+
+
+def in_window(files: Sequence[ArtifactRecord], window: Window) -> list[ArtifactRecord]:
+    """The files of `files` whose span overlaps `window`."""
+    chosen = []
+    for record in files:
+        first = _time(record.metadata.get("first_timestamp"))
+        last = _time(record.metadata.get("last_timestamp"))
+        if first is None or last is None or (first < window.end and last >= window.start):
+            chosen.append(record)
+    return chosen
+
+
+class WindowReader:
+    """The rows of `model@version` in log `files`, as batches of the fields of `columns`
+    (field name to log column), sampled at `sampling_rate` with `seed`."""
+
+    def __init__(
+        self,
+        files: Sequence[ArtifactRecord],
+        model: str,
+        version: int,
+        columns: Mapping[str, str],
+        *,
+        sampling_rate: float = 1.0,
+        seed: int = 0,
+    ) -> None:
+        self.files = list(files)
+        self.model = model
+        self.version = version
+        self.columns = dict(columns)
+        self.sampling_rate = sampling_rate
+        self.seed = seed
+        self.rows_read = 0
+
+    def check_columns(self, window: Window, fields: Sequence[str]) -> None:
+        """Raise `WindowError` when a field of `fields` is in no file of `window` (a
+        feature the requests do not carry), or a file's footer cannot be read."""
+        files = in_window(self.files, window)
+        present: set[str] = set()
+        for record in files:
+            if record.metadata.get("layout") is None:
+                present.update(_layout_1(record, self.columns.values()).schema.names)
+            else:
+                present.update(_schema_of(record).names)
+        if not files:
+            return
+        missing = [f for f in fields if self.columns[f] not in present]
+        if missing:
+            described = ", ".join(f"{f!r} (column {self.columns[f]})" for f in missing)
+            raise WindowError(
+                f"the prediction log of {self.model}@{self.version} has no {described} in "
+                f"the {len(files)} file(s) of the window: the requests do not carry "
+                "it; remove it from the monitor's schema or send it with the requests"
+            )
+
+    def source(self, window: Window, index: int = 0) -> Callable[[], Iterator[pa.RecordBatch]]:
+        """A function returning the window's batches afresh (read twice for a reference);
+        `index` varies the sampling seed between the windows of one job."""
+        files = in_window(self.files, window)
+
+        def read() -> Iterator[pa.RecordBatch]:
+            rng = np.random.default_rng([self.seed, index])
+            for record in files:
+                for batch in self._batches(record, window):
+                    if self.sampling_rate < 1.0:
+                        batch = batch.filter(rng.random(batch.num_rows) < self.sampling_rate)
+                    if batch.num_rows:
+                        yield batch
+
+        return read
+
+    def counted(self, window: Window, index: int = 0) -> Iterator[pa.RecordBatch]:
+        """The window's batches once, adding their rows to `rows_read`."""
+        for batch in self.source(window, index)():
+            self.rows_read += batch.num_rows
+            yield batch
+
+    def _batches(self, record: ArtifactRecord, window: Window) -> Iterator[pa.RecordBatch]:
+        wanted = {c: f for f, c in self.columns.items()}
+        try:
+            if record.metadata.get("layout") is None:
+                table = _layout_1(record, wanted).filter(self._filter(window))
+                yield from (self._renamed(b, wanted) for b in table.to_batches())
+                return
+            dataset = _dataset(record)
+            names = dataset.schema.names
+            chosen = [c for c in wanted if c in names]
+            scanner = dataset.scanner(
+                columns=chosen, filter=self._filter(window), batch_readahead=2
+            )
+            for batch in scanner.to_batches():
+                yield self._renamed(batch, wanted)
+        except (pa.ArrowException, OSError) as exc:
+            raise WindowError(
+                f"cannot read prediction log file {_path(record)} (artifact "
+                f"{record.id}): {exc}; fix or delete the file (`conveyor lineage` shows "
+                "its artifact)"
+            ) from exc
+
+    def _filter(self, window: Window) -> Any:
+        import pyarrow.dataset as ds
+
+        stamp = pa.timestamp("us", tz="UTC")
+        return (
+            (ds.field("timestamp") >= pa.scalar(window.start, stamp))
+            & (ds.field("timestamp") < pa.scalar(window.end, stamp))
+            & (ds.field("model") == self.model)
+            & (ds.field("model_version") == self.version)
+            & (ds.field("status") == 200)
+        )
+
+    @staticmethod
+    def _renamed(batch: pa.RecordBatch, wanted: Mapping[str, str]) -> pa.RecordBatch:
+        names = [wanted[n] for n in batch.schema.names if n in wanted]
+        arrays = [batch.column(i) for i, n in enumerate(batch.schema.names) if n in wanted]
+        return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def _log_files(store: MetadataStore) -> list[ArtifactRecord]:
+    """The LIVE prediction log files, oldest first."""
+    query = (
+        select(Artifact.id)
+        .join(ArtifactType, ArtifactType.id == Artifact.type_id)
+        .where(ArtifactType.name == LOG_TYPE, Artifact.state == ArtifactState.LIVE)
+        .order_by(Artifact.id)
+    )
+    with store.transaction() as conn:
+        ids = list(conn.execute(query).scalars())
+    return [store.get_artifact(i) for i in ids]
+
+
+def _layout_1(record: ArtifactRecord, columns: Any) -> pa.Table:
+    """A layout 1 file (no typed columns; small) with the typed columns of `columns` its
+    `instance` objects and `prediction` JSON hold."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(_path(record))
+    except (pa.ArrowException, OSError) as exc:
+        raise WindowError(
+            f"cannot read prediction log file {_path(record)} (artifact {record.id}): "
+            f"{exc}; fix or delete the file"
+        ) from exc
+    objects = [json.loads(t) if t else None for t in table["instance"].to_pylist()]
+    for column in columns:
+        if column in table.schema.names:
+            continue
+        if column == PREDICTION_VALUE:
+            texts = table["prediction"].to_pylist()
+            values = [json.loads(t) if t else None for t in texts]
+        elif column.startswith(FEATURE_PREFIX):
+            name = column.removeprefix(FEATURE_PREFIX)
+            values = [o.get(name) if isinstance(o, dict) else None for o in objects]
+        else:
+            continue
+        values = [v if isinstance(v, str | int | float | bool) else None for v in values]
+        if any(v is not None for v in values):
+            try:
+                table = table.append_column(column, pa.array(values))
+            except (pa.ArrowException, TypeError):  # mixed kinds: as text
+                text = [None if v is None else str(v) for v in values]
+                table = table.append_column(column, pa.array(text, pa.string()))
+    return table
+
+
+def _dataset(record: ArtifactRecord) -> Any:
+    import pyarrow.dataset as ds
+
+    path = _path(record)
+    found = ds.dataset(path, format="parquet")
+    strings = [f.name for f in found.schema if pa.types.is_string(f.type)]
+    strings = [s for s in strings if s not in _FILTER_COLUMNS]
+    if not strings:
+        return found
+    options = ds.ParquetReadOptions(dictionary_columns=strings)
+    return ds.dataset(path, format=ds.ParquetFileFormat(read_options=options))
+
+
+def _schema_of(record: ArtifactRecord) -> pa.Schema:
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_schema(_path(record))
+    except (pa.ArrowException, OSError) as exc:
+        raise WindowError(
+            f"cannot read prediction log file {_path(record)} (artifact {record.id}): "
+            f"{exc}; fix or delete the file"
+        ) from exc
+
+
+def _path(record: ArtifactRecord) -> str:
+    return str(local_of(record.uri)) if is_local(record.uri) else record.uri
+
+
+def _time(text: Any) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return utc(datetime.fromisoformat(text))
+    except ValueError:
+        return None
