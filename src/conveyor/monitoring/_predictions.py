@@ -1,9 +1,7 @@
 """The logged predictions of one model, found in the metadata store and read a file at a time.
 
 The serving layer writes the prediction log (`conveyor.serving.prediction_log` documents
-its columns) and records each file as an artifact of type `conveyor.PredictionLog` whose
-metadata names the deployed models and the time span; monitoring, beside serving and not
-above it, reads those records and files through the store alone. Only the columns asked
+its columns); `conveyor.store.prediction_logs` finds its files. Only the columns asked
 for are read, a file and a batch at a time: memory stays bounded by the batch size.
 """
 
@@ -14,34 +12,15 @@ from contextlib import ExitStack
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from conveyor.monitoring.errors import MonitorUsageError
 from conveyor.store.artifacts.naming import is_local, local_of
-from conveyor.store.metadata import ArtifactRecord, ArtifactState, MetadataStore
-from conveyor.store.metadata.models import Artifact, ArtifactType
+from conveyor.store.metadata import ArtifactRecord, MetadataStore
+from conveyor.store.prediction_logs import overlaps, prediction_logs
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-LOG_TYPE = "conveyor.PredictionLog"
-"""The artifact type of prediction log files (`conveyor.serving.prediction_log.LOG_TYPE`)."""
-PREDICTION_VALUE = "prediction.value"
-"""The column of a single-valued prediction (layout 2 files)."""
 BATCH_ROWS = 65_536
-
-
-def artifacts_of_type(store: MetadataStore, type_name: str) -> list[ArtifactRecord]:
-    """The LIVE artifacts of `type_name`, oldest first."""
-    query = (
-        select(Artifact.id)
-        .join(ArtifactType, ArtifactType.id == Artifact.type_id)
-        .where(ArtifactType.name == type_name, Artifact.state == ArtifactState.LIVE)
-        .order_by(Artifact.id)
-    )
-    with store.transaction() as conn:
-        ids = list(conn.execute(query).scalars())
-    return [store.get_artifact(i) for i in ids]
 
 
 def log_files(
@@ -52,19 +31,8 @@ def log_files(
     end: datetime | None = None,
 ) -> list[ArtifactRecord]:
     """The prediction log files holding answers of `model` whose time span meets
-    [`start`, `end`) (a file's span is in its metadata; both None: every file)."""
-    found = []
-    for record in artifacts_of_type(store, LOG_TYPE):
-        meta = record.metadata
-        if not any(d.get("model") == model for d in meta.get("deployed_models", ())):
-            continue
-        first, last = _time(meta.get("first_timestamp")), _time(meta.get("last_timestamp"))
-        if start is not None and last is not None and last < start:
-            continue
-        if end is not None and first is not None and first >= end:
-            continue
-        found.append(record)
-    return found
+    [`start`, `end`) (both None: every file)."""
+    return [f for f in prediction_logs(store, model=model) if overlaps(f, start, end)]
 
 
 def batches(
@@ -106,12 +74,3 @@ def _opened(uri: str, stack: ExitStack) -> Any:
     import fsspec
 
     return stack.enter_context(fsspec.open(uri, "rb"))
-
-
-def _time(text: Any) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        return None

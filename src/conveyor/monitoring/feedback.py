@@ -156,7 +156,7 @@ def ground_truth(store: MetadataStore, model: str) -> pa.Table:
 
     files = [
         record
-        for record in _predictions.artifacts_of_type(store, GROUND_TRUTH_TYPE)
+        for record in store.live_artifacts(GROUND_TRUTH_TYPE)
         if record.metadata.get("model") == model
     ]
     columns = [REQUEST_ID, INSTANCE_INDEX, LABEL]

@@ -36,6 +36,7 @@ from conveyor.monitoring.records import (
     PerformanceResult,
     Task,
 )
+from conveyor.store.prediction_logs import PREDICTION_VALUE
 
 if TYPE_CHECKING:
     import numpy as np
@@ -88,7 +89,7 @@ def labelled_predictions(
     truths: list[pa.Array] = []
     predictions: list[pa.Array] = []
     files = _predictions.log_files(store, model, start=start, end=end)
-    value = _predictions.PREDICTION_VALUE
+    value = PREDICTION_VALUE
     columns = [*_LOG_COLUMNS, value]
     for _, batch in _predictions.batches(files, columns, {value: "prediction"}):
         batch = _in_window(batch, model, version, start, end)

@@ -2,7 +2,7 @@
 batches of the watched fields, filtered and sampled, never loaded whole.
 
 The files are the metadata store's `conveyor.PredictionLog` artifacts
-(`conveyor.serving.prediction_log`); a file is read when its time span overlaps the window
+(`conveyor.store.prediction_logs`; `conveyor.serving.prediction_log` writes them); a file is read when its time span overlaps the window
 and its metadata says it holds the watched model version. Layout 2 files are scanned with
 `pyarrow.dataset`, a file at a time, with the filter `timestamp` in the window, `model`
 and `model_version` the watched ones and `status == 200` pushed into the scan; the typed
@@ -22,18 +22,17 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from sqlalchemy import select
 
 from conveyor.errors import UsageError
 from conveyor.store.artifacts.naming import is_local, local_of
-from conveyor.store.metadata import ArtifactRecord, ArtifactState, MetadataStore
-from conveyor.store.metadata.models import Artifact, ArtifactType
+from conveyor.store.metadata import ArtifactRecord, MetadataStore
+from conveyor.store.prediction_logs import (
+    FEATURE_PREFIX,
+    PREDICTION_VALUE,
+    overlaps,
+    prediction_logs,
+)
 
-LOG_TYPE = "conveyor.PredictionLog"
-"""The artifact type of log files (`conveyor.serving.prediction_log.LOG_TYPE`: serving is
-beside monitoring, not below it, so the names the log's docstring gives are repeated)."""
-FEATURE_PREFIX = "feature."
-PREDICTION_VALUE = "prediction.value"
 _FILTER_COLUMNS = ("timestamp", "model", "model_version", "status")
 
 
@@ -78,33 +77,13 @@ def overlapping(
 ) -> list[ArtifactRecord]:
     """The log files holding `model@version` whose time span overlaps one of `windows`,
     oldest first."""
-    found = []
-    for record in _log_files(store):
-        meta = record.metadata
-        held = any(
-            d.get("model") == model and d.get("model_version") == version
-            for d in meta.get("deployed_models", ())
-        )
-        if not held:
-            continue
-        first = _time(meta.get("first_timestamp"))
-        last = _time(meta.get("last_timestamp"))
-        if first is None or last is None:
-            found.append(record)  # no span recorded: read it, the filter decides
-        elif any(first < w.end and last >= w.start for w in windows):
-            found.append(record)
-    return found
+    files = prediction_logs(store, model=model, version=version)
+    return [f for f in files if any(overlaps(f, w.start, w.end) for w in windows)]
 
 
 def in_window(files: Sequence[ArtifactRecord], window: Window) -> list[ArtifactRecord]:
     """The files of `files` whose span overlaps `window`."""
-    chosen = []
-    for record in files:
-        first = _time(record.metadata.get("first_timestamp"))
-        last = _time(record.metadata.get("last_timestamp"))
-        if first is None or last is None or (first < window.end and last >= window.start):
-            chosen.append(record)
-    return chosen
+    return [f for f in files if overlaps(f, window.start, window.end)]
 
 
 class WindowReader:
@@ -213,19 +192,6 @@ class WindowReader:
         return pa.RecordBatch.from_arrays(arrays, names=names)
 
 
-def _log_files(store: MetadataStore) -> list[ArtifactRecord]:
-    """The LIVE prediction log files, oldest first."""
-    query = (
-        select(Artifact.id)
-        .join(ArtifactType, ArtifactType.id == Artifact.type_id)
-        .where(ArtifactType.name == LOG_TYPE, Artifact.state == ArtifactState.LIVE)
-        .order_by(Artifact.id)
-    )
-    with store.transaction() as conn:
-        ids = list(conn.execute(query).scalars())
-    return [store.get_artifact(i) for i in ids]
-
-
 def _layout_1(record: ArtifactRecord, columns: Any) -> pa.Table:
     """A layout 1 file (no typed columns; small) with the typed columns of `columns` its
     `instance` objects and `prediction` JSON hold."""
@@ -289,12 +255,3 @@ def _schema_of(record: ArtifactRecord) -> pa.Schema:
 
 def _path(record: ArtifactRecord) -> str:
     return str(local_of(record.uri)) if is_local(record.uri) else record.uri
-
-
-def _time(text: Any) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        return utc(datetime.fromisoformat(text))
-    except ValueError:
-        return None

@@ -31,13 +31,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
+from conveyor.store.prediction_logs import FEATURE_PREFIX, PREDICTION_VALUE
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from conveyor.serving.prediction_log import Entry
-
-FEATURE_PREFIX = "feature."
-PREDICTION_VALUE = "prediction.value"
 
 
 # The feature layout of a model's requests

@@ -65,12 +65,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import select
-
 from conveyor.serving._log_columns import (
-    FEATURE_PREFIX,
     NO_FEATURES,
-    PREDICTION_VALUE,
     Layout,
     conformed,
     duckdb_connection,
@@ -84,8 +80,13 @@ from conveyor.serving._log_columns import (
     with_instances,
 )
 from conveyor.store.artifacts import ArtifactStore
-from conveyor.store.metadata import ArtifactRecord, ArtifactState, MetadataStore
-from conveyor.store.metadata.models import Artifact, ArtifactType
+from conveyor.store.metadata import ArtifactRecord, MetadataStore
+from conveyor.store.prediction_logs import (
+    FEATURE_PREFIX,
+    LOG_TYPE,
+    PREDICTION_VALUE,
+    prediction_logs,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -107,8 +108,6 @@ __all__ = [
     "to_table",
 ]
 
-LOG_TYPE = "conveyor.PredictionLog"
-"""The metadata store type of prediction log files."""
 MODELS_FOLDER = "_models"
 """The folder of OIP requests' logs (no endpoint name can start with `_`)."""
 LAYOUT = 2
@@ -403,23 +402,6 @@ def _chunks(entries: list[Entry]) -> Iterable[list[Entry]]:
             chunk, rows = [], 0
     if chunk:
         yield chunk
-
-
-def prediction_logs(store: MetadataStore, endpoint: str | None = None) -> list[ArtifactRecord]:
-    """The prediction log files recorded in `store`, oldest first; those of one endpoint
-    when `endpoint` is given."""
-    query = (
-        select(Artifact.id)
-        .join(ArtifactType, ArtifactType.id == Artifact.type_id)
-        .where(ArtifactType.name == LOG_TYPE, Artifact.state == ArtifactState.LIVE)
-        .order_by(Artifact.id)
-    )
-    with store.transaction() as conn:
-        ids = list(conn.execute(query).scalars())
-    found = [store.get_artifact(i) for i in ids]
-    if endpoint is not None:
-        found = [a for a in found if a.metadata.get("endpoint") == endpoint]
-    return found
 
 
 def read_prediction_logs(files: Iterable[str | ArtifactRecord]) -> pa.Table:

@@ -19,6 +19,7 @@ from conveyor.store.metadata.kinds import (
 from conveyor.store.metadata.models import (
     COMPLETE_ONLY,
     Artifact,
+    ArtifactType,
     Association,
     Context,
     ContextType,
@@ -106,6 +107,17 @@ def run_status(conn: Connection, context_id: int) -> RunStatus:
 
 
 _SPEC = select(PipelineSpec.spec).where(PipelineSpec.digest == bindparam("digest"))
+
+
+def live_artifact_ids(conn: Connection, type_name: str) -> list[int]:
+    """The ids of the LIVE artifacts of type `type_name`, oldest first."""
+    query = (
+        select(Artifact.id)
+        .join(ArtifactType, ArtifactType.id == Artifact.type_id)
+        .where(ArtifactType.name == type_name, Artifact.state == ArtifactState.LIVE)
+        .order_by(Artifact.id)
+    )
+    return list(conn.execute(query).scalars())
 
 
 def get_artifact(conn: Connection, artifact_id: int) -> ArtifactRecord:

@@ -412,6 +412,12 @@ class MetadataStore:
         with self._read() as conn:
             return queries.get_artifact(conn, artifact_id)
 
+    def live_artifacts(self, type_name: str) -> list[ArtifactRecord]:
+        """The LIVE artifacts of a type (`conveyor.PredictionLog`), oldest first."""
+        with self._read() as conn:
+            ids = queries.live_artifact_ids(conn, type_name)
+            return [queries.get_artifact(conn, i) for i in ids]
+
     # Cache and lineage
 
     def find_cached(
