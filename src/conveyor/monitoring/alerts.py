@@ -29,6 +29,7 @@ from conveyor.monitoring.records import (
     DeliveryState,
     NotificationSpec,
     Objective,
+    PerformanceMetric,
 )
 from conveyor.monitoring.specs import parse_duration
 
@@ -49,19 +50,26 @@ def channels(spec: NotificationSpec) -> list[tuple[DeliveryChannel, str]]:
 
 def message(kind: AlertKind, metric: Mapping[str, Any], monitor: str) -> str:
     """The one-line sentence of an alert."""
-    objective = Objective(metric["objective"]).value.replace("_", " ")
+    objective = Objective(metric["objective"])
     window = f"{_stamp(metric['window_start'])} to {_stamp(metric['window_end'])}"
-    value = _number(metric["value"])
+    value, threshold = _number(metric["value"]), _number(metric["threshold"])
+    what = f"monitor {monitor}: {objective.value.replace('_', ' ')} of {metric['feature']!r}"
+    if objective is Objective.MODEL_PERFORMANCE:  # a model's metric: no chance level
+        side = "below" if PerformanceMetric(metric["feature"]).higher_is_better else "above"
+        if kind is AlertKind.ANOMALY:
+            return f"{what} is {value}, {side} its threshold {threshold}, in the window {window}"
+        return (
+            f"{what} is back to {value}, within its threshold {threshold}, in the window {window}"
+        )
+    chance = _number(metric["chance_level"])
     if kind is AlertKind.ANOMALY:
         return (
-            f"monitor {monitor}: {objective} of {metric['feature']!r} is {value}, over its "
-            f"threshold {_number(metric['threshold'])} and over the chance level "
-            f"{_number(metric['chance_level'])}, in the window {window}"
+            f"{what} is {value}, over its threshold {threshold} and over the chance level "
+            f"{chance}, in the window {window}"
         )
     return (
-        f"monitor {monitor}: {objective} of {metric['feature']!r} is back to {value}, within "
-        f"its threshold {_number(metric['threshold'])} (chance level "
-        f"{_number(metric['chance_level'])}), in the window {window}"
+        f"{what} is back to {value}, within its threshold {threshold} (chance level "
+        f"{chance}), in the window {window}"
     )
 
 

@@ -10,6 +10,7 @@ the job's summary and the execution recording it. The objectives:
     feature_skew              the target window's features against the training baseline
     feature_drift             the target window's features against the window just before
     prediction_output_drift   the target window's predictions against the window before
+    model_performance         the target window's predictions against their labels
 
 Any error while running ends the job FAILED with the error as its message (a feature the
 log lacks, a changed schema, a corrupt Parquet file, an unreadable baseline); a window
@@ -33,6 +34,7 @@ from sqlalchemy import Connection, insert, select, update
 from conveyor.errors import UsageError
 from conveyor.monitoring import alerts, baselines
 from conveyor.monitoring._rows import JOBS, METRICS, MONITORS
+from conveyor.monitoring.performance import live_performance, metric_rows
 from conveyor.monitoring.records import (
     FieldSchema,
     JobState,
@@ -120,6 +122,7 @@ class Evaluation:
             target, rows = self._target(reader, training, skewed, kinds)
             target_rows = rows if target_rows is None else target_rows
             metrics += self._metrics(Objective.FEATURE_SKEW, skewed, training, target)
+        metrics += self._performance()
         read = {f.id for w in windows for f in in_window(files, w)}
         return Outcome(metrics, target_rows or 0, sorted(read), self.baseline_artifact)
 
@@ -165,6 +168,19 @@ class Evaluation:
         return statistics
 
     # Metrics
+
+    def _performance(self) -> list[dict[str, Any]]:
+        """The model's live metrics over the window (predictions with labels), when the
+        monitor's `model_performance_spec` asks for them."""
+        results = live_performance(
+            self.store,
+            self.monitor,
+            model=self.version.model,
+            version=self.version.version_id,
+            start=self.window.start,
+            end=self.window.end,
+        )
+        return metric_rows(results, self.window.start, self.window.end)
 
     def _metrics(
         self,

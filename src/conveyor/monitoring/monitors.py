@@ -297,11 +297,14 @@ class Monitors:
         start_time: datetime | None = None,
         end_time: datetime | None = None,
         sampling_rate: float | None = None,
+        deliver: bool = True,
     ) -> ModelMonitoringJob:
         """Run one monitoring job now over the target window: the last `window` (default:
         the monitor's) ending `offset` before now, or `start_time` to `end_time`; the job,
-        SUCCEEDED or FAILED (its `error` says why). Nothing is sent: its alerts wait as
-        PENDING deliveries."""
+        SUCCEEDED or FAILED (its `error` says why). Then the alerts it raised are sent
+        (`deliver_alerts`; a channel that fails is retried later, the job stands), unless
+        `deliver` is False or these monitors have no home settings to send with: then
+        they wait as PENDING deliveries."""
         monitor = self.get(name)
         span = job_window(
             monitor, window=window, offset=offset, start_time=start_time, end_time=end_time
@@ -317,6 +320,8 @@ class Monitors:
             rate,
             self.cache_dir,
         )
+        if deliver and self.settings is not None:
+            self.deliver_alerts()
         return self.get_job(job_id)
 
     def jobs(self, name: str, *, limit: int = 100) -> list[ModelMonitoringJob]:
