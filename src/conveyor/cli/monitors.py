@@ -21,6 +21,7 @@ from rich.text import Text
 
 from conveyor.cli._output import (
     JsonOption,
+    err,
     out,
     print_json,
     print_table,
@@ -576,6 +577,63 @@ def deliver(as_json: JsonOption = False) -> None:
         raise typer.Exit(1)
 
 
+@app.command()
+def watch(
+    poll: Annotated[
+        float, typer.Option(help="Seconds between looks for due monitors.", min=0.1)
+    ] = 30.0,
+    once: Annotated[
+        bool, typer.Option("--once", help="Run what is due now, then exit (for cron or CI).")
+    ] = False,
+) -> None:
+    """Run the jobs of monitors that have a --cron as their schedule comes due, and send
+    their alerts, until interrupted. A monitor whose schedule passed while nothing watched
+    gets one job, for the latest window (missed ones are not caught up one by one). One
+    watcher per home runs at a time; a second one stands by until the first stops.
+
+    Example: conveyor monitors watch
+    """
+    import threading
+
+    from conveyor.cli._signals import terminate_as_interrupt
+    from conveyor.home import open_home
+    from conveyor.monitoring.watch import Watcher
+
+    with open_home() as home:
+        watcher = Watcher(home.monitors, home.settings.folder / "monitoring" / "watcher.lock")
+        if once:
+            print_round(watcher.run_due())
+            return
+        err.print(f"Watching the monitors of {home.settings.folder} every {poll:g}s (Ctrl-C stops)")
+        stop = threading.Event()
+        standby = "another watcher runs this home's monitors; standing by until it stops"
+        try:
+            with terminate_as_interrupt():
+                watcher.watch(
+                    stop, poll_seconds=poll, on_round=print_round,
+                    on_standby=lambda: err.print(standby),
+                )  # fmt: skip
+        except KeyboardInterrupt:
+            err.print("Stopped watching.")
+
+
+def print_round(done: Any) -> None:
+    """A line per job a watcher ran and per delivery that failed."""
+    for job in done.jobs:
+        anomalies = (job.summary or {}).get("objectives", {})
+        count = sum(per.get("anomaly", 0) for per in anomalies.values())
+        line = Text.assemble(
+            f"{when(job.created_at)} UTC  {job.monitor}  job {job.id}  ", state_text(_state(job))
+        )
+        line.append(f"  {job.error}" if job.error else f"  {count} anomalies")
+        out.print(line)
+    for d in done.deliveries:
+        if d.state.value != "DELIVERED":
+            out.print(
+                f"alert {d.alert_id}: {d.channel.value} not sent: {d.last_error}", markup=False
+            )
+
+
 def _delivery_text(d: Any) -> str:
     """`webhook DELIVERED`, `email ops@example.com PENDING (2 attempts)`."""
     where = d.channel.value if d.channel.value != "email" else f"email {d.destination}"
@@ -612,9 +670,9 @@ def run(
     as_json: JsonOption = False,
 ) -> None:
     """Run one monitoring job now: compare the target window of the prediction log with the
-    window before it (drift, output drift) and with the training data (skew). Prints each
-    field's distance, threshold, chance level and status. Exit 0 even with anomalies
-    (unless --fail-on-anomaly), 1 when the job failed.
+    window before it (drift, output drift) and with the training data (skew), and send the
+    alerts it raised. Prints each field's distance, threshold, chance level and status.
+    Exit 0 even with anomalies (unless --fail-on-anomaly), 1 when the job failed.
 
     Example: conveyor monitors run churn-drift --window 1h
     """

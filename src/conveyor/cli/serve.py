@@ -1,8 +1,12 @@
 """`conveyor serve`: the prediction server (Vertex AI and Open Inference Protocol routes)
-and the control API (`/api/v1`), in one process."""
+and the control API (`/api/v1`), in one process; with `--monitor`, the monitors' scheduled
+jobs beside them."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -35,6 +39,14 @@ def serve(
     log_level: Annotated[
         str, typer.Option(help="uvicorn's log level: critical, error, warning, info, debug.")
     ] = "info",
+    monitor: Annotated[
+        bool,
+        typer.Option(
+            "--monitor",
+            help="Also run the jobs of monitors with a --cron as they come due, and send "
+            "their alerts (as `conveyor monitors watch`).",
+        ),
+    ] = False,
 ) -> None:
     """Serve predictions for every endpoint and registered model, until interrupted.
 
@@ -50,18 +62,42 @@ def serve(
     """
     from conveyor.serving.server import serve as run
 
-    run(
-        host,
-        port,
-        workers=workers,
-        max_request_bytes=max_request_bytes,
-        log_sample_rate=log_sample_rate,
-        tokens_file=tokens,
-        access_log=access_log,
-        log_level=log_level,
-        app="conveyor.api.server:create_app",
-        on_ready=_say_ready,
-    )
+    with _watching() if monitor else nullcontext():
+        run(
+            host,
+            port,
+            workers=workers,
+            max_request_bytes=max_request_bytes,
+            log_sample_rate=log_sample_rate,
+            tokens_file=tokens,
+            access_log=access_log,
+            log_level=log_level,
+            app="conveyor.api.server:create_app",
+            on_ready=_say_ready,
+        )
+
+
+@contextmanager
+def _watching() -> Iterator[None]:
+    """The monitoring watcher in a thread of this process while the server runs (one,
+    however many workers serve), stopped with the server."""
+    from conveyor.cli.monitors import print_round
+    from conveyor.home import open_home
+    from conveyor.monitoring.watch import Watcher
+
+    stop = threading.Event()
+    with open_home() as home:
+        watcher = Watcher(home.monitors, home.settings.folder / "monitoring" / "watcher.lock")
+        thread = threading.Thread(
+            target=watcher.watch, args=(stop,), kwargs={"on_round": print_round},
+            name="conveyor-monitoring", daemon=True,
+        )  # fmt: skip
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
 
 def _say_ready(url: str) -> None:
