@@ -130,4 +130,5 @@ class _Services:
             artifacts=artifacts,
             settings=settings,
         )
+        registry.add_delete_guard(monitors.delete_guard)  # a version a monitor pins stays
         return cls(registry, endpoints, models, monitors)

@@ -281,6 +281,18 @@ class Monitors:
         prediction fields defaulting to the version's), or the version's own."""
         return self._schema(model_monitoring_schema, self._resolve(target)[1])
 
+    def delete_guard(self, version: ModelVersion) -> str | None:
+        """The registry's delete guard: why `version` must stay, while a monitor is pinned
+        to it (a monitor following an alias follows it elsewhere)."""
+        for monitor in self.list():
+            pinned = monitor.alias is None and monitor.model == version.model
+            if pinned and monitor.model_version_id == version.version_id:
+                return (
+                    f"watched by monitor {monitor.name} (target {monitor.target}); delete it "
+                    f"with `conveyor monitors delete {monitor.name}` first"
+                )
+        return None
+
     def target_version(self, name: str) -> ModelVersion:
         """The version monitor `name` watches now (what a job evaluates); `TargetNotFound`
         when its model, version or alias is gone."""
