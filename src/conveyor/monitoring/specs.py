@@ -228,7 +228,7 @@ def check_objective(value: Any, schema: ModelMonitoringSchema) -> TabularObjecti
     where = "tabular_objective"
     if value is None:
         objective = TabularObjective()
-        if not schema.prediction_fields:
+        if len(schema.prediction_fields) != 1:  # none, or several: see below
             objective = dataclasses.replace(objective, prediction_output_drift_spec=None)
         return objective
     if isinstance(value, TabularObjective):
@@ -245,6 +245,14 @@ def check_objective(value: Any, schema: ModelMonitoringSchema) -> TabularObjecti
         fields = schema.fields_of(objective)
         specs[objective.spec] = (
             None if given is None else _spec(given, fields, objective, f"{where}.{objective.spec}")
+        )
+    output = Objective.PREDICTION_OUTPUT_DRIFT.spec
+    if specs[output] is not None and len(schema.prediction_fields) > 1:
+        names = ", ".join(f.name for f in schema.prediction_fields)
+        raise MonitorUsageError(
+            f"{where}.{output}: the prediction log types a prediction only when it is a "
+            f"single value, and this schema has {len(schema.prediction_fields)} prediction "
+            f"fields ({names}); give one prediction field, or leave output drift off"
         )
     performance = value.get(Objective.MODEL_PERFORMANCE.spec)
     specs[Objective.MODEL_PERFORMANCE.spec] = (
