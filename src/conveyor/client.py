@@ -539,6 +539,11 @@ class Client:
         """One monitoring job by id; `JobNotFound` if unknown."""
         return self.home.monitors.get_job(job_id)
 
+    def list_monitor_job_metrics(self, job_id: int) -> list[MonitoringMetric]:
+        """The metrics one monitoring job wrote, per objective and field
+        (`Monitors.job_metrics`); `JobNotFound` if unknown."""
+        return self.home.monitors.job_metrics(job_id)
+
     def search_monitoring_metrics(
         self,
         name: str | None = None,

@@ -16,7 +16,7 @@ reference, with every input and output, is docs/components.md.
 | evaluation  | evaluate_model                                          |
 | validation  | validate_model, infra_validate                          |
 | hand-over   | get_production_model, upload_model, deploy_model,       |
-|             | batch_predict                                           |
+|             | batch_predict, monitor_model                            |
 
 `__all__` lists the development components; `HANDOVER` the hand-over ones.
 """
@@ -28,6 +28,7 @@ from conveyor.components.handover import deploy_model as deploy_model
 from conveyor.components.handover import get_production_model as get_production_model
 from conveyor.components.handover import upload_model as upload_model
 from conveyor.components.infra_validation import infra_validate as infra_validate
+from conveyor.components.monitoring import monitor_model as monitor_model
 from conveyor.components.prediction import batch_predict as batch_predict
 from conveyor.components.preparation import fit_transform, split_data
 from conveyor.components.training import train_model, tune_model
@@ -52,6 +53,7 @@ HANDOVER = (
     "deploy_model",
     "get_production_model",
     "infra_validate",
+    "monitor_model",
     "upload_model",
 )
 """The hand-over components, importable from here like the others."""
