@@ -100,20 +100,6 @@ def log_traffic(client: Client, data: dict, *, start: datetime, span: timedelta,
     assert logger.flush()
 
 
-@pytest.fixture(autouse=True)
-def fresh_fork_server(monkeypatch):
-    """Workers from a fork server that is a fresh interpreter. Forked from this process
-    under pytest's fd capture, a worker cannot open the home's SQLite store (`locking
-    protocol`, SQLITE_PROTOCOL); the other component tests escape it only because they
-    load scikit-learn's OpenMP, which makes a fork unsafe (`_forkserver.fork_is_safe`)."""
-    from conveyor.pipelines.executors import _forkserver
-
-    _forkserver.stop()
-    monkeypatch.setattr(_forkserver, "fork_is_safe", lambda: False)
-    yield
-    _forkserver.stop()
-
-
 @pytest.fixture
 def client(tmp_path):
     """`churn@production` (version 1) watched for skew against a training file, with

@@ -54,6 +54,10 @@ def follow(
     def log(line: str) -> None:
         console.print(Text(line, style="dim"), highlight=False)  # untinted tree below
 
+    if executor == "local":
+        from conveyor.pipelines.executors.python import start_workers
+
+        start_workers()  # forked before the home's store opens, so forked at all
     with Client() as client, view, terminate_as_interrupt():
         outcome = start(client, view, log)
     if as_json:

@@ -18,8 +18,14 @@ for threads that do not exist; and CUDA refuses to start in a forked child.
 `fork_is_safe` says no when this process runs threads that Python did not start
 (`/proc/self/task` against `threading`) and has one of those runtimes loaded
 (`/proc/self/maps`): a notebook that trained a model before calling
-`conveyor.run`. Both are read in about a millisecond, on Linux; elsewhere a
-fork is taken to be safe. Then the fork server is a fresh interpreter instead,
+`conveyor.run`. It says no too while this process has an SQLite database open in
+WAL mode (its `-shm` file mapped): SQLite keeps each open file's locks in the
+process's memory, which a fork copies while the server then closes the files
+they name, so a worker opening that database (a component's `Client()`) would
+lock through numbers that now name other files (`locking protocol`, at best).
+`conveyor run` starts the server before it opens its home (`start_workers`).
+Both are read in about a millisecond, on Linux; elsewhere a fork is taken to be
+safe. Then the fork server is a fresh interpreter instead,
 `python _worker.py --fork-server FD`, which imports kfp's executor first (an
 interpreter's start: with `_KFP_RUNTIME`, as in kfp's containers, not the whole SDK).
 
@@ -68,6 +74,8 @@ def fork_is_safe() -> bool:
     A thread Python started but has just finished leaves `threading` a moment
     before the system forgets it: only threads still there a moment later count.
     """
+    if _sqlite_open():
+        return False
     foreign = _foreign_threads()
     if not foreign or not _unsafe_runtime_loaded():
         return True
@@ -82,6 +90,15 @@ def _foreign_threads() -> set[int]:
     except OSError:
         return set()
     return ids - {thread.native_id for thread in threading.enumerate()}
+
+
+def _sqlite_open() -> bool:
+    """Whether an SQLite database in WAL mode is open here (its `-shm` file mapped)."""
+    try:
+        maps = _MAPS.read_bytes()
+    except OSError:
+        return False
+    return b"-shm\n" in maps
 
 
 def _unsafe_runtime_loaded() -> bool:

@@ -35,6 +35,14 @@ from conveyor.pipelines.executors.base import (
 )
 
 
+def start_workers() -> None:
+    """Start the process that forks Python components' workers now, forked from this
+    process if that is safe. Call it before opening an SQLite store: once one is open,
+    workers come from a fresh interpreter instead (see `_forkserver`)."""
+    if _forkserver.at_once():
+        _forkserver.start()
+
+
 class WorkerDied(Exception):
     """The worker process ended in the middle of a task."""
 
