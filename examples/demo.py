@@ -6,11 +6,16 @@
    to the endpoint `churn`.
 3. Start `conveyor serve` on a free loopback port and ask the endpoint, over HTTP, how
    likely a few customers are to leave.
-4. Make span 2 (more customers; the market has moved) and run the pipeline again: the
-   baseline span's steps come from the cache, and the new candidate is blessed, or
-   not, against the model in production. When it is, the running server switches to
-   it as the `production` alias moves.
-5. Stop the server and print a summary.
+4. Watch the model: a monitor of `churn@production` (its training data found through
+   lineage); customers like span 1's, then customers of a moved market (span 2's), ask
+   the endpoint; once the server has written its prediction log, a monitoring job
+   finds which features drifted from the earlier traffic and from the training data,
+   and writes alerts to the alert log.
+5. Make span 2 (more customers; the market has moved).
+6. Run the pipeline again: the baseline span's steps come from the cache, and the new
+   candidate is blessed, or not, against the model in production. When it is, the
+   running server switches to it as the `production` alias moves (and the monitor
+   follows it). Stop the server and print a summary.
 
 Everything goes under `.conveyor-demo/` (data, metadata, artifacts, logs), made afresh
 on each run; delete it when done. `python examples/demo.py --home DIR` puts it elsewhere.
@@ -28,6 +33,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +41,17 @@ EXAMPLES = Path(__file__).resolve().parent
 HIDDEN_TASKS = ("condition-",)
 FINAL = {"SUCCEEDED", "CACHED", "FAILED", "SKIPPED", "CANCELLED"}
 SHOWN_FEATURES = ("contract", "internet_service", "tenure_months", "monthly_charges")
+STEPS = 6
+MONITOR = "churn-drift"
+TRAFFIC_ROWS = 2000
+"""Customers of each kind that ask the endpoint in step 4."""
+ALERT_THRESHOLDS = {"default_categorical_alert_threshold": 0.05,
+                    "default_numeric_alert_threshold": 0.02}  # fmt: skip
+"""The monitor's thresholds, tighter than Vertex AI's 0.3 on purpose. The pipeline's
+data validation refuses to train on a span drifted past 0.3 (broken data); the monitor
+is to say early that the market moves: a category's share moved by 5 points (L-infinity
+0.05), a number's distribution by a Jensen-Shannon divergence of 0.02. A job alerts only
+when a distance passes its threshold and what chance alone reaches at its sample sizes."""
 
 
 def main() -> int:
@@ -75,10 +92,13 @@ def main() -> int:
         customers = sample_customers(seed=1)
         before = predict(client, url, customers)
 
-        step(4, "Span 2: 3,000 newer customers; more on fiber, paying more")
+        step(4, f"Model monitoring of churn@production (monitor {MONITOR})")
+        job = watch_traffic(client, url, home)
+
+        step(5, "Span 2: 3,000 newer customers; more on fiber, paying more")
         show_span(write_span(data, 2))
 
-        step(5, "Run 2 of the pipeline, on span 2, against the model in production")
+        step(6, "Run 2 of the pipeline, on span 2, against the model in production")
         second = run_pipeline(client, continuous_training, pattern)
         second_blessing = report_run(client, second)
         after = None
@@ -87,8 +107,9 @@ def main() -> int:
     finally:
         stop_server(server)
 
-    summary(first, first_blessing, second, second_blessing, before, after, home)
-    return 0 if first.status == second.status == "SUCCEEDED" else 1
+    summary(client, first, first_blessing, second, second_blessing, before, after, job, home)
+    succeeded = first.status == second.status == "SUCCEEDED"
+    return 0 if succeeded and job.state == "JOB_STATE_SUCCEEDED" else 1
 
 
 # Steps
@@ -204,12 +225,14 @@ def wait_for_switch(
 
 
 def summary(
+    client: Any,
     first: Any,
     first_blessing: dict[str, Any] | None,
     second: Any,
     second_blessing: dict[str, Any] | None,
     before: dict[str, Any],
     after: dict[str, Any] | None,
+    job: Any,
     home: Path,
 ) -> None:
     say("\nSummary")
@@ -235,7 +258,134 @@ def summary(
         say(f"    {decision}")
     served = after or before
     say(f"  endpoint churn serves churn@{served['modelVersionId']} (following production)")
-    say(f"  files: {shown(home)} (metadata.db, artifacts/, runs/); delete it to start again")
+    alerts = (job.summary or {}).get("alerts", {}).get("anomaly", 0)
+    say(
+        f"  monitor {MONITOR}: job {job.id} over churn@{job.model_version_id}'s traffic "
+        f"{job.state.removeprefix('JOB_STATE_')}, {alerts} drift alerts; it now watches "
+        f"churn@{client.get_monitor(MONITOR).model_version_id} (following production)"
+    )
+    say(
+        f"  files: {shown(home)} (metadata.db, artifacts/, runs/, monitoring/); delete it to start again"
+    )
+
+
+# Monitoring
+
+
+def watch_traffic(client: Any, url: str, home: Path, rows: int = TRAFFIC_ROWS) -> Any:
+    """Create the monitor, send span-1-like then span-2 traffic to the endpoint, wait for
+    the prediction log, run a job over the span-2 traffic; print what it found. The job."""
+    monitor = client.create_monitor(
+        MONITOR,
+        "churn@production",
+        tabular_objective={
+            "feature_skew_spec": ALERT_THRESHOLDS,
+            "feature_drift_spec": ALERT_THRESHOLDS,
+            "prediction_output_drift_spec": ALERT_THRESHOLDS,
+        },
+    )
+    version = monitor.model_version_id
+    say(
+        f"   monitor {MONITOR} watches churn@production (now churn@{version}): skew against "
+        "its training data (found through lineage: the train_data split that trained it), "
+        "drift against the traffic before, and drift of its predictions"
+    )
+    started = datetime.now(UTC)
+    send_traffic(client, url, span=1, rows=rows, first_id=700_001)
+    say(f"   {rows} customers like span 1's asked the endpoint")
+    middle = datetime.now(UTC)
+    last = send_traffic(client, url, span=2, rows=rows, first_id=800_001)
+    ended = datetime.now(UTC)
+    say(f"   then {rows} customers of a moved market (span 2's: more on fiber, paying more)")
+    wait_for_log(client, "churn", version, last)
+    # The target window holds the span-2 traffic; feature drift compares it with the
+    # window of the same length just before it, which holds the span-1-like traffic.
+    length = max(middle - started, ended - middle) + timedelta(seconds=1)
+    job = client.run_monitor(MONITOR, start_time=middle, end_time=middle + length)
+    report_job(client, job)
+    show_alerts(client, job)
+    say(f"   afterwards, with CONVEYOR_HOME={shown(home)}:")
+    for command in (
+        f"conveyor monitors jobs {MONITOR}",
+        f"conveyor monitors metrics {MONITOR} --anomalies",
+        f"conveyor monitors alerts {MONITOR}",
+        f"conveyor monitors report {job.id} --html report.html",
+    ):
+        say(f"     $ {command}")
+    return job
+
+
+def send_traffic(client: Any, url: str, span: int, rows: int, first_id: int) -> datetime:
+    """`rows` new customers of span `span`'s kind ask the endpoint, 100 a request, as
+    Vertex AI clients do; the time the last request was sent (UTC)."""
+    from make_data import customers
+
+    # The endpoint refuses a missing feature (its schema says float): send those recorded.
+    frame = customers(span=span, rows=rows * 2, seed=7, first_id=first_id).dropna()[:rows]
+    instances = json.loads(frame.drop(columns=["customer_id", "churned"]).to_json(orient="records"))
+    sent = datetime.now(UTC)
+    for start in range(0, len(instances), 100):
+        sent = datetime.now(UTC)
+        client.predict("churn", instances[start : start + 100], url=url)
+    return sent
+
+
+def wait_for_log(client: Any, model: str, version: int, last: datetime) -> None:
+    """Wait until the server has written its prediction log up to the request sent at
+    `last`: it writes a Parquet file every 10 s (or 50,000 rows, or when it stops)."""
+    from conveyor.store.prediction_logs import prediction_logs, span
+
+    say("   waiting for the server to write its prediction log (a file every 10 s) ...")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        files = prediction_logs(client.home.store, model=model, version=version)
+        ends = [end for end in (span(f)[1] for f in files) if end is not None]
+        if ends and max(ends) >= last:
+            say(f"   the log holds the traffic: {len(files)} Parquet files")
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"the server wrote no prediction log of {model}@{version} in 60 s")
+
+
+def report_job(client: Any, job: Any) -> None:
+    """Print the job's window and the fields over their thresholds, per objective."""
+    window = f"{job.window_start:%H:%M:%S} to {job.window_end:%H:%M:%S} UTC"
+    say(f"   a monitoring job over the span-2 traffic, {window} (conveyor monitors run):")
+    if job.state != "JOB_STATE_SUCCEEDED":
+        say(f"   job {job.id}: {job.state}: {job.error}")
+        return
+    metrics = client.home.monitors.job_metrics(job.id)
+    found = [m for m in metrics if m.anomaly]
+    summary = job.summary or {}
+    say(
+        f"   job {job.id} of churn@{job.model_version_id}: {summary.get('rows_read')} rows "
+        f"read; {len(found)} of {len(metrics)} measures over their threshold and chance:"
+    )
+    say(f"     {'OBJECTIVE':<24}{'FEATURE':<18}{'DISTANCE':>9}{'THRESHOLD':>10}{'CHANCE':>8}")
+    for metric in sorted(found, key=lambda m: (m.objective, -(m.value or 0))):
+        say(
+            f"     {metric.objective:<24}{metric.feature:<18}{metric.value:>9.4f}"
+            f"{metric.threshold:>10g}{metric.chance_level:>8.4f}"
+        )
+    calm = sorted(
+        {m.feature for m in metrics if m.objective != "prediction_output_drift"}
+        - {m.feature for m in found}
+    )
+    if calm:
+        say(f"     no drift or skew on {', '.join(calm)}")
+
+
+def show_alerts(client: Any, job: Any) -> None:
+    """Print the lines the job's alerts wrote to the home's alert log."""
+    path = client.home.monitors.deliverer().alert_log
+    lines = path.read_text().splitlines() if path.exists() else []
+    written = [entry for entry in map(json.loads, lines) if entry.get("job") == job.id]
+    say(f"   the alert log {shown(path)} (a JSON object a line): {len(written)} alerts")
+    for entry in written:
+        say(
+            f"     {entry['time'][11:19]} {entry['kind']} {entry['objective']} "
+            f"{entry['feature']} {entry['value']:.4f} > {entry['threshold']:g}"
+        )
 
 
 # The server
@@ -335,7 +485,7 @@ def shown(path: Path) -> str:
 
 
 def step(number: int, title: str) -> None:
-    say(f"\n[{number}/5] {title}")
+    say(f"\n[{number}/{STEPS}] {title}")
 
 
 def say(text: str) -> None:

@@ -43,6 +43,7 @@ from conveyor.monitoring.records import (
 )
 from conveyor.monitoring.significance import INSUFFICIENT_DATA, Assessment, NullCache, compare
 from conveyor.monitoring.statistics import (
+    FeatureStatistics,
     Statistics,
     StatisticsError,
     baseline_statistics,
@@ -107,24 +108,23 @@ class Evaluation:
             seed=self.seed,
         )
         reader.check_columns(self.window, [f.name for f in fields])
-        kinds = {f.name: f for f in fields}
-        metrics: list[dict[str, Any]] = []
-        target_rows: int | None = None
+        # Each reference (the window before, the training baseline) with the fields
+        # compared with it; the target window is then read once for all of them.
+        references: list[tuple[list[Objective], list[FieldSchema], Statistics | None]] = []
         if drift:
             drifted = _unique(f for o in drift for f in watched[o])
-            before = self._reference_of_window(reader, drifted)
-            target, target_rows = self._target(reader, before, drifted, kinds)
-            for objective in drift:
-                metrics += self._metrics(objective, watched[objective], before, target)
+            references.append((drift, drifted, self._reference_of_window(reader, drifted)))
         if Objective.FEATURE_SKEW in watched:
             skewed = watched[Objective.FEATURE_SKEW]
-            training = self._training(skewed)
-            target, rows = self._target(reader, training, skewed, kinds)
-            target_rows = rows if target_rows is None else target_rows
-            metrics += self._metrics(Objective.FEATURE_SKEW, skewed, training, target)
+            references.append(([Objective.FEATURE_SKEW], skewed, self._training(skewed)))
+        targets, target_rows = self._targets(reader, [(r, f) for _, f, r in references])
+        metrics: list[dict[str, Any]] = []
+        for (objectives, _, reference), target in zip(references, targets, strict=True):
+            for objective in objectives:
+                metrics += self._metrics(objective, watched[objective], reference, target)
         metrics += self._performance()
         read = {f.id for w in windows for f in in_window(files, w)}
-        return Outcome(metrics, target_rows or 0, sorted(read), self.baseline_artifact)
+        return Outcome(metrics, target_rows, sorted(read), self.baseline_artifact)
 
     # References and targets
 
@@ -139,25 +139,55 @@ class Evaluation:
             source, features=[f.name for f in fields], categorical=_categorical(fields)
         )
 
-    def _target(
+    def _targets(
         self,
         reader: WindowReader,
-        reference: Statistics | None,
-        fields: Sequence[FieldSchema],
-        kinds: Mapping[str, FieldSchema],
-    ) -> tuple[Statistics | None, int]:
-        """The target window's statistics on `reference`'s edges, and its rows."""
+        references: Sequence[tuple[Statistics | None, Sequence[FieldSchema]]],
+    ) -> tuple[list[Statistics | None], int]:
+        """The target window's statistics on each reference's edges (None where the
+        reference is None), and its rows, in one pass over the window. A feature measured
+        alike for two references (a categorical one, or numeric on the same edges) is
+        counted once."""
+        present = [(r, fields) for r, fields in references if r is not None]
+        if not present:
+            return [None] * len(references), sum(
+                b.num_rows for b in reader.source(self.window, 0)()
+            )
+        # Each distinct (field, kind, edges) is one column of the pass: the field's name
+        # the first time (so that an error names the field), a numbered one after.
+        keys: dict[tuple[str, str, tuple[float, ...]], str] = {}
+        wanted: dict[str, FeatureStatistics] = {}
+        for reference, fields in present:
+            for f in fields:
+                feature = reference.features[f.name]
+                key = (f.name, feature.kind, getattr(feature, "edges", ()))
+                if key not in keys:
+                    keys[key] = f.name if f.name not in wanted else f"{f.name}\x00{len(keys)}"
+                    wanted[keys[key]] = feature
+        fields = _unique(f for _, found in present for f in found)
         rows = 0
 
-        def counted() -> Iterator[pa.RecordBatch]:
+        def stream() -> Iterator[pa.RecordBatch]:
             nonlocal rows
             for batch in _filled(reader.source(self.window, 0), fields)():
                 rows += batch.num_rows
-                yield batch
+                names = batch.schema.names
+                columns = [batch.column(names.index(field)) for field, _, _ in keys]
+                yield pa.RecordBatch.from_arrays(columns, names=list(keys.values()))
 
-        if reference is None:
-            return None, sum(b.num_rows for b in reader.source(self.window, 0)())
-        return target_statistics(counted(), _only(reference, fields)), rows
+        found = target_statistics(stream(), Statistics(0, wanted))
+        targets: list[Statistics | None] = []
+        for reference, fields in references:
+            if reference is None:
+                targets.append(None)
+                continue
+            features = {}
+            for f in fields:
+                feature = reference.features[f.name]
+                key = (f.name, feature.kind, getattr(feature, "edges", ()))
+                features[f.name] = found.features[keys[key]]
+            targets.append(Statistics(found.rows, features))
+        return targets, rows
 
     def _training(self, fields: Sequence[FieldSchema]) -> Statistics:
         baseline = baselines.find(self.store, self.version, self.monitor.training_dataset)

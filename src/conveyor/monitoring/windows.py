@@ -5,7 +5,9 @@ The files are the metadata store's `conveyor.PredictionLog` artifacts
 (`conveyor.store.prediction_logs`; `conveyor.serving.prediction_log` writes them); a file is read when its time span overlaps the window
 and its metadata says it holds the watched model version. Layout 2 files are scanned with
 `pyarrow.dataset`, a file at a time, with the filter `timestamp` in the window, `model`
-and `model_version` the watched ones and `status == 200` pushed into the scan; the typed
+and `model_version` the watched ones and `status == 200` pushed into the scan (less what a
+file is known to meet: its metadata names the watched version alone, its footer's
+statistics put its times inside the window and its statuses at 200); the typed
 columns `feature.<name>` and `prediction.value` come out renamed to the schema's field
 names. Layout 1 files (no typed columns) are small: they are read whole and their columns
 derived from the `instance` objects and `prediction` JSON. A sampling rate below 1 keeps each row with that probability, drawn from a
@@ -107,6 +109,7 @@ class WindowReader:
         self.sampling_rate = sampling_rate
         self.seed = seed
         self.rows_read = 0
+        self._opened: dict[int, tuple[Any, dict]] = {}  # a file's dataset and _bounds
 
     def check_columns(self, window: Window, fields: Sequence[str]) -> None:
         """Raise `WindowError` when a field of `fields` is in no file of `window` (a
@@ -158,11 +161,14 @@ class WindowReader:
                 table = _layout_1(record, wanted).filter(self._filter(window))
                 yield from (self._renamed(b, wanted) for b in table.to_batches())
                 return
-            dataset = _dataset(record)
+            if record.id not in self._opened:  # once for every pass
+                dataset = _dataset(record)
+                self._opened[record.id] = (dataset, _bounds(dataset))
+            dataset, bounds = self._opened[record.id]
             names = dataset.schema.names
             chosen = [c for c in wanted if c in names]
             scanner = dataset.scanner(
-                columns=chosen, filter=self._filter(window), batch_readahead=2
+                columns=chosen, filter=self._filter(window, record, bounds), batch_readahead=2
             )
             for batch in scanner.to_batches():
                 yield self._renamed(batch, wanted)
@@ -173,17 +179,41 @@ class WindowReader:
                 "its artifact)"
             ) from exc
 
-    def _filter(self, window: Window) -> Any:
+    def _filter(
+        self,
+        window: Window,
+        record: ArtifactRecord | None = None,
+        known: Mapping[str, tuple[Any, Any]] | None = None,
+    ) -> Any:
+        """The rows of the window, of the watched version, answered (status 200); without
+        the conditions `record`'s file is known to meet (its metadata names this version
+        alone, its footer's statistics bound its times and statuses): evaluating them on
+        every row took about as long as decoding the columns."""
         import pyarrow.dataset as ds
 
         stamp = pa.timestamp("us", tz="UTC")
-        return (
-            (ds.field("timestamp") >= pa.scalar(window.start, stamp))
-            & (ds.field("timestamp") < pa.scalar(window.end, stamp))
-            & (ds.field("model") == self.model)
-            & (ds.field("model_version") == self.version)
-            & (ds.field("status") == 200)
-        )
+        known = known or {}
+        times = known.get("timestamp")
+        conditions = []
+        if times is None or not window.start <= times[0]:
+            conditions.append(ds.field("timestamp") >= pa.scalar(window.start, stamp))
+        if times is None or not times[1] < window.end:
+            conditions.append(ds.field("timestamp") < pa.scalar(window.end, stamp))
+        models = [] if record is None else record.metadata.get("deployed_models") or []
+        if not models or any(m.get("model") != self.model for m in models):
+            conditions.append(ds.field("model") == self.model)
+        if known.get("model_version") != (self.version, self.version) and (
+            not models or any(m.get("model_version") != self.version for m in models)
+        ):
+            conditions.append(ds.field("model_version") == self.version)
+        if known.get("status") != (200, 200):
+            conditions.append(ds.field("status") == 200)
+        if not conditions:
+            return None
+        found = conditions[0]
+        for condition in conditions[1:]:
+            found = found & condition
+        return found
 
     @staticmethod
     def _renamed(batch: pa.RecordBatch, wanted: Mapping[str, str]) -> pa.RecordBatch:
@@ -239,6 +269,43 @@ def _dataset(record: ArtifactRecord) -> Any:
         return found
     options = ds.ParquetReadOptions(dictionary_columns=strings)
     return ds.dataset(path, format=ds.ParquetFileFormat(read_options=options))
+
+
+def _bounds(dataset: Any) -> dict[str, tuple[Any, Any]]:
+    """The least and greatest value of each filter column of a one-file dataset, from its
+    footer's statistics; a column is left out when a row group has no statistics or a
+    null in it (a file written without them is filtered row by row)."""
+    fragments = list(dataset.get_fragments())
+    if len(fragments) != 1:
+        return {}
+    metadata = fragments[0].metadata
+    if metadata.num_row_groups == 0:
+        return {}
+    found: dict[str, tuple[Any, Any]] = {}
+    for name in _FILTER_COLUMNS:
+        lows, highs = [], []
+        for number in range(metadata.num_row_groups):
+            group = metadata.row_group(number)
+            column = next(
+                (group.column(j) for j in range(group.num_columns)
+                 if group.column(j).path_in_schema == name),
+                None,
+            )  # fmt: skip
+            statistics = None if column is None else column.statistics
+            if statistics is None or not statistics.has_min_max or statistics.null_count != 0:
+                break
+            lows.append(statistics.min)
+            highs.append(statistics.max)
+        else:
+            try:
+                found[name] = (min(lows), max(highs))
+            except TypeError:  # values of another type than expected: filter them
+                continue
+    if "timestamp" in found and not all(
+        isinstance(t, datetime) and t.tzinfo is not None for t in found["timestamp"]
+    ):
+        del found["timestamp"]
+    return found
 
 
 def _schema_of(record: ArtifactRecord) -> pa.Schema:
