@@ -28,7 +28,7 @@ COPIES = 12
 
 CHILD = textwrap.dedent(
     """
-    import json, resource, sys
+    import json, sys
     from pathlib import Path
     from conveyor.monitoring import Monitors
     from conveyor.registry import Registry
@@ -43,7 +43,9 @@ CHILD = textwrap.dedent(
             start_time=datetime.fromisoformat(start),
             end_time=datetime.fromisoformat(end),
         )
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # Linux's VmHWM starts afresh at exec; ru_maxrss keeps pytest's peak across it.
+    status = Path("/proc/self/status").read_text().splitlines()
+    peak = next(int(l.split()[1]) * 1024 for l in status if l.startswith("VmHWM:"))
     print(json.dumps({"state": job.state.value, "error": job.error,
                       "rows": (job.summary or {}).get("rows_read"), "peak": peak}))
     """

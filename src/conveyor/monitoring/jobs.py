@@ -107,7 +107,10 @@ class Evaluation:
             sampling_rate=self.sampling_rate,
             seed=self.seed,
         )
-        reader.check_columns(self.window, [f.name for f in fields])
+        # A feature the requests lack is the monitor's mistake: the job fails naming it. A
+        # prediction the log does not type (probabilities, several outputs) has no
+        # values: its output drift is insufficient data, not a failure of every job.
+        reader.check_columns(self.window, [f.name for f in fields if f in schema.feature_fields])
         # Each reference (the window before, the training baseline) with the fields
         # compared with it; the target window is then read once for all of them.
         references: list[tuple[list[Objective], list[FieldSchema], Statistics | None]] = []
