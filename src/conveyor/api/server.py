@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None, server: ServerSettings | None =
         service = serving.state.service
         service.metrics.add_collector(MonitoringCollector(home.store))
         middleware = [Middleware(TokenAuth, tokens=server.tokens)] if server.tokens else []
+        middleware.append(Middleware(_Predictions, serving=serving))
         app = control.create_app(
             home,
             middleware=middleware,
@@ -57,6 +58,28 @@ def create_app(settings: Settings | None = None, server: ServerSettings | None =
         raise
     app.mount("/", serving)
     return app
+
+
+PREDICTION_PATHS = ("/v1/", "/v2/", "/metrics")
+"""Paths that only the prediction server answers (the control API is under `/api/v1`)."""
+
+
+class _Predictions:
+    """ASGI middleware: a request for the prediction server goes to it at once, inside the
+    token gate but past the control API's routing and middleware, which cost a
+    prediction more than its own routing (every control route's pattern tried first)."""
+
+    def __init__(self, app: Any, serving: Any) -> None:
+        self.app = app
+        self.serving = serving
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and (
+            scope["path"].startswith(PREDICTION_PATHS) or scope["path"] == "/v2"
+        ):
+            await self.serving(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 def _closing(home: Home) -> Any:

@@ -34,9 +34,13 @@ _TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"(\s*:)?|[\[\]{}]')
 """JSON's strings (keys when a colon follows) and brackets, to find a deep field."""
 _DEEP = 100
 """How deep a field must nest to be named as the one Python's parser gave up on."""
-_LONG_NUMBER = re.compile(rb"\d{19}")
+_LONG_NUMBER = b"0" * 19
 """Digits that may make an integer beyond 64 bits, which orjson would read as a float:
-such bodies are read by json's parser, which keeps Python's integers."""
+such bodies are read by json's parser, which keeps Python's integers. Looked for in the
+body with every digit made "0" (`_DIGITS`): one C pass, where a regular expression took
+100 us over a 64-row request."""
+_DIGITS = bytes(48 if 48 <= i <= 57 else 32 for i in range(256))
+"""A `bytes.translate` table: ASCII digits to "0", every other byte to a space."""
 
 
 class ApiError(Exception):
@@ -166,7 +170,7 @@ def parse_json(body: bytes, what: str = "the request body") -> Any:
     """`body` parsed as JSON, or ApiError 400 saying what is wrong, and where."""
     if not body.strip():
         raise ApiError(400, f'{what} is empty; send JSON such as {{"instances": [[1.0, 2.0]]}}')
-    if not _LONG_NUMBER.search(body):
+    if _LONG_NUMBER not in body.translate(_DIGITS):
         try:
             data = orjson.loads(body)  # several times faster than json's parser
         except orjson.JSONDecodeError:

@@ -120,29 +120,34 @@ def tensor_in(spec: Any, position: int, binary: Binary | None) -> Tensor:
     data = spec.get("data")
     if not isinstance(data, list):
         raise ApiError(400, f'input {name!r} needs "data": a list of values')
-    flat = _flatten(data)
+    flat, kinds = _flatten(data)
     if len(flat) != prod(shape):
         raise ApiError(
             400,
             f"input {name!r} has shape {shape}, so {prod(shape)} values, but its data holds "
             f"{len(flat)}",
         )
-    _check_values(name, datatype, flat)
+    _check_values(name, datatype, flat, kinds)
     return Tensor(name, shape, datatype, flat)
 
 
-def _flatten(data: list[Any]) -> list[Any]:
-    while data and any(isinstance(v, list) for v in data):
-        if not all(isinstance(v, list) for v in data):
-            return data  # ragged: the length check names it
+def _flatten(data: list[Any]) -> tuple[list[Any], set[type]]:
+    """`data` flat, row-major, and the set of its values' types (found by C loops: a
+    64-row request has 512 values, and a Python loop over them was its dearest step)."""
+    kinds = set(map(type, data))
+    while list in kinds:
+        if len(kinds) > 1:
+            return data, kinds  # ragged: the length check names it
         data = list(chain.from_iterable(data))
-    return data
+        kinds = set(map(type, data))
+    return data, kinds
 
 
-def _check_values(name: str, datatype: str, flat: list[Any]) -> None:
-    """ApiError 400 naming the first value of input `name` that `datatype` cannot hold."""
+def _check_values(name: str, datatype: str, flat: list[Any], kinds: set[type]) -> None:
+    """ApiError 400 naming the first value of input `name` that `datatype` cannot hold
+    (`kinds`: the types of the values)."""
     allowed, wanted = _KINDS[datatype]
-    if not set(map(type, flat)) <= allowed:
+    if not kinds <= allowed:
         for i, value in enumerate(flat):
             if type(value) not in allowed:
                 raise ApiError(
@@ -163,6 +168,8 @@ def _check_values(name: str, datatype: str, flat: list[Any]) -> None:
             f"{_shown(value)}",
         )
     if datatype in FLOATS:
+        if datatype == "FP64" and kinds == {float}:
+            return  # a Python float is a double: FP64 holds every one (infinities too)
         limit = FLOATS[datatype]
         if max(map(abs, flat)) < limit:
             return
