@@ -14,7 +14,10 @@ fine (their locks are reset after a fork), and so are native thread pools that
 prepare for a fork (OpenBLAS, which numpy loads). Two runtimes are not: GNU
 OpenMP (libgomp: LightGBM, XGBoost, scikit-learn, PyTorch) keeps its thread
 pool's state across a fork, so the child's next parallel region waits forever
-for threads that do not exist; and CUDA refuses to start in a forked child.
+for threads that do not exist; CUDA refuses to start in a forked child; and
+Apache Arrow (pyarrow) running its thread pools has aborted workers forked
+after it ("error closing file": it closes again, in each forked child, files
+of its own that the fork server has closed).
 `fork_is_safe` says no when this process runs threads that Python did not start
 (`/proc/self/task` against `threading`) and has one of those runtimes loaded
 (`/proc/self/maps`): a notebook that trained a model before calling
@@ -57,7 +60,7 @@ from conveyor.pipelines.executors import _worker
 
 _TASKS = Path("/proc/self/task")
 _MAPS = Path("/proc/self/maps")
-_UNSAFE_RUNTIMES = (b"/libgomp", b"/libcuda.")
+_UNSAFE_RUNTIMES = (b"/libgomp", b"/libcuda.", b"/libarrow.")
 """Libraries (as mapped file names) whose threads a forked child cannot do without."""
 _SETTLE_SECONDS = 0.005
 _READY = b"r"
