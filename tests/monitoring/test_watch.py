@@ -86,7 +86,7 @@ def test_a_due_monitor_gets_one_job_for_its_window_and_its_alerts_are_sent(home)
     moved = frame(1000, seed=4, tenure_shift=25)
     log_traffic(home.store, home.artifacts, moved, start=fire - timedelta(hours=1),
                 span=timedelta(minutes=50))  # fmt: skip
-    watcher = Watcher(home.monitors, home.settings.folder / "monitoring" / "watcher.lock")
+    watcher = Watcher(home.monitors)
 
     assert [(m.name, at) for m, at in watcher.due()] == [("hourly", fire)]
     done = watcher.run_due()

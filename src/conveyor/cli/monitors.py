@@ -600,7 +600,7 @@ def watch(
     from conveyor.monitoring.watch import Watcher
 
     with open_home() as home:
-        watcher = Watcher(home.monitors, home.settings.folder / "monitoring" / "watcher.lock")
+        watcher = Watcher(home.monitors)
         if once:
             print_round(watcher.run_due())
             return

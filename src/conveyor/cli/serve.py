@@ -87,7 +87,7 @@ def _watching() -> Iterator[None]:
 
     stop = threading.Event()
     with open_home() as home:
-        watcher = Watcher(home.monitors, home.settings.folder / "monitoring" / "watcher.lock")
+        watcher = Watcher(home.monitors)
         thread = threading.Thread(
             target=watcher.watch, args=(stop,), kwargs={"on_round": print_round},
             name="conveyor-monitoring", daemon=True,

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from conveyor.monitoring.errors import MonitorUsageError
 from conveyor.monitoring.monitors import Monitors
 from conveyor.monitoring.records import AlertDelivery, ModelMonitor, ModelMonitoringJob
 from conveyor.monitoring.specs import parse_duration
@@ -43,11 +44,21 @@ class Round:
     deliveries: list[AlertDelivery]
 
 
+LOCK = Path("monitoring") / "watcher.lock"
+"""The lock file a watcher holds, in the home's folder."""
+
+
 class Watcher:
     """Runs the due jobs of `monitors` (a home's: it sends their alerts with the home's
-    settings); `lock` is the file held while watching."""
+    settings); `lock` is the file held while watching (default: the home's `LOCK`)."""
 
-    def __init__(self, monitors: Monitors, lock: Path) -> None:
+    def __init__(self, monitors: Monitors, lock: Path | None = None) -> None:
+        if lock is None:
+            if monitors.settings is None:
+                raise MonitorUsageError(
+                    "a watcher needs the home's settings: use `open_home().monitors`"
+                )
+            lock = monitors.settings.folder / LOCK
         self.monitors = monitors
         self.lock = FileLock(lock)
         lock.parent.mkdir(parents=True, exist_ok=True)
