@@ -40,7 +40,7 @@ from conveyor.api.params import (
     Reference,
     SettingName,
 )
-from conveyor.monitoring import AlertKind, JobNotFound, ModelMonitor, Objective
+from conveyor.monitoring import AlertKind, ModelMonitor, Objective
 from conveyor.serving.auth import Role, needs
 
 PREFIX = "/api/v1/monitors"
@@ -553,9 +553,7 @@ def list_jobs(
 )
 def get_job(monitor: MonitorPath, job_id: JobPath, monitors: MonitorsDep) -> JobOut:
     """One job of the monitor."""
-    job = monitors.get_job(job_id)
-    if job.monitor != monitor:
-        raise JobNotFound(f"monitor {monitor!r} has no job {job_id}")
+    job = monitors.get_job(job_id, monitor=monitor)
     return JobOut(**job.to_json())
 
 
@@ -635,8 +633,7 @@ def job_report(
 ) -> HTMLResponse:
     """The job's report: one self-contained HTML page (inline SVG, no script), per field the
     baseline and target distributions, the distance over the last `history` jobs, alerts."""
-    if monitors.get_job(job_id).monitor != monitor:
-        raise JobNotFound(f"monitor {monitor!r} has no job {job_id}")
+    monitors.get_job(job_id, monitor=monitor)  # 404 unless the monitor's
     return HTMLResponse(monitors.report(job_id, history=history))
 
 

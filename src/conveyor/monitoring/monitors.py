@@ -343,8 +343,9 @@ class Monitors:
             row = _rows.monitor_row(conn, check_monitor_name(name))
             return [job_record(r, row.name) for r in jobs_of(conn, row.id, limit)]
 
-    def get_job(self, job_id: int) -> ModelMonitoringJob:
-        """One job; `JobNotFound` when there is none of that id."""
+    def get_job(self, job_id: int, *, monitor: str | None = None) -> ModelMonitoringJob:
+        """One job (of `monitor`, when given); `JobNotFound` when there is none of that id
+        (or it is another monitor's)."""
         with self.store.transaction() as conn:
             found = job_row(conn, check_job_id(job_id))
         if found is None:
@@ -352,7 +353,10 @@ class Monitors:
                 f"no monitoring job {job_id}; `conveyor monitors jobs MONITOR` lists a "
                 "monitor's jobs"
             )
-        return job_record(*found)
+        job = job_record(*found)
+        if monitor is not None and job.monitor != monitor:
+            raise JobNotFound(f"monitor {monitor!r} has no job {job_id}")
+        return job
 
     def job_metrics(self, job_id: int) -> list[MonitoringMetric]:
         """The metrics one job wrote (per objective and field); `JobNotFound` when none."""
