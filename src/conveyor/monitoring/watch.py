@@ -27,8 +27,8 @@ from filelock import FileLock, Timeout
 
 from conveyor.monitoring.errors import MonitorUsageError
 from conveyor.monitoring.monitors import Monitors
+from conveyor.monitoring.queries import job_window
 from conveyor.monitoring.records import AlertDelivery, ModelMonitor, ModelMonitoringJob
-from conveyor.monitoring.specs import parse_duration
 
 log = logging.getLogger("conveyor.monitoring")
 
@@ -82,11 +82,11 @@ class Watcher:
         """One round: a job for each due monitor, then the alerts due delivered."""
         jobs = []
         for monitor, fire in self.due(now):
-            end = fire - (parse_duration(monitor.offset, "offset", zero=True) if monitor.offset
-                          else timedelta(0))  # fmt: skip
-            start = end - parse_duration(monitor.window, "window")
+            span = job_window(monitor, at=fire)  # the monitor's window, ending offset before
             jobs.append(
-                self.monitors.run(monitor.name, start_time=start, end_time=end, deliver=False)
+                self.monitors.run(
+                    monitor.name, start_time=span.start, end_time=span.end, deliver=False
+                )
             )
         return Round(jobs, self.monitors.deliver_alerts())
 
