@@ -77,10 +77,11 @@ def fork_is_safe() -> bool:
     A thread Python started but has just finished leaves `threading` a moment
     before the system forgets it: only threads still there a moment later count.
     """
-    if _sqlite_open():
+    maps = _mapped()
+    if _sqlite_open(maps):
         return False
     foreign = _foreign_threads()
-    if not foreign or not _unsafe_runtime_loaded():
+    if not foreign or not any(name in maps for name in _UNSAFE_RUNTIMES):
         return True
     time.sleep(_SETTLE_SECONDS)
     return not foreign & (_foreign_threads() or set())
@@ -95,21 +96,17 @@ def _foreign_threads() -> set[int]:
     return ids - {thread.native_id for thread in threading.enumerate()}
 
 
-def _sqlite_open() -> bool:
+def _mapped() -> bytes:
+    """The files this process maps (`/proc/self/maps`; empty where there is none)."""
+    try:
+        return _MAPS.read_bytes()
+    except OSError:
+        return b""
+
+
+def _sqlite_open(maps: bytes | None = None) -> bool:
     """Whether an SQLite database in WAL mode is open here (its `-shm` file mapped)."""
-    try:
-        maps = _MAPS.read_bytes()
-    except OSError:
-        return False
-    return b"-shm\n" in maps
-
-
-def _unsafe_runtime_loaded() -> bool:
-    try:
-        maps = _MAPS.read_bytes()
-    except OSError:
-        return False
-    return any(name in maps for name in _UNSAFE_RUNTIMES)
+    return b"-shm\n" in (_mapped() if maps is None else maps)
 
 
 class ServedProcess:
