@@ -130,6 +130,8 @@ def run(
     executor: str = choice.DEFAULT,
     listener: Callable[[Node], None] | None = None,
     log: Callable[[str], None] | None = None,
+    run_id: str | None = None,
+    origin: dict[str, Any] | None = None,
 ) -> Run:
     """Run a pipeline in `home` (its settings, metadata and artifact stores) to its end
     and return what happened.
@@ -144,6 +146,10 @@ def run(
     older cache entries; `cache_by_content` identifies input artifacts by their
     sha256 rather than their URI. `executor` is `"local"` (warm worker processes)
     or `"inline"` (Python components in this process, for a debugger).
+
+    `run_id` (default: the pipeline's name, the time and a random suffix) lets a caller
+    that must know it beforehand (the scheduler) choose it: a second run with the same id
+    is refused. `origin` is recorded with the run: the pipeline version and what fired it.
     """
     choice.check(executor)
     spec = specs.load(pipeline)
@@ -151,7 +157,7 @@ def run(
     bound = validate.bind_arguments(spec, arguments or {}, as_text=arguments_as_text)
     caching = _policy(home, enable_caching, cache_max_age, cache_by_content)
     name = spec.get("pipelineInfo", {}).get("name", "pipeline")
-    run_id = f"{_slug(name)}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+    run_id = run_id or new_run_id(name)
     context = _context(home, run_id, name, parallelism, caching)
     if spec.source_dir is not None:
         context.python_path.append(spec.source_dir)
@@ -159,7 +165,13 @@ def run(
     token = lease.new_token()
     with store.held_connection():
         store.create_run(
-            run_id, name, parameters=bound, spec=spec, spec_digest=spec.digest, lease=token
+            run_id,
+            name,
+            parameters=bound,
+            spec=spec,
+            spec_digest=spec.digest,
+            lease=token,
+            origin=origin,
         )
         return _execute(spec, bound, context, store, token, executor, listener, log)
 
@@ -214,6 +226,11 @@ def _policy(
     if enabled is None and home.settings.disable_cache:
         enabled = False
     return Policy(enabled=enabled, max_age=max_age, by_content=by_content)
+
+
+def new_run_id(pipeline_name: str) -> str:
+    """A fresh run id: the pipeline's name, the time (UTC) and a random suffix."""
+    return f"{_slug(pipeline_name)}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
 def _slug(name: str) -> str:

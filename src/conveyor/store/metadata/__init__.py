@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         RunBusy,
         RunConflict,
         RunEnded,
+        RunExists,
         StoreError,
     )
     from conveyor.store.metadata.kinds import (
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
 __getattr__ = exports(
     __name__,
     {
-        "errors": ("NotFound", "RunBusy", "RunConflict", "RunEnded", "StoreError"),
+        "errors": ("NotFound", "RunBusy", "RunConflict", "RunEnded", "RunExists", "StoreError"),
         "kinds": (
             "CONTAINER_EXECUTION",
             "DAG_EXECUTION",
@@ -107,6 +108,7 @@ __all__ = [
     "RunConflict",
     "RunDetail",
     "RunEnded",
+    "RunExists",
     "RunRecord",
     "RunStatus",
     "RunnerRecord",

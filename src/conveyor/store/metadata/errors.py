@@ -24,6 +24,10 @@ class RunConflict(StoreError, UsageError):
     http_status = 409
 
 
+class RunExists(RunConflict):
+    """A run with the id asked for is recorded already: a run id is given once."""
+
+
 class RunBusy(RunConflict):
     """A live process runs the run; a second runner would run its tasks twice."""
 

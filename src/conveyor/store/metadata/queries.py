@@ -39,7 +39,7 @@ from conveyor.store.metadata.records import (
 Pipeline = aliased(Context, name="pipeline")
 RunType = aliased(ContextType, name="run_type")
 
-_SUMMARY_KEYS = ("status", "parameters", "error", "ended_at")
+_SUMMARY_KEYS = ("status", "parameters", "error", "ended_at", "origin")
 """The run properties a listing reads: never the spec, which may be large."""
 
 

@@ -39,7 +39,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import BindParameter
 
 from conveyor.store.metadata import driver
-from conveyor.store.metadata.errors import NotFound, StoreError
+from conveyor.store.metadata.errors import NotFound, RunExists, StoreError
 from conveyor.store.metadata.kinds import (
     STARTED_STATES,
     ArtifactState,
@@ -190,10 +190,11 @@ def create_run(
     pipeline_name: str,
     parameters: dict[str, Any],
     spec_digest: str | None,
+    origin: dict[str, Any] | None = None,
 ) -> None:
     pipeline_type, run_type = types
     if _context_id(conn, run_type, run_id) is not None:
-        raise StoreError(f"run {run_id!r} is already recorded; give the new run another id")
+        raise RunExists(f"run {run_id!r} is already recorded; give the new run another id")
     stamp = now()
     pipeline = _context_id(conn, pipeline_type, pipeline_name)
     if pipeline is None:
@@ -215,6 +216,8 @@ def create_run(
         "ended_at": None,
         "spec_digest": spec_digest,
     }
+    if origin:
+        properties["origin"] = origin
     driver.prepared(_INSERT_RUN, conn.dialect).execute(
         conn,
         {

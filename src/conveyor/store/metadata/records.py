@@ -121,6 +121,10 @@ class RunRecord(_Record):
     runner: RunnerRecord | None
     """Who holds its lease, alive or not; None once it ended (or for a run recorded by a
     version of Conveyor before leases)."""
+    origin: dict[str, Any]
+    """Where the run came from, when not from a person's `conveyor run`: the pipeline
+    version it ran (`pipeline_version`) and what fired it (`fired_by`: a schedule or a
+    trigger, its event); empty otherwise."""
 
     @property
     def runner_lost(self) -> bool:

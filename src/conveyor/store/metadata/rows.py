@@ -192,4 +192,5 @@ def run_fields(
         "created_at": created_at,
         "ended_at": datetime.fromisoformat(ended) if ended else None,
         "runner": runner,
+        "origin": properties.get("origin") or {},
     }

@@ -137,6 +137,7 @@ class MetadataStore:
         spec: Mapping[str, Any] | None = None,
         spec_digest: str | None = None,
         lease: str | None = None,
+        origin: Mapping[str, Any] | None = None,
     ) -> None:
         """Record a run of `pipeline_name`, RUNNING, with its parameters and pipeline spec.
 
@@ -144,6 +145,7 @@ class MetadataStore:
         caller that knows the digest already (`recording.spec_digest`) passes it.
         `lease` (a token of the caller's choosing) makes this process the run's
         runner: it renews the lease while it runs and gives it back in `end_run`.
+        `origin` says which pipeline version ran and what fired the run (JSON).
         """
         types = (self._type(ContextType, PIPELINE), self._type(ContextType, PIPELINE_RUN))
         if spec is not None and spec_digest is None:
@@ -152,7 +154,13 @@ class MetadataStore:
             if spec is not None:
                 recording.store_spec(conn, spec, spec_digest)
             recording.create_run(
-                conn, types, run_id, pipeline_name, dict(parameters or {}), spec_digest
+                conn,
+                types,
+                run_id,
+                pipeline_name,
+                dict(parameters or {}),
+                spec_digest,
+                dict(origin or {}),
             )
             if lease is not None:
                 leases.give(conn, recording.run_context(conn, types[1], run_id), lease)
