@@ -31,7 +31,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-import filelock
 import uv
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -76,6 +75,8 @@ def ensure_env(
     final = root / name
     if (final / MANIFEST).is_file():
         return _python(final)
+    import filelock  # lazily: a run whose components install nothing goes without it
+
     lock = filelock.FileLock(root / f"{name}.lock")
     try:
         lock.acquire(timeout=0)

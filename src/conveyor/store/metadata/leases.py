@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, delete, insert, select, update
 
 from conveyor.store.metadata.errors import RunBusy
-from conveyor.store.metadata.models import Context, RunLease
+from conveyor.store.metadata.mlmd_tables import CONTEXTS, RUN_LEASES
 from conveyor.store.metadata.records import RunnerRecord
 
 HEARTBEAT = timedelta(seconds=2)
@@ -91,19 +91,19 @@ def runners(conn: Connection, context_ids: list[int]) -> dict[int, RunnerRecord]
     """The runners of these run contexts, by context id; a run with none is absent."""
     if not context_ids:
         return {}
-    found = conn.execute(select(RunLease).where(RunLease.context_id.in_(context_ids)))
+    found = conn.execute(select(RUN_LEASES).where(RUN_LEASES.c.context_id.in_(context_ids)))
     stamp = datetime.now(UTC)
     return {row.context_id: runner(row, stamp) for row in found}
 
 
 def take(conn: Connection, context_id: int, run_id: str, owner: str) -> None:
     """Give the run's lease to this process, unless a live process holds it."""
-    conn.execute(select(Context.id).where(Context.id == context_id).with_for_update())
-    held = conn.execute(select(RunLease).where(RunLease.context_id == context_id)).first()
+    conn.execute(select(CONTEXTS.c.id).where(CONTEXTS.c.id == context_id).with_for_update())
+    held = conn.execute(select(RUN_LEASES).where(RUN_LEASES.c.context_id == context_id)).first()
     stamp = datetime.now(UTC)
     if held is not None and alive(held, stamp):
         raise RunBusy(busy_message(run_id, held, stamp))
-    conn.execute(delete(RunLease).where(RunLease.context_id == context_id))
+    conn.execute(delete(RUN_LEASES).where(RUN_LEASES.c.context_id == context_id))
     give(conn, context_id, owner)
 
 
@@ -111,7 +111,7 @@ def give(conn: Connection, context_id: int, owner: str) -> None:
     """Make this process the holder of a lease nobody holds."""
     pid = os.getpid()
     conn.execute(
-        insert(RunLease).values(
+        insert(RUN_LEASES).values(
             context_id=context_id,
             owner=owner,
             host=this_host(),
@@ -124,9 +124,9 @@ def give(conn: Connection, context_id: int, owner: str) -> None:
 
 
 def renew(conn: Connection, context_id: int, owner: str) -> Renewal:
-    mine = (RunLease.context_id == context_id, RunLease.owner == owner)
-    conn.execute(update(RunLease).where(*mine).values(heartbeat_at=datetime.now(UTC)))
-    cancel = conn.execute(select(RunLease.cancel_requested).where(*mine)).first()
+    mine = (RUN_LEASES.c.context_id == context_id, RUN_LEASES.c.owner == owner)
+    conn.execute(update(RUN_LEASES).where(*mine).values(heartbeat_at=datetime.now(UTC)))
+    cancel = conn.execute(select(RUN_LEASES.c.cancel_requested).where(*mine)).first()
     if cancel is None:
         return Renewal.LOST
     return Renewal.CANCEL_REQUESTED if cancel[0] else Renewal.HELD
@@ -134,21 +134,23 @@ def renew(conn: Connection, context_id: int, owner: str) -> Renewal:
 
 def give_back(conn: Connection, context_id: int, owner: str) -> bool:
     """Release the lease; False if this owner no longer held it."""
-    mine = (RunLease.context_id == context_id, RunLease.owner == owner)
-    return conn.execute(delete(RunLease).where(*mine)).rowcount == 1
+    mine = (RUN_LEASES.c.context_id == context_id, RUN_LEASES.c.owner == owner)
+    return conn.execute(delete(RUN_LEASES).where(*mine)).rowcount == 1
 
 
 def ask_to_cancel(conn: Connection, context_id: int) -> RunnerRecord | None:
     """Ask the live runner of a run to cancel it; None if it has none (the caller closes the
     run itself). A lease that is not alive is removed."""
-    conn.execute(select(Context.id).where(Context.id == context_id).with_for_update())
-    held = conn.execute(select(RunLease).where(RunLease.context_id == context_id)).first()
+    conn.execute(select(CONTEXTS.c.id).where(CONTEXTS.c.id == context_id).with_for_update())
+    held = conn.execute(select(RUN_LEASES).where(RUN_LEASES.c.context_id == context_id)).first()
     stamp = datetime.now(UTC)
     if held is None or not alive(held, stamp):
-        conn.execute(delete(RunLease).where(RunLease.context_id == context_id))
+        conn.execute(delete(RUN_LEASES).where(RUN_LEASES.c.context_id == context_id))
         return None
     conn.execute(
-        update(RunLease).where(RunLease.context_id == context_id).values(cancel_requested=True)
+        update(RUN_LEASES)
+        .where(RUN_LEASES.c.context_id == context_id)
+        .values(cancel_requested=True)
     )
     return dataclasses.replace(runner(held, stamp), cancel_requested=True)
 

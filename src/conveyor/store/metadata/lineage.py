@@ -12,13 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, bindparam, select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import Column, Connection, Row, Select, bindparam, select
 
 from conveyor.store.metadata import rows
 from conveyor.store.metadata.errors import NotFound
 from conveyor.store.metadata.kinds import Direction, EventType
-from conveyor.store.metadata.models import Artifact, Event, Execution
+from conveyor.store.metadata.mlmd_tables import ARTIFACTS, EVENTS, EXECUTIONS
 from conveyor.store.metadata.records import Lineage, LineageEdge
 
 _STEPS = {
@@ -31,8 +30,10 @@ _STEPS = {
 def roots(conn: Connection, artifact: int | str) -> list[int]:
     """The artifact with this id, or every artifact recorded at this URI."""
     by_id = isinstance(artifact, int)
-    where = Artifact.id == artifact if by_id else Artifact.uri == artifact
-    found = list(conn.execute(select(Artifact.id).where(where).order_by(Artifact.id)).scalars())
+    where = ARTIFACTS.c.id == artifact if by_id else ARTIFACTS.c.uri == artifact
+    found = list(
+        conn.execute(select(ARTIFACTS.c.id).where(where).order_by(ARTIFACTS.c.id)).scalars()
+    )
     if not found:
         what = f"artifact {artifact}" if by_id else f"artifact at {artifact!r}"
         raise NotFound(f"no {what} in the metadata store")
@@ -53,11 +54,11 @@ def lineage(conn: Connection, artifact: int | str, depth: int) -> Lineage:
     execution_ids = {e.execution_id for e in edges}
     artifacts = {}
     for batch in rows.chunks(sorted(artifact_ids)):
-        for row in conn.execute(rows.artifacts_select().where(Artifact.id.in_(batch))):
+        for row in conn.execute(rows.artifacts_select().where(ARTIFACTS.c.id.in_(batch))):
             artifacts[row.id] = rows.artifact(row)
     executions = {}
     for batch in rows.chunks(sorted(execution_ids)):
-        for row in conn.execute(rows.executions_select().where(Execution.id.in_(batch))):
+        for row in conn.execute(rows.executions_select().where(EXECUTIONS.c.id.in_(batch))):
             executions[row.id] = rows.execution(row)
     return Lineage(start, depth, artifacts, executions, edges, truncated)
 
@@ -87,15 +88,15 @@ def _walk(
     return edges, bool(_events(conn, _BY_ARTIFACT, frontier, into))
 
 
-def _events_by(column: InstrumentedAttribute[int]) -> Select[Any]:
+def _events_by(column: Column[int]) -> Select[Any]:
     return select(
-        Event.execution_id, Event.artifact_id, Event.type, Event.name, Event.position
-    ).where(column.in_(bindparam("ids", expanding=True)), Event.type == bindparam("kind"))
+        EVENTS.c.execution_id, EVENTS.c.artifact_id, EVENTS.c.type, EVENTS.c.name, EVENTS.c.position
+    ).where(column.in_(bindparam("ids", expanding=True)), EVENTS.c.type == bindparam("kind"))
 
 
 # Built once: the walk runs them many times.
-_BY_ARTIFACT = _events_by(Event.artifact_id)
-_BY_EXECUTION = _events_by(Event.execution_id)
+_BY_ARTIFACT = _events_by(EVENTS.c.artifact_id)
+_BY_EXECUTION = _events_by(EVENTS.c.execution_id)
 
 
 def _events(

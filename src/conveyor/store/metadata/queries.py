@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, exists, select, text
-from sqlalchemy.orm import aliased
 
 from conveyor.store.metadata import driver, leases, rows
 from conveyor.store.metadata.errors import NotFound
@@ -16,16 +15,16 @@ from conveyor.store.metadata.kinds import (
     EventType,
     RunStatus,
 )
-from conveyor.store.metadata.models import (
+from conveyor.store.metadata.mlmd_tables import (
+    ARTIFACT_TYPES,
+    ARTIFACTS,
+    ASSOCIATIONS,
     COMPLETE_ONLY,
-    Artifact,
-    ArtifactType,
-    Association,
-    Context,
-    ContextType,
-    Event,
-    Execution,
-    PipelineSpec,
+    CONTEXT_TYPES,
+    CONTEXTS,
+    EVENTS,
+    EXECUTIONS,
+    PIPELINE_SPECS,
     UtcDateTime,
 )
 from conveyor.store.metadata.records import (
@@ -36,8 +35,8 @@ from conveyor.store.metadata.records import (
     RunRecord,
 )
 
-Pipeline = aliased(Context, name="pipeline")
-RunType = aliased(ContextType, name="run_type")
+PIPELINE = CONTEXTS.alias("pipeline")
+RUN_TYPE = CONTEXT_TYPES.alias("run_type")
 
 _SUMMARY_KEYS = ("status", "parameters", "error", "ended_at", "origin")
 """The run properties a listing reads: never the spec, which may be large."""
@@ -46,10 +45,12 @@ _SUMMARY_KEYS = ("status", "parameters", "error", "ended_at", "origin")
 def _runs() -> Select[Any]:
     """Run contexts with their pipeline's name."""
     return (
-        select(Context.id, Context.name, Context.created_at, Pipeline.name.label("pipeline"))
-        .join(RunType, RunType.id == Context.type_id)
-        .join(Pipeline, Pipeline.id == Context.parent_id)
-        .where(RunType.name == PIPELINE_RUN)
+        select(
+            CONTEXTS.c.id, CONTEXTS.c.name, CONTEXTS.c.created_at, PIPELINE.c.name.label("pipeline")
+        )
+        .join(RUN_TYPE, RUN_TYPE.c.id == CONTEXTS.c.type_id)
+        .join(PIPELINE, PIPELINE.c.id == CONTEXTS.c.parent_id)
+        .where(RUN_TYPE.c.name == PIPELINE_RUN)
     )
 
 
@@ -60,14 +61,14 @@ def list_runs(
     since: datetime | None,
     limit: int | None,
 ) -> list[RunRecord]:
-    query = _runs().add_columns(*(Context.properties[k].label(k) for k in _SUMMARY_KEYS))
+    query = _runs().add_columns(*(CONTEXTS.c.properties[k].label(k) for k in _SUMMARY_KEYS))
     if pipeline is not None:
-        query = query.where(Pipeline.name == pipeline)
+        query = query.where(PIPELINE.c.name == pipeline)
     if status is not None:
-        query = query.where(Context.properties["status"].as_string() == status)
+        query = query.where(CONTEXTS.c.properties["status"].as_string() == status)
     if since is not None:
-        query = query.where(Context.created_at >= since)
-    query = query.order_by(Context.created_at.desc(), Context.id.desc()).limit(limit)
+        query = query.where(CONTEXTS.c.created_at >= since)
+    query = query.order_by(CONTEXTS.c.created_at.desc(), CONTEXTS.c.id.desc()).limit(limit)
     found = conn.execute(query).all()
     runners = leases.runners(conn, [r.id for r in found])
     return [
@@ -80,12 +81,12 @@ def list_runs(
 
 def get_run(conn: Connection, run_id: str) -> RunDetail:
     found = conn.execute(
-        _runs().add_columns(Context.properties).where(Context.name == run_id)
+        _runs().add_columns(CONTEXTS.c.properties).where(CONTEXTS.c.name == run_id)
     ).first()
     digest = found.properties.get("spec_digest") if found is not None else None
     if found is None:
         raise NotFound(f"no run {run_id!r} in the metadata store; `conveyor runs list` shows runs")
-    executions = rows.execution_details(conn, Association.context_id == found.id)
+    executions = rows.execution_details(conn, ASSOCIATIONS.c.context_id == found.id)
     return RunDetail(
         **rows.run_fields(
             run_id,
@@ -101,27 +102,27 @@ def get_run(conn: Connection, run_id: str) -> RunDetail:
 
 def run_status(conn: Connection, context_id: int) -> RunStatus:
     found = conn.execute(
-        select(Context.properties["status"].as_string()).where(Context.id == context_id)
+        select(CONTEXTS.c.properties["status"].as_string()).where(CONTEXTS.c.id == context_id)
     )
     return RunStatus(found.scalar_one())
 
 
-_SPEC = select(PipelineSpec.spec).where(PipelineSpec.digest == bindparam("digest"))
+_SPEC = select(PIPELINE_SPECS.c.spec).where(PIPELINE_SPECS.c.digest == bindparam("digest"))
 
 
 def live_artifact_ids(conn: Connection, type_name: str) -> list[int]:
     """The ids of the LIVE artifacts of type `type_name`, oldest first."""
     query = (
-        select(Artifact.id)
-        .join(ArtifactType, ArtifactType.id == Artifact.type_id)
-        .where(ArtifactType.name == type_name, Artifact.state == ArtifactState.LIVE)
-        .order_by(Artifact.id)
+        select(ARTIFACTS.c.id)
+        .join(ARTIFACT_TYPES, ARTIFACT_TYPES.c.id == ARTIFACTS.c.type_id)
+        .where(ARTIFACT_TYPES.c.name == type_name, ARTIFACTS.c.state == ArtifactState.LIVE)
+        .order_by(ARTIFACTS.c.id)
     )
     return list(conn.execute(query).scalars())
 
 
 def get_artifact(conn: Connection, artifact_id: int) -> ArtifactRecord:
-    found = conn.execute(rows.artifacts_select().where(Artifact.id == artifact_id)).first()
+    found = conn.execute(rows.artifacts_select().where(ARTIFACTS.c.id == artifact_id)).first()
     if found is None:
         raise NotFound(f"no artifact {artifact_id} in the metadata store")
     return rows.artifact(found)
@@ -131,57 +132,57 @@ def _find_cached(with_age: bool, like_last_run: bool = False) -> Select[Any]:
     """The newest cache hit for a key: its id, output parameters, and whether it has output
     artifacts. `like_last_run`: the newest hit for every key the pipeline's last other run
     recorded, newest first within each key (what a pipeline run again looks up)."""
-    outputs = select(Event.id).where(
-        Event.execution_id == Execution.id, Event.type == EventType.OUTPUT
+    outputs = select(EVENTS.c.id).where(
+        EVENTS.c.execution_id == EXECUTIONS.c.id, EVENTS.c.type == EventType.OUTPUT
     )
-    not_live = outputs.join(Artifact, Artifact.id == Event.artifact_id).where(
-        Artifact.state != ArtifactState.LIVE
+    not_live = outputs.join(ARTIFACTS, ARTIFACTS.c.id == EVENTS.c.artifact_id).where(
+        ARTIFACTS.c.state != ArtifactState.LIVE
     )
     found = (
-        Execution.id,
-        Execution.output_parameters,
+        EXECUTIONS.c.id,
+        EXECUTIONS.c.output_parameters,
         exists(outputs).label("has_outputs"),
     )
     query = (
-        select(*found, Execution.cache_key)
-        .join(Association, Association.execution_id == Execution.id)
-        .join(Context, Context.id == Association.context_id)
-        .join(Pipeline, Pipeline.id == Context.parent_id)
+        select(*found, EXECUTIONS.c.cache_key)
+        .join(ASSOCIATIONS, ASSOCIATIONS.c.execution_id == EXECUTIONS.c.id)
+        .join(CONTEXTS, CONTEXTS.c.id == ASSOCIATIONS.c.context_id)
+        .join(PIPELINE, PIPELINE.c.id == CONTEXTS.c.parent_id)
         .where(
             text(COMPLETE_ONLY),  # word for word, so the cache-entry index serves it
-            Pipeline.name == bindparam("pipeline_name"),
+            PIPELINE.c.name == bindparam("pipeline_name"),
             ~exists(not_live),
         )
     )
     if with_age:
-        query = query.where(Execution.ended_at >= bindparam("not_before", type_=UtcDateTime()))
+        query = query.where(EXECUTIONS.c.ended_at >= bindparam("not_before", type_=UtcDateTime()))
     if not like_last_run:
         return (
-            query.where(Execution.cache_key == bindparam("cache_key"))
-            .order_by(Execution.ended_at.desc(), Execution.id.desc())
+            query.where(EXECUTIONS.c.cache_key == bindparam("cache_key"))
+            .order_by(EXECUTIONS.c.ended_at.desc(), EXECUTIONS.c.id.desc())
             .limit(1)
         )
-    return query.where(Execution.cache_key.in_(_keys_of_last_run())).order_by(
-        Execution.cache_key, Execution.ended_at.desc(), Execution.id.desc()
+    return query.where(EXECUTIONS.c.cache_key.in_(_keys_of_last_run())).order_by(
+        EXECUTIONS.c.cache_key, EXECUTIONS.c.ended_at.desc(), EXECUTIONS.c.id.desc()
     )
 
 
 def _keys_of_last_run() -> Select[Any]:
     """The cache keys recorded by the latest run of the pipeline other than `run_id`."""
-    run, pipeline = aliased(Context, name="last_run"), aliased(Context, name="its_pipeline")
+    run, pipeline = CONTEXTS.alias("last_run"), CONTEXTS.alias("its_pipeline")
     last_run = (
-        select(run.id)
-        .join(pipeline, pipeline.id == run.parent_id)
-        .where(pipeline.name == bindparam("pipeline_name"), run.name != bindparam("run_id"))
-        .order_by(run.id.desc())
+        select(run.c.id)
+        .join(pipeline, pipeline.c.id == run.c.parent_id)
+        .where(pipeline.c.name == bindparam("pipeline_name"), run.c.name != bindparam("run_id"))
+        .order_by(run.c.id.desc())
         .limit(1)
         .scalar_subquery()
     )
-    recorded, member = aliased(Execution, name="recorded"), aliased(Association, name="member")
+    recorded, member = EXECUTIONS.alias("recorded"), ASSOCIATIONS.alias("member")
     return (
-        select(recorded.cache_key)
-        .join(member, member.execution_id == recorded.id)
-        .where(member.context_id == last_run, recorded.cache_key.is_not(None))
+        select(recorded.c.cache_key)
+        .join(member, member.c.execution_id == recorded.c.id)
+        .where(member.c.context_id == last_run, recorded.c.cache_key.is_not(None))
     )
 
 
@@ -192,8 +193,8 @@ _LOOKUPS = {
 }
 _OUTPUTS_OF_ONE = (
     rows.events_select()
-    .where(Event.execution_id == bindparam("execution_id"), Event.type == EventType.OUTPUT)
-    .order_by(Event.name, Event.position)
+    .where(EVENTS.c.execution_id == bindparam("execution_id"), EVENTS.c.type == EventType.OUTPUT)
+    .order_by(EVENTS.c.name, EVENTS.c.position)
 )
 
 
@@ -239,12 +240,12 @@ def previous_execution(
     """The latest execution of `task_key` in a run of `pipeline_name`, older than `before`."""
     query = (
         rows.executions_select()
-        .join(Pipeline, Pipeline.id == Context.parent_id)
-        .where(Execution.task_key == task_key, Pipeline.name == pipeline_name)
-        .order_by(Execution.id.desc())
+        .join(PIPELINE, PIPELINE.c.id == CONTEXTS.c.parent_id)
+        .where(EXECUTIONS.c.task_key == task_key, PIPELINE.c.name == pipeline_name)
+        .order_by(EXECUTIONS.c.id.desc())
         .limit(1)
     )
     if before is not None:
-        query = query.where(Execution.id < before)
+        query = query.where(EXECUTIONS.c.id < before)
     found = conn.execute(query).all()
     return rows.details(conn, found)[0] if found else None

@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache
+from importlib import import_module
 from typing import Any
 
 from sqlalchemy import (
@@ -34,9 +35,8 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.selectable import TableValuedAlias
 
 from conveyor.store.metadata import driver
 from conveyor.store.metadata.errors import NotFound, RunExists, StoreError
@@ -47,25 +47,23 @@ from conveyor.store.metadata.kinds import (
     ExecutionState,
     RunStatus,
 )
-from conveyor.store.metadata.models import (
-    Artifact,
-    Association,
-    Attribution,
-    Context,
-    Event,
-    Execution,
-    PipelineSpec,
+from conveyor.store.metadata.mlmd_tables import (
+    ARTIFACTS,
+    ASSOCIATIONS,
+    ATTRIBUTIONS,
+    CONTEXTS,
+    EVENTS,
+    EXECUTIONS,
+    PIPELINE_SPECS,
     UtcDateTime,
 )
 
-ARTIFACTS: Table = Artifact.__table__
-ASSOCIATIONS: Table = Association.__table__
-ATTRIBUTIONS: Table = Attribution.__table__
-CONTEXTS: Table = Context.__table__
-EVENTS: Table = Event.__table__
-EXECUTIONS: Table = Execution.__table__
-SPECS: Table = PipelineSpec.__table__
-_DIALECTS = {"postgresql": postgresql, "sqlite": sqlite}
+
+def _insert(dialect: str, table: Table) -> Insert:
+    """The INSERT of `dialect` (`sqlite` or `postgresql`), which can skip clashing rows
+    (ON CONFLICT DO NOTHING). The dialect's module is imported when a store of its kind
+    first needs it: PostgreSQL's costs every command on SQLite a few hundredths of a second."""
+    return import_module(f"sqlalchemy.dialects.{dialect}").insert(table)
 
 
 def _binds(table: Table, *names: str) -> dict[str, BindParameter[Any]]:
@@ -73,14 +71,12 @@ def _binds(table: Table, *names: str) -> dict[str, BindParameter[Any]]:
     return {name: bindparam(name, type_=table.c[name].type) for name in names}
 
 
-def _ignoring_clashes(table: Table, *names: str) -> dict[str, Insert]:
-    """By dialect name: an INSERT of one row of `names` that skips a row clashing with a
-    unique key (another writer got there first)."""
+@cache
+def _ignoring_clashes(dialect: str, table: Table, *names: str) -> Insert:
+    """An INSERT of one row of `names` that skips a row clashing with a unique key (another
+    writer got there first); built once per dialect, so that `driver.py` compiles it once."""
     values = _binds(table, *names)
-    return {
-        name: dialect.insert(table).values(values).on_conflict_do_nothing().inline()
-        for name, dialect in _DIALECTS.items()
-    }
+    return _insert(dialect, table).values(values).on_conflict_do_nothing().inline()
 
 
 _INSERT_ARTIFACT = insert(ARTIFACTS)
@@ -99,9 +95,7 @@ _INSERT_RUN = (
     )
     .inline()
 )
-_INSERT_PIPELINE = _ignoring_clashes(
-    CONTEXTS, "type_id", "name", "parent_id", "properties", "created_at", "updated_at"
-)
+_PIPELINE_COLUMNS = ("type_id", "name", "parent_id", "properties", "created_at", "updated_at")
 _RUN_PROPERTIES = (
     select(CONTEXTS.c.properties)
     .where(CONTEXTS.c.id == bindparam("id", type_=Integer()))
@@ -115,8 +109,8 @@ _SET_RUN_PROPERTIES = (
         updated_at=bindparam("updated_at", type_=UtcDateTime()),
     )
 )
-_SPEC_STORED = select(SPECS.c.digest).where(SPECS.c.digest == bindparam("digest"))
-_INSERT_SPEC = _ignoring_clashes(SPECS, "digest", "spec", "created_at")
+_SPEC_STORED = select(PIPELINE_SPECS.c.digest).where(PIPELINE_SPECS.c.digest == bindparam("digest"))
+_SPEC_COLUMNS = ("digest", "spec", "created_at")
 _RUN_OF = (
     select(ASSOCIATIONS.c.context_id)
     .where(ASSOCIATIONS.c.execution_id == bindparam("execution_id"))
@@ -139,7 +133,7 @@ def insert_ignore(conn: Connection, table: Table, rows: list[dict[str, Any]]) ->
 
 @cache
 def _insert_ignore(dialect: str, table: Table) -> Insert:
-    return _DIALECTS[dialect].insert(table).on_conflict_do_nothing()
+    return _insert(dialect, table).on_conflict_do_nothing()
 
 
 def get_or_create(conn: Connection, table: Table, key: dict[str, Any], **extra: Any) -> int:
@@ -180,7 +174,8 @@ def store_spec(conn: Connection, spec: Mapping[str, Any], digest: str) -> None:
     """Store a pipeline spec under its digest, unless it is stored already."""
     if driver.prepared(_SPEC_STORED, conn.dialect).first(conn, {"digest": digest}) is None:
         row = {"digest": digest, "spec": spec, "created_at": now()}
-        driver.prepared(_INSERT_SPEC[conn.dialect.name], conn.dialect).execute(conn, row)
+        insert_spec = _ignoring_clashes(conn.dialect.name, PIPELINE_SPECS, *_SPEC_COLUMNS)
+        driver.prepared(insert_spec, conn.dialect).execute(conn, row)
 
 
 def create_run(
@@ -206,7 +201,8 @@ def create_run(
             "created_at": stamp,
             "updated_at": stamp,
         }
-        driver.prepared(_INSERT_PIPELINE[conn.dialect.name], conn.dialect).execute(conn, row)
+        insert_pipeline = _ignoring_clashes(conn.dialect.name, CONTEXTS, *_PIPELINE_COLUMNS)
+        driver.prepared(insert_pipeline, conn.dialect).execute(conn, row)
         pipeline = _context_id(conn, pipeline_type, pipeline_name)
     properties = {
         "pipeline_name": pipeline_name,
@@ -369,28 +365,35 @@ _COPY_AS_CACHED = insert(EXECUTIONS).from_select(
         _reused.c.state == ExecutionState.COMPLETE.value,
     ),
 )
-_IDS = {
-    "postgresql": func.unnest(bindparam("ids", type_=ARRAY(Integer())))
-    .table_valued("value")
-    .render_derived(),
-    "sqlite": func.json_each(bindparam("ids", type_=JSON())).table_valued("value"),
-}
-"""By dialect: the ids of a batch, bound as one list (`ids`), as rows of `value`: a
-statement over them is compiled once, however long the batch."""
-_ASSOCIATE = {
-    name: insert(ASSOCIATIONS).from_select(
-        ["context_id", "execution_id"], select(bindparam("run", type_=Integer()), ids.c.value)
-    )
-    for name, ids in _IDS.items()
-}
 # The batch's new executions, by their ids, with the OUTPUT events of those they reuse.
 _reused_outputs = EXECUTIONS.join(
     EVENTS,
     (EVENTS.c.execution_id == EXECUTIONS.c.cached_from_id)
     & (EVENTS.c.type == EventType.OUTPUT.value),
 )
-_COPY_OUTPUT_EVENTS = {
-    name: insert(EVENTS).from_select(
+
+
+def _batch_ids(dialect: str) -> TableValuedAlias:
+    """The ids of a batch, bound as one list (`ids`), as rows of `value`: a statement over
+    them is compiled once, however long the batch."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        ids = func.unnest(bindparam("ids", type_=ARRAY(Integer())))
+        return ids.table_valued("value").render_derived()
+    return func.json_each(bindparam("ids", type_=JSON())).table_valued("value")
+
+
+@cache
+def _copy_batch(dialect: str) -> tuple[Insert, ...]:
+    """The statements that give a batch of CACHED executions (`ids`) their run (`run`), the
+    OUTPUT events of the executions they reuse, and those outputs' attribution to the run;
+    built once per dialect, so that `driver.py` compiles them once."""
+    ids = _batch_ids(dialect)
+    associate = insert(ASSOCIATIONS).from_select(
+        ["context_id", "execution_id"], select(bindparam("run", type_=Integer()), ids.c.value)
+    )
+    copy_output_events = insert(EVENTS).from_select(
         ["execution_id", "artifact_id", "type", "name", "position", "created_at"],
         select(
             EXECUTIONS.c.id,
@@ -403,21 +406,20 @@ _COPY_OUTPUT_EVENTS = {
         .select_from(_reused_outputs)
         .where(EXECUTIONS.c.id.in_(select(ids.c.value))),
     )
-    for name, ids in _IDS.items()
-}
-_ATTRIBUTE_OUTPUTS = {
-    name: _DIALECTS[name]
-    .insert(ATTRIBUTIONS)
-    .from_select(
-        ["context_id", "artifact_id"],
-        select(bindparam("run", type_=Integer()), EVENTS.c.artifact_id)
-        .select_from(_reused_outputs)
-        .where(EXECUTIONS.c.id.in_(select(ids.c.value)))
-        .distinct(),
+    attribute_outputs = (
+        _insert(dialect, ATTRIBUTIONS)
+        .from_select(
+            ["context_id", "artifact_id"],
+            select(bindparam("run", type_=Integer()), EVENTS.c.artifact_id)
+            .select_from(_reused_outputs)
+            .where(EXECUTIONS.c.id.in_(select(ids.c.value)))
+            .distinct(),
+        )
+        .on_conflict_do_nothing()
     )
-    .on_conflict_do_nothing()
-    for name, ids in _IDS.items()
-}
+    return associate, copy_output_events, attribute_outputs
+
+
 _INSERT_EVENT = (
     insert(EVENTS)
     .values(_binds(EVENTS, "execution_id", "artifact_id", "type", "name", "position"))
@@ -448,8 +450,8 @@ def record_cached(
     if copied != len(hits):
         _refuse_to_reuse(conn, sorted({cached_from for _, _, cached_from in batch}))
     in_batch = {**shared, "ids": ids}
-    for statements in (_ASSOCIATE, _COPY_OUTPUT_EVENTS, _ATTRIBUTE_OUTPUTS):
-        driver.prepared(statements[conn.dialect.name], conn.dialect).execute(conn, in_batch)
+    for statement in _copy_batch(conn.dialect.name):
+        driver.prepared(statement, conn.dialect).execute(conn, in_batch)
     inputs = [
         {
             "execution_id": execution_id,
@@ -495,7 +497,9 @@ def _new_execution_ids(conn: Connection, count: int) -> list[int]:
 def finish_execution(conn: Connection, execution_id: int, values: dict[str, Any]) -> None:
     done = conn.execute(_FINISH, {"b_id": execution_id, **values})
     if done.rowcount == 0:
-        state = conn.execute(select(Execution.state).where(Execution.id == execution_id)).scalar()
+        state = conn.execute(
+            select(EXECUTIONS.c.state).where(EXECUTIONS.c.id == execution_id)
+        ).scalar()
         if state is None:
             raise NotFound(f"no execution {execution_id} in the metadata store")
         raise StoreError(f"execution {execution_id} is already {state}; finished executions stay")
@@ -523,7 +527,9 @@ def set_artifact(
         _artifact_update(allowed_from), {"b_id": artifact_id, "updated_at": now(), **values}
     )
     if done.rowcount == 0:
-        state = conn.execute(select(Artifact.state).where(Artifact.id == artifact_id)).scalar()
+        state = conn.execute(
+            select(ARTIFACTS.c.state).where(ARTIFACTS.c.id == artifact_id)
+        ).scalar()
         if state is None:
             raise NotFound(f"no artifact {artifact_id} in the metadata store")
         raise StoreError(

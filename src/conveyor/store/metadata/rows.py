@@ -15,14 +15,14 @@ from conveyor.store.metadata.kinds import (
     ExecutionState,
     RunStatus,
 )
-from conveyor.store.metadata.models import (
-    Artifact,
-    ArtifactType,
-    Association,
-    Context,
-    Event,
-    Execution,
-    ExecutionType,
+from conveyor.store.metadata.mlmd_tables import (
+    ARTIFACT_TYPES,
+    ARTIFACTS,
+    ASSOCIATIONS,
+    CONTEXTS,
+    EVENTS,
+    EXECUTION_TYPES,
+    EXECUTIONS,
 )
 from conveyor.store.metadata.records import (
     ArtifactRecord,
@@ -49,8 +49,8 @@ def chunks(ids: Iterable[T]) -> Iterator[list[T]]:
 
 
 def artifacts_select() -> Select[Any]:
-    return select(Artifact.__table__, ArtifactType.name.label("type_name")).join(
-        ArtifactType, ArtifactType.id == Artifact.type_id
+    return select(ARTIFACTS, ARTIFACT_TYPES.c.name.label("type_name")).join(
+        ARTIFACT_TYPES, ARTIFACT_TYPES.c.id == ARTIFACTS.c.type_id
     )
 
 
@@ -78,13 +78,13 @@ def executions_select() -> Select[Any]:
     """
     return (
         select(
-            Execution.__table__,
-            ExecutionType.name.label("type_name"),
-            Context.name.label("run_id"),
+            EXECUTIONS,
+            EXECUTION_TYPES.c.name.label("type_name"),
+            CONTEXTS.c.name.label("run_id"),
         )
-        .join(ExecutionType, ExecutionType.id == Execution.type_id)
-        .join(Association, Association.execution_id == Execution.id)
-        .join(Context, Context.id == Association.context_id)
+        .join(EXECUTION_TYPES, EXECUTION_TYPES.c.id == EXECUTIONS.c.type_id)
+        .join(ASSOCIATIONS, ASSOCIATIONS.c.execution_id == EXECUTIONS.c.id)
+        .join(CONTEXTS, CONTEXTS.c.id == ASSOCIATIONS.c.context_id)
     )
 
 
@@ -116,7 +116,7 @@ def _execution_fields(row: Row[Any]) -> dict[str, Any]:
 
 def execution_details(conn: Connection, where: ColumnElement[bool]) -> list[ExecutionDetail]:
     """The executions matching `where`, in id order, with their artifacts by event name."""
-    rows = conn.execute(executions_select().where(where).order_by(Execution.id)).all()
+    rows = conn.execute(executions_select().where(where).order_by(EXECUTIONS.c.id)).all()
     return details(conn, rows)
 
 
@@ -128,8 +128,8 @@ def details(conn: Connection, rows: Sequence[Row[Any]]) -> list[ExecutionDetail]
     for batch in chunks(row.id for row in rows):
         query = (
             events_select()
-            .where(Event.execution_id.in_(batch))
-            .order_by(Event.execution_id, Event.type, Event.name, Event.position)
+            .where(EVENTS.c.execution_id.in_(batch))
+            .order_by(EVENTS.c.execution_id, EVENTS.c.type, EVENTS.c.name, EVENTS.c.position)
         )
         for row in conn.execute(query):
             side = sides[row.event_execution][row.event_type]
@@ -148,18 +148,18 @@ def events_select() -> Select[Any]:
     return (
         artifacts_select()
         .add_columns(
-            Event.execution_id.label("event_execution"),
-            Event.type.label("event_type"),
-            Event.name.label("event_name"),
+            EVENTS.c.execution_id.label("event_execution"),
+            EVENTS.c.type.label("event_type"),
+            EVENTS.c.name.label("event_name"),
         )
-        .join(Event, Event.artifact_id == Artifact.id)
+        .join(EVENTS, EVENTS.c.artifact_id == ARTIFACTS.c.id)
     )
 
 
 _EVENTS_OF_ONE = (
     events_select()
-    .where(Event.execution_id == bindparam("execution_id"))
-    .order_by(Event.type, Event.name, Event.position)
+    .where(EVENTS.c.execution_id == bindparam("execution_id"))
+    .order_by(EVENTS.c.type, EVENTS.c.name, EVENTS.c.position)
 )
 """The artifacts of one execution, built once so that SQLAlchemy compiles it once."""
 

@@ -7,8 +7,8 @@ or tables that are not ours (a foreign database). The last two raise
 StoreError and change nothing, as does a file that is not a database.
 
 The Alembic revisions live in `migrations/versions`, configured here in code
-(no alembic.ini). To add one after changing `models.py`, compare the models
-with a store at the current head:
+(no alembic.ini). To add one after changing a table (`mlmd_tables.py`, the
+`*_models.py`), compare the tables with a store at the current head:
 
     from alembic import command
     from conveyor.store.metadata import schema

@@ -14,10 +14,10 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, Table, select
 
 from conveyor.store.metadata import connect, leases, queries, recording, schema
-from conveyor.store.metadata.errors import RunEnded
+from conveyor.store.metadata.errors import NotFound, RunEnded
 from conveyor.store.metadata.failures import translated
 from conveyor.store.metadata.kinds import (
     CONTAINER_EXECUTION,
@@ -30,7 +30,12 @@ from conveyor.store.metadata.kinds import (
     RunStatus,
 )
 from conveyor.store.metadata.lineage import lineage
-from conveyor.store.metadata.models import ArtifactType, ContextType, ExecutionType
+from conveyor.store.metadata.mlmd_tables import (
+    ARTIFACT_TYPES,
+    CONTEXT_TYPES,
+    EXECUTION_TYPES,
+    PIPELINE_SPECS,
+)
 from conveyor.store.metadata.records import (
     DEFAULT_LINEAGE_DEPTH,
     ArtifactRecord,
@@ -45,8 +50,6 @@ from conveyor.store.metadata.shelf import SHELF
 
 _PENDING = frozenset({ArtifactState.PENDING})
 _RUNNER_GONE = "its runner stopped before it finished (killed, or its machine went down)"
-
-_TypeModel = type[ArtifactType] | type[ExecutionType] | type[ContextType]
 
 
 class MetadataStore:
@@ -147,7 +150,7 @@ class MetadataStore:
         runner: it renews the lease while it runs and gives it back in `end_run`.
         `origin` says which pipeline version ran and what fired the run (JSON).
         """
-        types = (self._type(ContextType, PIPELINE), self._type(ContextType, PIPELINE_RUN))
+        types = (self._type(CONTEXT_TYPES, PIPELINE), self._type(CONTEXT_TYPES, PIPELINE_RUN))
         if spec is not None and spec_digest is None:
             spec_digest = recording.spec_digest(spec)
         with self._write() as conn:
@@ -169,7 +172,7 @@ class MetadataStore:
         """Make this process the runner of a run again: take its lease (`RunBusy` if a live
         process holds it), mark it RUNNING, and close as CANCELED the executions its last
         runner left running. Returns how many it closed."""
-        run_type = self._type(ContextType, PIPELINE_RUN)
+        run_type = self._type(CONTEXT_TYPES, PIPELINE_RUN)
         with self._write() as conn:
             context = recording.run_context(conn, run_type, run_id)
             leases.take(conn, context, run_id, lease)
@@ -179,14 +182,14 @@ class MetadataStore:
     def renew_lease(self, run_id: str, lease: str) -> leases.Renewal:
         """Tell the store this runner is alive; learn whether it should cancel or stop."""
         with self._write() as conn:
-            context = recording.run_context(conn, self._type(ContextType, PIPELINE_RUN), run_id)
+            context = recording.run_context(conn, self._type(CONTEXT_TYPES, PIPELINE_RUN), run_id)
             return leases.renew(conn, context, lease)
 
     def end_run(self, run_id: str, lease: str, status: RunStatus | str, error: str | None) -> bool:
         """Record a run's final status and give its lease back, if this runner still holds
         it; False (and nothing written) if another process took the run over or closed it."""
         status = RunStatus(status)
-        run_type = self._type(ContextType, PIPELINE_RUN)
+        run_type = self._type(CONTEXT_TYPES, PIPELINE_RUN)
         with self._write() as conn:
             context = recording.run_context(conn, run_type, run_id)
             if not leases.give_back(conn, context, lease):
@@ -198,7 +201,7 @@ class MetadataStore:
         """Cancel a RUNNING run. If a live process runs it, ask that runner (it stops its
         tasks and records CANCELLED) and return it; otherwise close the run here: CANCELLED,
         with the executions left running CANCELED, and return None."""
-        run_type = self._type(ContextType, PIPELINE_RUN)
+        run_type = self._type(CONTEXT_TYPES, PIPELINE_RUN)
         with self._write() as conn:
             context = recording.run_context(conn, run_type, run_id)
             status = queries.run_status(conn, context)
@@ -227,7 +230,7 @@ class MetadataStore:
     ) -> None:
         """Set a run's status; a finished status gets an end time (now unless given)."""
         status = RunStatus(status)
-        run_type = self._type(ContextType, PIPELINE_RUN)
+        run_type = self._type(CONTEXT_TYPES, PIPELINE_RUN)
         with self._write() as conn:
             recording.update_run(conn, run_type, run_id, status, error, ended_at)
 
@@ -248,6 +251,26 @@ class MetadataStore:
         """One run with its spec and its executions (parameters, artifacts, times)."""
         with self._read() as conn:
             return queries.get_run(conn, run_id)
+
+    # Pipeline specs
+
+    def store_spec(self, spec: Mapping[str, Any]) -> str:
+        """Store a compiled pipeline spec once (runs and registered pipeline versions
+        share it); its digest, which names it."""
+        digest = recording.spec_digest(spec)
+        with self._write() as conn:
+            recording.store_spec(conn, spec, digest)
+        return digest
+
+    def get_spec(self, digest: str) -> dict[str, Any]:
+        """The pipeline spec stored under `digest`; NotFound if none is."""
+        with self._read_one() as conn:
+            found = conn.execute(
+                select(PIPELINE_SPECS.c.spec).where(PIPELINE_SPECS.c.digest == digest)
+            ).scalar()
+        if found is None:
+            raise NotFound(f"no pipeline spec {digest!r} in the metadata store")
+        return found
 
     # Executions
 
@@ -294,7 +317,7 @@ class MetadataStore:
             hit = {"task_key": task_key, "name": name, "inputs": inputs}
             return self.record_cached(run_id, [{**hit, "cached_from": cached_from}])[0]
         values = {
-            "type_id": self._type(ExecutionType, type or CONTAINER_EXECUTION),
+            "type_id": self._type(EXECUTION_TYPES, type or CONTAINER_EXECUTION),
             "task_key": task_key,
             "name": name or task_key.rsplit("/", 1)[-1],
             "state": ExecutionState(state or ExecutionState.RUNNING),
@@ -307,7 +330,7 @@ class MetadataStore:
             "cache_key": cache_key,
             "cache_key_parts": dict(cache_key_parts) if cache_key_parts is not None else None,
         }
-        run = (self._type(ContextType, PIPELINE_RUN), run_id)
+        run = (self._type(CONTEXT_TYPES, PIPELINE_RUN), run_id)
         with self._write() as conn:
             return recording.create_execution(conn, run, values, inputs or {})
 
@@ -323,7 +346,7 @@ class MetadataStore:
         """
         if not batch:
             return []
-        run_type = self._type(ContextType, PIPELINE_RUN)
+        run_type = self._type(CONTEXT_TYPES, PIPELINE_RUN)
         rows = [_hit_row(item) for item in batch]
         with self._write() as conn:
             run = recording.run_context(conn, run_type, run_id)
@@ -379,7 +402,7 @@ class MetadataStore:
         `name`, at `position` in an artifact list, and joins its run.
         """
         values = {
-            "type_id": self._type(ArtifactType, type),
+            "type_id": self._type(ARTIFACT_TYPES, type),
             "uri": uri,
             "name": name,
             "metadata": dict(metadata or {}),
@@ -462,13 +485,13 @@ class MetadataStore:
 
     # Plumbing
 
-    def _type(self, model: _TypeModel, name: str) -> int:
-        """The id of a type, created (and committed) on first use."""
-        key = (model.__tablename__, name)
+    def _type(self, table: Table, name: str) -> int:
+        """The id of a type (a row of `table`), created (and committed) on first use."""
+        key = (table.name, name)
         found = self._types.get(key)
         if found is None:
             with self._write() as conn:
-                found = recording.get_or_create(conn, model.__table__, {"name": name})
+                found = recording.get_or_create(conn, table, {"name": name})
             self._types[key] = found
         return found
 
