@@ -129,6 +129,12 @@ def show(
         highlight=False,
         markup=False,
     )
+    if run.origin.get("pipeline_version"):
+        console.print(
+            f"  registered pipeline {run.origin['pipeline_version']}",
+            highlight=False,
+            markup=False,
+        )
     for name, value in run.parameters.items():
         console.print(f"  {name} = {_value(value, None)}", highlight=False, markup=False)
     if run.error:

@@ -50,7 +50,10 @@ once decorated, and compiling it again costs more than a fully cached run."""
 
 
 def load(target: Any) -> PipelineSpec:
-    """Load and proto-check a pipeline from a function, a path or a `file.py:name` target."""
+    """Load and proto-check a pipeline from a function, a path or a `file.py:name` target;
+    a spec loaded already is taken as it is (with its source folder)."""
+    if isinstance(target, PipelineSpec):
+        return target
     if isinstance(target, dict):
         return _parse(target, "the given pipeline spec")
     if isinstance(target, str | Path):
@@ -148,7 +151,16 @@ def _parse(document: dict[str, Any], label: str) -> PipelineSpec:
     # deploymentSpec is a free-form Struct in PipelineSpec; its executors have a
     # schema of their own, checked here so a typo fails before the run starts.
     executors = spec.get("deploymentSpec", {}).get("executors", {})
+    if not isinstance(executors, dict):
+        raise InvalidPipeline(
+            f"{label}: deploymentSpec.executors must map executor names to ExecutorSpecs"
+        )
     for name, executor in executors.items():
+        if not isinstance(executor, dict):
+            raise InvalidPipeline(
+                f"{label}: deploymentSpec.executors.{name} is not a valid ExecutorSpec: "
+                "it must be a mapping"
+            )
         try:
             json_format.ParseDict(
                 executor, pipeline_spec_pb2.PipelineDeploymentConfig.ExecutorSpec()
@@ -215,6 +227,18 @@ def _is_python_target(text: str) -> bool:
 
 
 def _import_function(path: Path, name: str) -> Any:
+    module = import_file(path)
+    try:
+        return getattr(module, name)
+    except AttributeError:
+        found = sorted(pipelines_in(module))
+        hint = f" (pipelines in it: {', '.join(found)})" if found else ""
+        raise UsageError(f"{path} has no function {name!r}{hint}") from None
+
+
+def import_file(path: Path) -> ModuleType:
+    """Import `path` as a module of its own, with its folder on `sys.path` while it loads
+    (its pipelines import their components from there); a failing import is a UsageError."""
     if not path.exists():
         raise UsageError(f"no such file: {path}")
     module_name = f"_conveyor_target_{abs(hash(path.resolve()))}"
@@ -233,9 +257,14 @@ def _import_function(path: Path, name: str) -> Any:
         raise UsageError(f"importing {path} failed: {type(exc).__name__}: {exc}") from exc
     finally:
         sys.path.remove(str(path.resolve().parent))
-    try:
-        return getattr(module, name)
-    except AttributeError:
-        found = sorted(n for n, v in vars(module).items() if type(v).__name__ == "GraphComponent")
-        hint = f" (pipelines in it: {', '.join(found)})" if found else ""
-        raise UsageError(f"{path} has no function {name!r}{hint}") from None
+    return module
+
+
+def pipelines_in(module: ModuleType) -> dict[str, Any]:
+    """The `@dsl.pipeline` functions `module` defines (not those it imports), by name."""
+    return {
+        name: value
+        for name, value in vars(module).items()
+        if type(value).__name__ == "GraphComponent"
+        and getattr(value.pipeline_func, "__module__", None) == module.__name__
+    }
