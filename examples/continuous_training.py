@@ -3,7 +3,8 @@
     python examples/make_data.py --span 1 --out data
     conveyor run examples/continuous_training.py:continuous_training -p data='data/span-{SPAN}/*.csv'
 
-Each run takes the newest span of customer records and:
+Each run takes the newest span of customer records (or the span given as `span`, as a
+new-data trigger gives it) and:
 
 1. extracts it (caching off: a new span arrives under the same pattern), and the
    baseline span (span 1 by default: spans never change, so it stays cached);
@@ -63,11 +64,12 @@ CHANGE_THRESHOLDS = {"roc_auc": {"tolerance": 0.005}, "log_loss": {"tolerance": 
 )
 def continuous_training(
     data: str = "data/span-{SPAN}/*.csv",
+    span: int = -1,
     baseline_span: int = 1,
     model_name: str = "churn",
     endpoint: str = "churn",
 ):
-    newest = extract_files(source=data).set_caching_options(False)
+    newest = extract_files(source=data, span=span).set_caching_options(False)
     baseline = extract_files(source=data, span=baseline_span)
     newest_stats = compute_statistics(examples=newest.outputs["examples"])
     baseline_stats = compute_statistics(examples=baseline.outputs["examples"])

@@ -11,11 +11,15 @@
    the endpoint; once the server has written its prediction log, a monitoring job
    finds which features drifted from the earlier traffic and from the training data,
    and writes alerts to the alert log.
-5. Make span 2 (more customers; the market has moved).
-6. Run the pipeline again: the baseline span's steps come from the cache, and the new
-   candidate is blessed, or not, against the model in production. When it is, the
-   running server switches to it as the `production` alias moves (and the monitor
-   follows it). Stop the server and print a summary.
+5. Automate it (MLOps level 2): register the pipeline as `churn-ct@prod`, a new-data
+   trigger on the span folders, a drift trigger on the monitor's alerts and a nightly
+   schedule.
+6. Span 2 lands (more customers; the market has moved), and no command is typed: the
+   scheduler (`conveyor scheduler`, run for the seconds it takes) sees the new span and
+   fires the registered pipeline with it. The baseline span's steps come from the cache,
+   and the new candidate is blessed, or not, against the model in production. When it
+   is, the running server switches to it as the `production` alias moves (and the
+   monitor follows it). Stop the server and print a summary.
 
 Everything goes under `.conveyor-demo/` (data, metadata, artifacts, logs), made afresh
 on each run; delete it when done. `python examples/demo.py --home DIR` puts it elsewhere.
@@ -43,6 +47,8 @@ FINAL = {"SUCCEEDED", "CACHED", "FAILED", "SKIPPED", "CANCELLED"}
 SHOWN_FEATURES = ("contract", "internet_service", "tenure_months", "monthly_charges")
 STEPS = 6
 MONITOR = "churn-drift"
+PIPELINE = "churn-ct"
+"""The name the pipeline is registered under for its automation (step 5)."""
 TRAFFIC_ROWS = 2000
 """Customers of each kind that ask the endpoint in step 4."""
 ALERT_THRESHOLDS = {"default_categorical_alert_threshold": 0.05,
@@ -95,11 +101,12 @@ def main() -> int:
         step(4, f"Model monitoring of churn@production (monitor {MONITOR})")
         job = watch_traffic(client, url, home)
 
-        step(5, "Span 2: 3,000 newer customers; more on fiber, paying more")
-        show_span(write_span(data, 2))
+        step(5, f"Automation: the pipeline registered as {PIPELINE}@prod, triggers, a schedule")
+        automate(client, continuous_training, pattern)
 
-        step(6, "Run 2 of the pipeline, on span 2, against the model in production")
-        second = run_pipeline(client, continuous_training, pattern)
+        step(6, "Span 2 lands: 3,000 newer customers, more on fiber, paying more")
+        show_span(write_span(data, 2))
+        second = retrain_on_new_data(client, home)
         second_blessing = report_run(client, second)
         after = None
         if second_blessing and second_blessing["blessed"]:
@@ -113,6 +120,76 @@ def main() -> int:
 
 
 # Steps
+
+
+def automate(client: Any, pipeline: Any, pattern: str) -> None:
+    """Register the pipeline, and what fires it without a person: new spans, drift, nightly."""
+    from conveyor.automation.requests import pipeline_job
+
+    home = client.home
+    version = home.pipelines.upload(PIPELINE, pipeline, tags=["prod"])
+    say(f"   $ conveyor pipelines upload {PIPELINE} examples/continuous_training.py:"
+        f"continuous_training --tag prod   -> {version.reference}")  # fmt: skip
+    request = pipeline_job(f"{PIPELINE}@prod", {"data": pattern})
+    home.triggers.create(
+        "new-spans",
+        "new_data",
+        {"pattern": pattern, "span_parameter": "span"},
+        request,
+    )
+    say("   $ conveyor triggers create new-spans --on new-data --pattern 'data/span-{SPAN}/*.csv' "
+        f"--span-parameter span --pipeline {PIPELINE}@prod -p data=...   (span 1 is there: not fired)")  # fmt: skip
+    home.triggers.create(
+        "drift", "monitoring_alert", {"monitor": MONITOR, "cooldown": "1d"}, request
+    )
+    say(f"   $ conveyor triggers create drift --on monitoring-alert --monitor {MONITOR} "
+        f"--cooldown 1d --pipeline {PIPELINE}@prod")  # fmt: skip
+    nightly = home.schedules.create("nightly", "0 3 * * *", request)
+    say(f"   $ conveyor schedules create nightly '0 3 * * *' --pipeline {PIPELINE}@prod   "
+        f"(next: {nightly.next_run_time:%Y-%m-%d %H:%M} UTC)")  # fmt: skip
+
+
+def retrain_on_new_data(client: Any, home: Path) -> Any:
+    """Run the scheduler until the run the new span fires has ended; that run's record."""
+    from conveyor.store.metadata import RunStatus
+
+    scheduler = start_conveyor(home, "scheduler.log", "scheduler", "--poll", "1")
+    say(f"   $ conveyor scheduler   (log: {shown(home / 'scheduler.log')})")
+    try:
+        run_id = wait_for_fire(client)
+        say(f"   trigger new-spans fired run {run_id} of {PIPELINE}@prod with span=2:")
+        started, seen = time.monotonic(), set()
+        while True:
+            run = client.home.store.get_run(run_id)
+            for key, state in task_states(run):
+                if state in ("SUCCEEDED", "CACHED") and not hidden(key) and key not in seen:
+                    seen.add(key)
+                    say(f"   {task_name(key):<32} {state}")
+            if run.status != RunStatus.RUNNING:
+                break
+            time.sleep(0.3)
+        say(f"   run {run_id}: {run.status} in {time.monotonic() - started:.0f}s, "
+            "with nobody typing a command")  # fmt: skip
+        return run
+    finally:
+        stop_process(scheduler, "conveyor scheduler")
+
+
+def wait_for_fire(client: Any) -> str:
+    """The run id of the trigger's first fire, once its run is recorded."""
+    from conveyor.store.metadata import NotFound
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        fired = [f for f in client.home.triggers.fires("new-spans") if f.run_id]
+        if fired:
+            try:
+                client.home.store.get_run(fired[0].run_id)
+                return fired[0].run_id
+            except NotFound:
+                pass
+        time.sleep(0.2)
+    raise RuntimeError("the scheduler did not fire the new span within 2 minutes")
 
 
 def run_pipeline(client: Any, pipeline: Any, pattern: str) -> Any:
@@ -237,8 +314,9 @@ def summary(
 ) -> None:
     say("\nSummary")
     for number, run, blessing in ((1, first, first_blessing), (2, second, second_blessing)):
-        cached = [t.name.rsplit("/", 1)[-1] for t in run.tasks if t.status == "CACHED"]
-        ran = [t for t in run.tasks if t.status == "SUCCEEDED" and not hidden(t.name)]
+        tasks = task_states(run)
+        cached = [key.rsplit("/", 1)[-1] for key, status in tasks if status == "CACHED"]
+        ran = [key for key, status in tasks if status == "SUCCEEDED" and not hidden(key)]
         decision = "no blessing (training skipped)"
         if blessing is not None:
             decision = ("BLESSED" if blessing["blessed"] else "NOT BLESSED") + (
@@ -398,13 +476,19 @@ def free_port() -> int:
 
 
 def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
-    command = Path(sys.executable).with_name("conveyor")
-    argv = [str(command)] if command.exists() else [sys.executable, "-m", "conveyor.cli.main"]
-    argv += ["serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     say(f"   $ conveyor serve --port {port}   (log: {shown(home / 'serve.log')})")
-    log = (home / "serve.log").open("wb")
+    return start_conveyor(
+        home,
+        "serve.log",
+        "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+    )  # fmt: skip
+
+
+def start_conveyor(home: Path, log_name: str, *args: str) -> subprocess.Popen[bytes]:
+    """`conveyor ARGS...` in the demo's home, its output to `log_name` there."""
+    log = (home / log_name).open("wb")
     return subprocess.Popen(
-        argv,
+        [sys.executable, "-m", "conveyor", *args],
         stdout=log,
         stderr=subprocess.STDOUT,
         env={**os.environ, "CONVEYOR_HOME": str(home)},
@@ -427,14 +511,18 @@ def wait_ready(server: subprocess.Popen[bytes], url: str, home: Path) -> None:
 
 
 def stop_server(server: subprocess.Popen[bytes]) -> None:
-    if server.poll() is None:
-        server.send_signal(signal.SIGTERM)
+    stop_process(server, "conveyor serve")
+
+
+def stop_process(process: subprocess.Popen[bytes], name: str) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
         try:
-            server.wait(30)
+            process.wait(30)
         except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-    say("   stopped conveyor serve")
+            process.kill()
+            process.wait()
+    say(f"   stopped {name}")
 
 
 # Helpers
@@ -448,6 +536,15 @@ def sample_customers(seed: int) -> list[dict[str, Any]]:
     frame = customers(span=2, rows=200, seed=seed, first_id=900_001).dropna()
     picked = frame.sample(3, random_state=seed)
     return json.loads(pd.DataFrame(picked).to_json(orient="records"))
+
+
+def task_states(run: Any) -> list[tuple[str, str]]:
+    """(task key, status) of a run this demo ran (its tasks) or the scheduler fired (its
+    recorded executions)."""
+    if hasattr(run, "tasks"):
+        return [(t.name, t.status) for t in run.tasks]
+    named = {"COMPLETE": "SUCCEEDED"}
+    return [(e.task_key, named.get(e.state, e.state)) for e in run.executions]
 
 
 def document(execution: Any, output: str) -> dict[str, Any] | None:

@@ -56,6 +56,7 @@ from conveyor.store.metadata import (
 from conveyor.store.metadata.records import DEFAULT_LINEAGE_DEPTH
 
 if TYPE_CHECKING:
+    from conveyor.automation.records import PipelineVersionRecord
     from conveyor.monitoring import (
         AlertDelivery,
         FeedbackSummary,
@@ -106,10 +107,39 @@ class Client:
 
     def run(self, pipeline: Any, arguments: dict[str, Any] | None = None, **options: Any) -> Run:
         """Run a pipeline to its end; `options` are those of `conveyor.run`
-        (`parallelism`, `enable_caching`, `cache_max_age`, `cache_by_content`, ...)."""
+        (`parallelism`, `enable_caching`, `cache_max_age`, `cache_by_content`, ...).
+
+        `pipeline` may also name a registered pipeline (`train@3`, `train@prod`,
+        `train@latest`, or `train` for its latest version) when no file has that name: the
+        run records the version it ran in its `origin` (`pipeline_version`)."""
         from conveyor.pipelines import runner  # imports kfp: only when running
 
+        version = self._registered(pipeline)
+        if version is not None:
+            given = options.get("origin") or {}
+            options["origin"] = {"pipeline_version": version.reference, **given}
+            pipeline = self.home.pipelines.spec(version.reference)
         return runner.run(pipeline, arguments, home=self.home, **options)
+
+    def _registered(self, target: Any) -> PipelineVersionRecord | None:
+        """The registered pipeline version `target` names, if it is a reference rather than
+        a file or `file.py:function`."""
+        if not isinstance(target, str) or Path(target).exists():
+            return None
+        from conveyor.automation.errors import PipelineNotFound
+        from conveyor.automation.references import is_pipeline_reference
+
+        if not is_pipeline_reference(target):
+            return None
+        if "@" not in target:  # a bare name: a file gone missing, or a registered pipeline
+            try:
+                self.home.pipelines.get(target)
+            except PipelineNotFound:
+                raise UsageError(
+                    f"no such file: {target}, and no pipeline {target!r} is registered "
+                    "(`conveyor pipelines list` shows them)"
+                ) from None
+        return self.home.pipelines.resolve(target)
 
     def resume(self, run_id: str, **options: Any) -> Run:
         """Continue a failed, cancelled or killed run, re-running only what did not complete."""
@@ -438,7 +468,6 @@ class Client:
         offset: str | None = None,
         sampling_rate: float | None = None,
         min_samples: int | None = None,
-        cron: str | None = None,
     ) -> ModelMonitor:
         """A model monitor of `target` (`churn@production`, followed as the alias moves),
         every field left out at its default (`Monitors.create`: docs/monitoring.md)."""
@@ -454,7 +483,6 @@ class Client:
             offset=offset,
             sampling_rate=sampling_rate,
             min_samples=min_samples,
-            cron=cron,
         )
 
     def get_monitor(self, name: str) -> ModelMonitor:

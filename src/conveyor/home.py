@@ -25,6 +25,9 @@ from conveyor.store.artifacts import ArtifactStore
 from conveyor.store.metadata import MetadataStore
 
 if TYPE_CHECKING:
+    from conveyor.automation.pipelines import PipelineRegistry
+    from conveyor.automation.schedules import Schedules
+    from conveyor.automation.triggers import Triggers
     from conveyor.monitoring.monitors import Monitors
     from conveyor.registry import Registry
     from conveyor.serving.endpoints import Endpoints
@@ -35,8 +38,8 @@ if TYPE_CHECKING:
 class Home:
     """One home's parts; `close()` gives the metadata store back.
 
-    The registry, endpoints, model loader and monitors are built together when one of
-    them is first used, so that a command that only runs pipelines does not import them
+    The registry, endpoints, model loader, monitors and pipelines are built together when
+    one of them is first used, so that a command that only runs pipelines does not import them
     (with their tables and libraries): `conveyor run` starts sooner."""
 
     settings: Settings
@@ -60,6 +63,21 @@ class Home:
     def monitors(self) -> Monitors:
         """Model monitors of the registry's versions (Vertex AI Model Monitoring v2)."""
         return self._services().monitors
+
+    @property
+    def pipelines(self) -> PipelineRegistry:
+        """Registered pipelines with their versions and tags (`conveyor run NAME@TAG`)."""
+        return self._services().pipelines
+
+    @property
+    def schedules(self) -> Schedules:
+        """Schedules of pipeline runs and monitoring jobs (Vertex AI's `Schedule`)."""
+        return self._services().schedules
+
+    @property
+    def triggers(self) -> Triggers:
+        """Triggers of pipeline runs on new data, alerts, finished runs and webhook calls."""
+        return self._services().triggers
 
     def _services(self) -> _Services:
         built = self.__dict__.get("_built")  # set once (frozen: not through setattr)
@@ -109,11 +127,17 @@ class _Services:
     endpoints: Endpoints
     models: ModelLoader
     monitors: Monitors
+    pipelines: PipelineRegistry
+    schedules: Schedules
+    triggers: Triggers
 
     @classmethod
     def build(
         cls, settings: Settings, store: MetadataStore, artifacts: ArtifactStore | None = None
     ) -> _Services:
+        from conveyor.automation.pipelines import PipelineRegistry
+        from conveyor.automation.schedules import Schedules
+        from conveyor.automation.triggers import Triggers
         from conveyor.monitoring.monitors import Monitors
         from conveyor.registry import ArtifactPolicy, Registry
         from conveyor.serving.endpoints import Endpoints
@@ -131,4 +155,11 @@ class _Services:
             settings=settings,
         )
         registry.add_delete_guard(monitors.delete_guard)  # a version a monitor pins stays
-        return cls(registry, endpoints, models, monitors)
+        pipelines = PipelineRegistry(store, user=settings.user)
+        schedules = Schedules(store, pipelines, monitors, user=settings.user)
+        pipelines.add_delete_guard(schedules.delete_guard)  # a version a schedule runs stays
+        monitors.add_delete_guard(schedules.monitor_guard)  # a monitor a schedule runs stays
+        triggers = Triggers(store, pipelines, monitors, user=settings.user)
+        pipelines.add_delete_guard(triggers.delete_guard)  # a version a trigger runs stays
+        monitors.add_delete_guard(triggers.monitor_guard)  # a monitor a trigger follows stays
+        return cls(registry, endpoints, models, monitors, pipelines, schedules, triggers)

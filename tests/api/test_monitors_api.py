@@ -46,7 +46,6 @@ def test_create_get_list_update_delete(api, churn):
         "/api/v1/monitors/churn-drift",
         json={
             "window": "1h",
-            "cron": "0 * * * *",
             "tabular_objective": {
                 "feature_drift_spec": {"feature_alert_thresholds": {"plan": 0.1}},
                 "feature_skew_spec": {},
@@ -56,7 +55,7 @@ def test_create_get_list_update_delete(api, churn):
     )
     assert changed.status_code == 200, changed.text
     body = changed.json()
-    assert (body["window"], body["cron"]) == ("1h", "0 * * * *")
+    assert body["window"] == "1h" and "cron" not in body  # a schedule runs jobs on a cron
     assert body["tabular_objective"]["prediction_output_drift_spec"] is None
     assert body["tabular_objective"]["feature_drift_spec"]["feature_alert_thresholds"] == {
         "plan": 0.1
@@ -66,8 +65,8 @@ def test_create_get_list_update_delete(api, churn):
         "url": "https://hooks.example.com/ml",
         "secret_setting": None,
     }
-    reset = api.patch("/api/v1/monitors/churn-drift", json={"cron": None, "window": None}).json()
-    assert (reset["cron"], reset["window"]) == (None, "1d")
+    reset = api.patch("/api/v1/monitors/churn-drift", json={"window": None}).json()
+    assert reset["window"] == "1d"
 
     deleted = api.delete("/api/v1/monitors/churn-drift")
     assert deleted.json() == {"name": "churn-drift", "jobs_deleted": 0}
@@ -103,7 +102,7 @@ BAD = [
     (400, {"window": "0h"}, "window: '0h' is not a duration"),
     (400, {"sampling_rate": "0.5"}, "body.sampling_rate: Input should be a valid number"),
     (400, {"min_samples": 0}, "body.min_samples: Input should be greater than or equal to 1"),
-    (400, {"cron": "61 * * * *"}, "cron: '61 * * * *' is not a valid schedule"),
+    (400, {"cron": "0 * * * *"}, "body.cron is not a field of this request"),
     (400, {"colour": "red"}, "body.colour is not a field of this request"),
     (
         400,
@@ -206,6 +205,18 @@ def test_bad_changes_and_unknown_monitors(api, churn):
         error = error_of(answer, code)
         assert error["message"].startswith(message), (method, path, error["message"])
     assert api.get("/api/v1/monitors/m").json()["window"] == "1d"
+
+
+def test_a_monitor_a_schedule_runs_is_not_deleted(api, churn):
+    assert api.post("/api/v1/monitors", json=CREATE).status_code == 201
+    churn.schedules.create("hourly", "0 * * * *", {"model_monitoring_job": {"monitor": "m"}})
+    error = error_of(api.delete("/api/v1/monitors/m"), 409)
+    assert error["message"] == (
+        "monitor 'm' is in use: schedule 'hourly' runs its jobs; delete that schedule first "
+        "(`conveyor schedules delete hourly`)"
+    )
+    churn.schedules.delete("hourly")
+    assert api.delete("/api/v1/monitors/m").json() == {"name": "m", "jobs_deleted": 0}
 
 
 def test_the_routes_are_described_with_their_roles(api):

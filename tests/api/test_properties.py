@@ -6,9 +6,10 @@ one the document declares, in the shape it declares.
 The budget is fixed, and so is the seed, so that a run takes the same requests and stays
 short (about 20 s on 2 cores): `EXAMPLES` per operation, and schemathesis's boundary
 cases (its coverage phase). The home holds model `churn` (versions 1 to 3, `production`
-on 3), endpoint `churn-prod` and monitor `churn-drift`, the names the document gives as
-examples, so that generated requests reach the registry, the endpoints and the monitors,
-not only their 404s.
+on 3), endpoint `churn-prod`, monitor `churn-drift`, pipeline `churn-training`
+(versions 1 to 3, `prod` on 3) and schedule `nightly` running it, the names the document
+gives as examples, so that generated requests reach the registry, the endpoints, the
+monitors, the pipelines and the schedules, not only their 404s.
 """
 
 from __future__ import annotations
@@ -70,8 +71,21 @@ def server(tmp_path_factory, saved):
         home.endpoints.deploy("churn-prod", "churn@production")
         features = [{"name": f"x{i}", "type": "float"} for i in range(4)]
         home.monitors.create("churn-drift", "churn@production", model_monitoring_schema=features)
+        for n in (1, 2, 3):
+            home.pipelines.upload("churn-training", pipeline_spec(n), tags=["prod"])
+        run = {"pipeline_job": {"pipeline": "churn-training@prod", "parameters": {"n": 1}}}
+        home.schedules.create("nightly", "0 3 * * *", run)
         with served(create_app(home)) as client:
             yield client
+
+
+def pipeline_spec(n: int) -> dict:
+    """A compiled pipeline spec whose parameter `n` defaults to `n`."""
+    parameter = {"parameterType": "NUMBER_INTEGER", "defaultValue": n}
+    return {
+        "pipelineInfo": {"name": "churn-training"},
+        "root": {"inputDefinitions": {"parameters": {"n": parameter}}},
+    }
 
 
 def test_the_document_is_the_servers(server):

@@ -38,11 +38,24 @@ DEPLOYMENTS = {
     ("POST", "/api/v1/endpoints/{endpoint}:deployModel"),
     ("POST", "/api/v1/endpoints/{endpoint}:undeployModel"),
     ("POST", "/api/v1/endpoints/{endpoint}:setTraffic"),
+    ("POST", "/api/v1/pipelines"),
+    ("PUT", "/api/v1/pipelines/{name}/tags/{tag}"),
+    ("DELETE", "/api/v1/pipelines/{name}/tags/{tag}"),
+    ("POST", "/api/v1/schedules/{schedule}:pause"),
+    ("POST", "/api/v1/schedules/{schedule}:resume"),
+    ("POST", "/api/v1/triggers/{trigger}:pause"),
+    ("POST", "/api/v1/triggers/{trigger}:resume"),
+    ("POST", "/api/v1/triggers/{trigger}:fire"),
 }
 QUERIES = {("POST", "/v2/repository/index")}
 """Routes whose POST only reads."""
 WORDS = ("infer", "predict", "rawPredict", "deployModel", "setTraffic")
 """Names that are also route words: models, aliases and endpoints are named after them."""
+PIPELINE = {
+    "pipelineInfo": {"name": "infer"},
+    "root": {"inputDefinitions": {"parameters": {"n": {"parameterType": "NUMBER_INTEGER"}}}},
+}
+"""A pipeline spec the registry takes, registered as pipeline `infer`."""
 
 
 def expected_role(method: str, template: str, declared: str | None = None) -> Role:
@@ -87,7 +100,9 @@ def concrete(template: str, word: str) -> str:
 @pytest.fixture
 def app(own_home, saved, tmp_path, settings):
     """Models `infer` and `predict`, each with aliases `infer`, `predict` and so on, an
-    endpoint `infer` serving one and a monitor `infer` watching one; the app `conveyor serve` runs, with the four tokens."""
+    endpoint `infer` serving one, a monitor `infer` watching one, a pipeline `infer` with
+    tags named alike and a schedule `infer` running it; the app `conveyor serve` runs, with
+    the four tokens."""
     for name in ("infer", "predict"):
         for n in (1, 2):
             folder = tmp_path / f"{name}-{n}"
@@ -99,6 +114,9 @@ def app(own_home, saved, tmp_path, settings):
     own_home.endpoints.deploy("infer", "infer@1")
     schema = [{"name": f"x{i}", "type": "float"} for i in range(4)]
     own_home.monitors.create("infer", "infer@predict", model_monitoring_schema=schema)
+    own_home.pipelines.upload("infer", PIPELINE, tags=["infer", "predict", "setTraffic"])
+    run_infer = {"pipeline_job": {"pipeline": "infer@infer", "parameters": {"n": 1}}}
+    own_home.schedules.create("infer", "0 3 * * *", run_infer)
     return combined.create_app(settings, ServerSettings(poll_seconds=3600, tokens=Tokens(TOKENS)))
 
 
@@ -111,6 +129,8 @@ def state(home):
         [len(registry.history(name)) for name in ("infer", "predict")],
         [e.to_json() for e in home.endpoints.list()],
         [m.to_json() for m in home.monitors.list()],
+        [v.to_json() for v in home.pipelines.versions("infer")],
+        [s.to_json() for s in home.schedules.list()],
     )
 
 

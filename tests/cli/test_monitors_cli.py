@@ -1,5 +1,5 @@
 """`conveyor monitors`: create, list, show, update and delete through the real entry point,
-exit codes and messages included."""
+exit codes and messages included; `--cron` keeps a schedule named after the monitor."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from conveyor.automation.requests import monitoring_job
 from conveyor.home import open_home
 
 SCHEMA = [{"name": "tenure", "type": "integer"}, {"name": "plan", "type": "string"}]
@@ -136,7 +137,13 @@ def test_a_monitor_follows_its_alias_in_list_and_show(cli, churn):
 def test_update_changes_only_what_is_named(cli, churn):
     assert (
         cli(
-            "monitors", "create", "churn-drift", "--model", "churn@production", "--cron", "@daily"
+            "monitors",
+            "create",
+            "churn-drift",
+            "--model",
+            "churn@production",
+            "--cron",
+            "0 3 * * *",
         ).code
         == 0
     )
@@ -154,14 +161,15 @@ def test_update_changes_only_what_is_named(cli, churn):
     )
     assert done.code == 0, done.err
     assert done.out.strip() == (
-        "Updated monitor churn-drift of churn@production (version 1): feature drift, output drift"
+        "Updated monitor churn-drift of churn@production (version 1): feature drift, output drift; "
+        "jobs at '0 3 * * *' (schedule churn-drift)"
     )
     monitor = shown(cli, "churn-drift")
     objective = monitor["tabular_objective"]
     assert objective["feature_skew_spec"] is None
     assert objective["feature_drift_spec"]["feature_alert_thresholds"] == {"tenure": 0.2}
     assert objective["prediction_output_drift_spec"]["feature_alert_thresholds"] == {}
-    assert (monitor["window"], monitor["cron"]) == ("1w", "@daily")
+    assert (monitor["window"], monitor["cron"]) == ("1w", "0 3 * * *")
     assert monitor["notification_spec"]["user_emails"] == ["ops@example.com"]
 
     done = cli(
@@ -180,6 +188,8 @@ def test_update_changes_only_what_is_named(cli, churn):
         [],
         "churn@2",
     )
+    with open_home() as home:
+        assert home.schedules.list() == []
 
 
 def test_delete(cli, churn):
@@ -228,7 +238,7 @@ def test_delete(cli, churn):
         ),
         (
             ["create", "m", "--model", "churn", "--cron", "* * *"],
-            "error: cron: '* * *' has 3 fields; give five",
+            "error: --cron: '* * *' has 3 fields; a cron has 5",
         ),
         (
             ["create", "m", "--model", "churn", "--webhook", "hooks.example.com"],
@@ -266,7 +276,7 @@ def test_delete(cli, churn):
         (["update", "nope", "--window", "1h"], "error: no monitor 'nope'"),
         (["delete", "nope"], "error: no monitor 'nope'"),
         (
-            ["update", "taken", "--cron", "@daily", "--no-cron"],
+            ["update", "taken", "--cron", "0 3 * * *", "--no-cron"],
             "error: give --cron or --no-cron, not both",
         ),
         (["update", "taken", "--min-samples", "0"], "error: min_samples: 0 is not a count"),
@@ -306,3 +316,73 @@ def test_a_schema_file_for_a_model_without_one(cli, churn, tmp_path):
     assert json.loads(done.out)["tabular_objective"]["feature_skew_spec"][
         "feature_alert_thresholds"
     ] == {"age": 0.5}
+
+
+def schedule_of(name):
+    with open_home() as home:
+        return {s.name: s for s in home.schedules.list()}.get(name)
+
+
+def test_cron_keeps_a_schedule_of_the_monitors_jobs(cli, churn):
+    done = cli("monitors", "create", "churn-drift", "--model", "churn", "--cron", "0 * * * *")
+    assert done.code == 0, done.err
+    assert done.out.strip().endswith("; jobs at '0 * * * *' (schedule churn-drift)")
+    made = schedule_of("churn-drift")
+    assert (made.cron, made.request) == ("0 * * * *", monitoring_job("churn-drift"))
+    listed = cli("monitors", "list").out
+    assert "CRON" in listed and "0 * * * *" in listed
+    text = cli("monitors", "show", "churn-drift").out
+    assert "schedule:      0 * * * * (UTC), schedule churn-drift (ACTIVE)" in text
+
+    paris = "TZ=Europe/Paris 0 3 * * *"
+    assert cli("monitors", "update", "churn-drift", "--cron", paris).code == 0
+    assert schedule_of("churn-drift").cron == paris
+    assert shown(cli, "churn-drift")["cron"] == paris
+
+    assert cli("monitors", "update", "churn-drift", "--cron", "").code == 0
+    assert schedule_of("churn-drift") is None
+    assert "schedule:      none (jobs on demand" in cli("monitors", "show", "churn-drift").out
+
+    assert cli("monitors", "update", "churn-drift", "--cron", "*/5 * * * *").code == 0
+    done = cli("monitors", "delete", "churn-drift", "--json")
+    assert json.loads(done.out) == {
+        "deleted": "churn-drift",
+        "jobs_deleted": 0,
+        "schedule_deleted": True,
+    }
+    assert schedule_of("churn-drift") is None
+
+
+def test_a_schedule_of_that_name_doing_something_else_is_left_alone(cli, churn):
+    assert cli("monitors", "create", "other", "--model", "churn").code == 0
+    with open_home() as home:
+        home.schedules.create("churn-drift", "0 * * * *", monitoring_job("other"))
+    done = cli("monitors", "create", "churn-drift", "--model", "churn", "--cron", "0 3 * * *")
+    assert done.code == 2
+    assert done.err.startswith(
+        "error: --cron: schedule 'churn-drift' exists and does something else (monitor other)"
+    )
+    assert cli("monitors", "show", "churn-drift").code == 2  # nothing was created
+    assert cli("monitors", "create", "churn-drift", "--model", "churn").code == 0
+    done = cli("monitors", "update", "churn-drift", "--cron", "0 3 * * *")
+    assert done.code == 2 and "does something else" in done.err
+    assert cli("monitors", "update", "churn-drift", "--no-cron").code == 0  # not its schedule
+    assert schedule_of("churn-drift").request == monitoring_job("other")
+    assert shown(cli, "churn-drift")["cron"] is None
+
+
+def test_a_monitor_another_schedule_runs_is_not_deleted(cli, churn):
+    made = cli("monitors", "create", "churn-drift", "--model", "churn", "--cron", "0 3 * * *")
+    assert made.code == 0
+    with open_home() as home:
+        home.schedules.create("hourly", "0 * * * *", monitoring_job("churn-drift"))
+    done = cli("monitors", "delete", "churn-drift")
+    assert done.code == 2
+    assert done.err.startswith(
+        "error: monitor 'churn-drift' is in use: schedule 'hourly' runs its jobs; delete that "
+        "schedule first (`conveyor schedules delete hourly`)"
+    )
+    assert schedule_of("churn-drift") is not None  # nothing went
+    assert cli("schedules", "delete", "hourly", "--yes").code == 0
+    done = cli("monitors", "delete", "churn-drift")
+    assert done.out.strip() == "Deleted monitor churn-drift, its schedule and the records of 0 jobs"

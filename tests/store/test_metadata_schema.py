@@ -225,3 +225,56 @@ def test_opening_a_current_store_imports_no_alembic(tmp_path):
     first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert (first.stdout.strip(), again.stdout.strip()) == ("True", "False")
+
+
+def test_a_monitors_cron_becomes_a_schedule_of_its_jobs(store_url):
+    """Migration 0007: each monitor's cron moves to a schedule named after it (an `@daily`
+    as its five fields), and back on a downgrade; a monitor without one gets none."""
+    engine = engine_for(store_url)
+    try:
+        schema.prepare(engine, "test store", target="0006")
+    finally:
+        engine.dispose()
+    stamp = "'2025-01-01 00:00:00'"
+    monitor = (
+        "INSERT INTO model_monitors (id, name, display_name, target, training_dataset, "
+        "model_monitoring_schema, tabular_objective, target_window, sampling_rate, min_samples, "
+        "notification_spec, cron, created_by, created_at, updated_at) VALUES ({}, '{}', "
+        "'Churn', 'churn@production', '{{}}', '{{}}', '{{}}', '1d', 1.0, 100, '{{}}', {}, "
+        f"'alice', {stamp}, {stamp})"
+    )
+    execute(
+        store_url,
+        monitor.format(1, "hourly", "'0 * * * *'"),
+        monitor.format(2, "daily", "'@daily'"),
+        monitor.format(3, "on-demand", "NULL"),
+        "INSERT INTO model_monitoring_jobs (id, monitor_id, state, created_at) "
+        f"VALUES (1, 1, 'JOB_STATE_SUCCEEDED', {stamp})",
+    )
+    with MetadataStore.open(store_url) as store:
+        from conveyor.automation.pipelines import PipelineRegistry
+        from conveyor.automation.schedules import Schedules
+
+        made = {s.name: s for s in Schedules(store, PipelineRegistry(store)).list()}
+    assert sorted(made) == ["daily", "hourly"]
+    hourly = made["hourly"]
+    assert hourly.request == {"model_monitoring_job": {"monitor": "hourly"}}
+    assert (hourly.cron, hourly.display_name, hourly.created_by) == ("0 * * * *", "Churn", "alice")
+    assert (hourly.state.value, hourly.max_concurrent_run_count, hourly.catch_up) == (
+        "ACTIVE", 1, False,
+    )  # fmt: skip
+    assert hourly.next_run_time.minute == 0 and hourly.next_run_time > hourly.start_time
+    assert made["daily"].cron == "0 0 * * *"
+    engine = engine_for(store_url)
+    try:
+        with engine.connect() as conn:
+            columns = {c["name"] for c in inspect(conn).get_columns("model_monitors")}
+        assert "cron" not in columns
+        assert count(store_url, "model_monitoring_jobs") == 1  # the monitor's jobs stay
+
+        with engine.begin() as conn:
+            command.downgrade(schema.alembic_config(conn), "0006")
+            crons = dict(conn.execute(text("SELECT name, cron FROM model_monitors")).all())
+    finally:
+        engine.dispose()
+    assert crons == {"hourly": "0 * * * *", "daily": "0 0 * * *", "on-demand": None}

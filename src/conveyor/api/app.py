@@ -10,9 +10,11 @@
 The app holds:
 
 - the control API: `/api/v1/models` (`conveyor.api.models`), `/api/v1/endpoints`
-  (`conveyor.api.endpoints`) and `/api/v1/monitors` (`conveyor.api.monitors`), thin calls
-  to the home's registry, endpoints and monitors, which routes reach as
-  `request.app.state.home`;
+  (`conveyor.api.endpoints`), `/api/v1/monitors` (`conveyor.api.monitors`),
+  `/api/v1/pipelines` (`conveyor.api.pipelines`), `/api/v1/schedules`
+  (`conveyor.api.schedules`) and `/api/v1/triggers` (`conveyor.api.triggers`), thin calls
+  to the home's registry, endpoints, monitors, pipelines, schedules and triggers, which
+  routes reach as `request.app.state.home`;
 - `extra_routers`: the routes of other faces: FastAPI `APIRouter`s (their routes added
   to the app's own, and described in `/openapi.json`) or Starlette routes (`Route`,
   `Mount`, added as they are). They get the same JSON error body for Conveyor's errors
@@ -45,7 +47,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from conveyor.api import docs, endpoints, errors, models, monitors
+from conveyor.api import docs, endpoints, errors, models, monitors, pipelines, schedules, triggers
 from conveyor.serving.settings import ServerSettings
 
 if TYPE_CHECKING:
@@ -54,7 +56,9 @@ if TYPE_CHECKING:
 TITLE = "Conveyor"
 DESCRIPTION = (
     "Conveyor's REST API: the model registry under /api/v1/models, prediction endpoints "
-    "under /api/v1/endpoints, model monitors under /api/v1/monitors. Every error answers "
+    "under /api/v1/endpoints, model monitors under /api/v1/monitors, pipelines under "
+    "/api/v1/pipelines, schedules under /api/v1/schedules, triggers under /api/v1/triggers. "
+    "Every error answers "
     '{"error": {"code", "message", "status"}}.'
 )
 
@@ -86,7 +90,10 @@ def create_app(
     app.state.endpoint_listeners = list(endpoint_listeners)
     app.state.max_request_bytes = max_request_bytes
     errors.install(app)
-    for router in [models.router, endpoints.router, monitors.router, *extra_routers]:
+    routers = [models.router, endpoints.router, monitors.router, pipelines.router]
+    routers.append(schedules.router)
+    routers.append(triggers.router)
+    for router in [*routers, *extra_routers]:
         # A router's own routes, not FastAPI's wrapper of an included router: the token
         # middleware matches a request against each route, as Starlette's router does.
         routes = router.routes if isinstance(router, APIRouter) else [router]

@@ -1,5 +1,5 @@
-"""The home's registry, endpoints and monitors, acting as the request's caller: the routers'
-dependencies.
+"""The home's registry, endpoints, monitors, pipelines, schedules and triggers, acting as the
+request's caller: the routers' dependencies.
 
 The caller is `request.state.user` when a middleware (authentication) set it, else the
 home's own user (its settings, else the OS user); the registry's history and the
@@ -13,11 +13,14 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 
+from conveyor.automation.pipelines import PipelineRegistry
+from conveyor.automation.schedules import Schedules
+from conveyor.automation.triggers import Triggers
 from conveyor.monitoring.monitors import Monitors
 from conveyor.registry import Registry
 from conveyor.serving.endpoints import Endpoints
 
-Part = TypeVar("Part", Registry, Endpoints, Monitors)
+Part = TypeVar("Part", Registry, Endpoints, Monitors, PipelineRegistry, Schedules, Triggers)
 
 
 def registry(request: Request) -> Registry:
@@ -33,6 +36,18 @@ def monitors(request: Request) -> Monitors:
     return _as_caller(request.app.state.home.monitors, request).for_requests()
 
 
+def pipelines(request: Request) -> PipelineRegistry:
+    return _as_caller(request.app.state.home.pipelines, request)
+
+
+def schedules(request: Request) -> Schedules:
+    return _as_caller(request.app.state.home.schedules, request)
+
+
+def triggers(request: Request) -> Triggers:
+    return _as_caller(request.app.state.home.triggers, request)
+
+
 def _as_caller(part: Part, request: Request) -> Part:
     user = getattr(request.state, "user", None)
     if user is None or user == part.user:
@@ -43,3 +58,6 @@ def _as_caller(part: Part, request: Request) -> Part:
 RegistryDep = Annotated[Registry, Depends(registry)]
 EndpointsDep = Annotated[Endpoints, Depends(endpoints)]
 MonitorsDep = Annotated[Monitors, Depends(monitors)]
+PipelinesDep = Annotated[PipelineRegistry, Depends(pipelines)]
+SchedulesDep = Annotated[Schedules, Depends(schedules)]
+TriggersDep = Annotated[Triggers, Depends(triggers)]

@@ -14,9 +14,9 @@ Fields keep Vertex AI Model Monitoring v2's names in snake case (`model_monitori
 `tabular_objective`, `feature_drift_spec`, `default_numeric_alert_threshold`,
 `notification_spec`), as the rest of this API. The monitors check what the bodies hold
 beyond their shapes (a target that resolves, features in the schema) and answer 400
-naming the field, 404 for a target that names no version, 409 for a name taken. Errors
-answer `{"error": {"code", "message", "status"}}` (`conveyor.api.errors`). See
-docs/monitoring.md.
+naming the field, 404 for a target that names no version, 409 for a name taken or a
+monitor to delete that a schedule runs. Errors answer `{"error": {"code", "message",
+"status"}}` (`conveyor.api.errors`). See docs/monitoring.md.
 """
 
 from __future__ import annotations
@@ -187,7 +187,6 @@ class _MonitorFields(_Shape):
     min_samples: Annotated[int, Field(ge=1, le=10**12)] | None = Field(
         default=None, description="Fewer rows in a window: insufficient data, no alert: 100."
     )
-    cron: str | None = Field(default=None, examples=["0 * * * *"])
 
 
 class NewMonitor(_MonitorFields):
@@ -270,7 +269,6 @@ class MonitorOut(BaseModel):
     offset: str | None
     sampling_rate: float
     min_samples: int
-    cron: str | None
     created_by: str
     created_at: datetime
     updated_at: datetime
@@ -351,13 +349,14 @@ def update(monitor: MonitorPath, body: MonitorUpdate, monitors: MonitorsDep) -> 
 @router.delete(
     "/{monitor}",
     response_model=Deleted,
-    responses=_READ,
+    responses=_WRITE,
     summary="Delete a monitor",
     openapi_extra=ADMIN,
 )
 def delete(monitor: MonitorPath, monitors: MonitorsDep) -> Deleted:
     """Delete the monitor with its jobs, their metrics, alerts and deliveries; the
-    executions that recorded the jobs stay in the metadata store."""
+    executions that recorded the jobs stay in the metadata store. 409 while a schedule runs
+    its jobs."""
     return Deleted(name=monitor, jobs_deleted=monitors.delete(monitor))
 
 

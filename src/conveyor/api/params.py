@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import Path
 from pydantic import Field
 
+from conveyor.automation.references import LATEST, PIPELINE_NAME
 from conveyor.monitoring.specs import DURATION_PATTERN, MONITOR_NAME, SETTING
 from conveyor.registry.names import ALIAS, MODEL_NAME
 from conveyor.serving.endpoints import ENDPOINT_NAME
@@ -31,6 +32,11 @@ DEPLOYED_ID = f"^{_ID}$"
 MONITOR = f"^(?:{MONITOR_NAME.pattern})$"  # a model name's rule, told apart in RULES
 DURATION = DURATION_PATTERN
 SETTING_NAME = f"^{SETTING.pattern}$"
+PIPELINE = f"^(?:(?:{PIPELINE_NAME.pattern}))$"  # a model name's rule, told apart in RULES
+PIPELINE_REF = f"^(?:{_ID}|{PIPELINE_NAME.pattern})$"
+PIPELINE_REFERENCE = f"^{PIPELINE_NAME.pattern}(?:@(?:{_ID}|{PIPELINE_NAME.pattern}))?$"
+SCHEDULE = f"^(?:(?:(?:{MODEL_NAME.pattern})))$"  # a model name's rule, told apart in RULES
+TRIGGER = f"^(?:(?:(?:(?:{MODEL_NAME.pattern}))))$"  # a model name's rule, told apart in RULES
 NO_NUL = "^[^\\x00]*$"
 """Free text: anything but NUL, which PostgreSQL does not store."""
 
@@ -49,6 +55,15 @@ RULES = {
     DURATION: "a duration: a whole number and a unit, s, m, h, d or w (30m, 1h, 1d, 1w)",
     SETTING_NAME: "the name of an environment variable: letters, digits and '_' "
     "(CONVEYOR_WEBHOOK_SECRET)",
+    PIPELINE: "a pipeline name or tag: a letter, then letters, digits, '-' and '_', up to "
+    "128 characters (churn-training, prod)",
+    PIPELINE_REF: f"a pipeline version: a number below 10^18 (3), a tag (prod) or {LATEST}",
+    PIPELINE_REFERENCE: "a registered pipeline: NAME, NAME@VERSION, NAME@TAG or "
+    f"NAME@{LATEST} (churn-training@prod)",
+    SCHEDULE: "a schedule name: a letter, then letters, digits, '-' and '_', up to 128 "
+    "characters (nightly-train)",
+    TRIGGER: "a trigger name: a letter, then letters, digits, '-' and '_', up to 128 "
+    "characters (new-spans)",
     NO_NUL: "text without NUL characters",
 }
 """What each pattern means, for the message of a value that breaks it."""
@@ -88,3 +103,37 @@ DeployedId = Annotated[str, Field(pattern=DEPLOYED_ID, examples=["1"])]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 JobPath = Annotated[int, Path(ge=1, le=MAX_ID, description="A monitoring job's id.")]
 Percentage = Annotated[int, Field(ge=0, le=100)]
+PipelinePath = Annotated[
+    str, Path(pattern=PIPELINE, description=RULES[PIPELINE], examples=["churn-training"])
+]
+TagPath = Annotated[str, Path(pattern=PIPELINE, description=RULES[PIPELINE], examples=["prod"])]
+PipelineRefPath = Annotated[
+    str, Path(pattern=PIPELINE_REF, description=RULES[PIPELINE_REF], examples=["3"])
+]
+PipelineName = Annotated[
+    str, Field(pattern=PIPELINE, description=RULES[PIPELINE], examples=["churn-training"])
+]
+TagName = Annotated[str, Field(pattern=PIPELINE, examples=["prod"])]
+PipelineRef = Annotated[
+    str, Field(pattern=PIPELINE_REF, description=RULES[PIPELINE_REF], examples=["prod"])
+]
+PipelineReference = Annotated[
+    str,
+    Field(
+        pattern=PIPELINE_REFERENCE,
+        description=RULES[PIPELINE_REFERENCE],
+        examples=["churn-training@prod"],
+    ),
+]
+SchedulePath = Annotated[
+    str, Path(pattern=SCHEDULE, description=RULES[SCHEDULE], examples=["nightly"])
+]
+ScheduleName = Annotated[
+    str, Field(pattern=SCHEDULE, description=RULES[SCHEDULE], examples=["nightly"])
+]
+TriggerPath = Annotated[
+    str, Path(pattern=TRIGGER, description=RULES[TRIGGER], examples=["new-spans"])
+]
+TriggerName = Annotated[
+    str, Field(pattern=TRIGGER, description=RULES[TRIGGER], examples=["new-spans"])
+]

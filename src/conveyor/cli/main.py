@@ -14,13 +14,17 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from conveyor.cli import lineage, runs, serve
+from conveyor.cli import ci, lineage, runs, scheduler, serve
 from conveyor.cli._output import err
+from conveyor.cli._params import ParamOption, parse_params
 from conveyor.cli.endpoints import app as endpoints_app
 from conveyor.cli.following import ExecutorOption, OutcomeJsonOption, ParallelismOption, follow
 from conveyor.cli.models import app as models_app
 from conveyor.cli.monitors import app as monitors_app
-from conveyor.errors import ConveyorError, UsageError
+from conveyor.cli.pipelines import app as pipelines_app
+from conveyor.cli.schedules import app as schedules_app
+from conveyor.cli.triggers import app as triggers_app
+from conveyor.errors import ConveyorError
 
 
 class ConveyorCommand(TyperGroup):
@@ -70,28 +74,26 @@ app.add_typer(runs.app)
 app.add_typer(models_app)
 app.add_typer(endpoints_app)
 app.add_typer(monitors_app)
+app.add_typer(pipelines_app)
+app.add_typer(schedules_app)
+app.add_typer(triggers_app)
 app.command("serve")(serve.serve)
 app.command("lineage")(lineage.lineage)
-
-
-def _parse_params(values: list[str]) -> dict[str, str]:
-    params: dict[str, str] = {}
-    for item in values:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise UsageError(f"-p takes name=value, got {item!r}")
-        params[name.strip()] = value
-    return params
+app.command("ci")(ci.ci)
+app.command("scheduler")(scheduler.scheduler)
+app.command("run-fire", hidden=True)(scheduler.run_fire)
 
 
 @app.command()
 def run(
     target: Annotated[
-        str, typer.Argument(help="file.py:pipeline_function, or a compiled file.yaml / file.json")
+        str,
+        typer.Argument(
+            help="file.py:pipeline_function, a compiled file.yaml / file.json, or a "
+            "registered pipeline: NAME@VERSION, NAME@TAG, NAME@latest (NAME alone: latest)"
+        ),
     ],
-    param: Annotated[
-        list[str], typer.Option("--param", "-p", help="A pipeline parameter, as name=value.")
-    ] = [],  # noqa: B006 (typer reads the default)
+    param: ParamOption = [],  # noqa: B006 (typer reads the default)
     parallelism: ParallelismOption = None,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Run every task, reusing no cached result.")
@@ -114,7 +116,7 @@ def run(
 
     Example: conveyor run examples/hello.py:hello_pipeline -p name=World
     """
-    arguments = _parse_params(param)
+    arguments = parse_params(param)
     follow(
         target,
         executor,

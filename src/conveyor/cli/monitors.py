@@ -3,6 +3,9 @@
 The flags build the monitor's fields (Vertex AI's `tabular_objective` and
 `notification_spec`) and the library checks them; a threshold given per feature goes to
 every objective that watches that field.
+
+`--cron` is a convenience of the command line: it keeps a schedule of the monitor's jobs
+named after the monitor (`conveyor schedules`), made, changed or deleted with it.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from rich.text import Text
 
 from conveyor.cli._output import (
     JsonOption,
-    err,
     out,
     print_json,
     print_table,
@@ -33,6 +35,9 @@ from conveyor.cli._output import (
 from conveyor.errors import UsageError
 
 if TYPE_CHECKING:
+    from conveyor.automation.schedule_records import ScheduleRecord
+    from conveyor.automation.schedules import Schedules
+    from conveyor.home import Home
     from conveyor.monitoring import ModelMonitor, ModelMonitoringSchema, Monitors
 
 app = typer.Typer(
@@ -137,7 +142,11 @@ MinSamples, UpdateMinSamples = _options(
     int | None, help="Fewer rows in a window: insufficient data, and no alert.", default="100"
 )
 Cron = Annotated[
-    str | None, typer.Option(help="Run jobs on this schedule, in UTC: '0 * * * *' is hourly.")
+    str | None,
+    typer.Option(
+        help="Run jobs on this cron, in UTC unless it starts with TZ=Zone: '0 * * * *' is "
+        "hourly. Kept as a schedule named after the monitor (conveyor schedules)."
+    ),
 ]
 PerformanceThresholds = Annotated[
     list[str],
@@ -168,12 +177,18 @@ Cooldown, UpdateCooldown = _options(
 
 
 @contextmanager
-def _monitors() -> Iterator[Monitors]:
-    """The monitors of the environment's home (imported when used: `conveyor --help` stays
-    quick)."""
+def _home() -> Iterator[Home]:
+    """The environment's home (imported when used: `conveyor --help` stays quick)."""
     from conveyor.home import open_home
 
     with open_home() as home:
+        yield home
+
+
+@contextmanager
+def _monitors() -> Iterator[Monitors]:
+    """The monitors of the environment's home."""
+    with _home() as home:
         yield home.monitors
 
 
@@ -222,6 +237,7 @@ def create(
 
     Example: conveyor monitors create churn-drift --model churn@production --threshold plan=0.1 --webhook https://hooks.example.com/ml --cron "0 * * * *"
     """
+    cron = cron or None  # --cron "": no schedule
     schema_given = _read_json(schema, "--schema")
     flags = _ObjectiveFlags.of(
         feature_drift,
@@ -233,7 +249,10 @@ def create(
         threshold,
         categorical_metric,
     )
-    with _monitors() as monitors:
+    with _home() as home:
+        monitors = home.monitors
+        if cron is not None:
+            _check_cron(home.schedules, name, cron)
         objective = None
         if flags.given or performance_threshold:
             fields = monitors.schema_for(model, schema_given)
@@ -258,13 +277,14 @@ def create(
             offset=offset,
             sampling_rate=sampling_rate,
             min_samples=min_samples,
-            cron=cron,
         )
+        schedule = _set_cron(home.schedules, name, cron) if cron is not None else None
     if as_json:
-        print_json(made.to_json())
+        print_json(_json(made, schedule))
         return
     out.print(
-        f"Created monitor {made.name} of {_target(made)}: {_objectives_text(made)}",
+        f"Created monitor {made.name} of {_target(made)}: {_objectives_text(made)}"
+        + _schedule_text(schedule),
         markup=False,
     )
 
@@ -275,20 +295,25 @@ def list_monitors(as_json: JsonOption = False) -> None:
 
     Example: conveyor monitors list --json
     """
-    with _monitors() as monitors:
-        found = monitors.list()
+    with _home() as home:
+        found = home.monitors.list()
+        schedules = _schedules_of(home.schedules)
     if as_json:
-        print_json([m.to_json() for m in found])
+        print_json([_json(m, schedules.get(m.name)) for m in found])
         return
     if not found:
         out.print("No monitors yet: `conveyor monitors create NAME --model MODEL@ALIAS` makes one.")
         return
-    table = Table(
-        "NAME", "WATCHES", "OBJECTIVES", "WINDOW", "SCHEDULE (UTC)", "UPDATED (UTC)", box=None
-    )
+    table = Table("NAME", "WATCHES", "OBJECTIVES", "WINDOW", "CRON", "UPDATED (UTC)", box=None)
     for m in found:
+        schedule = schedules.get(m.name)
         table.add_row(
-            m.name, _target(m), _objectives_text(m), m.window, m.cron or "-", when(m.updated_at)
+            m.name,
+            _target(m),
+            _objectives_text(m),
+            m.window,
+            schedule.cron if schedule else "-",
+            when(m.updated_at),
         )
     print_table(table)
 
@@ -303,12 +328,13 @@ def show(
 
     Example: conveyor monitors show churn-drift
     """
-    with _monitors() as monitors:
-        monitor = monitors.get(name)
+    with _home() as home:
+        monitor = home.monitors.get(name)
+        schedule = _schedule_of(home.schedules, name)
     if as_json:
-        print_json(monitor.to_json())
+        print_json(_json(monitor, schedule))
     else:
-        _show(monitor)
+        _show(monitor, schedule)
 
 
 @app.command()
@@ -342,7 +368,7 @@ def update(
     min_samples: UpdateMinSamples = None,
     cron: Cron = None,
     no_cron: Annotated[
-        bool, typer.Option("--no-cron", help="Stop running jobs on a schedule.")
+        bool, typer.Option("--no-cron", help="Delete the schedule --cron made (as --cron '').")
     ] = False,
     webhook: Webhook = None,
     webhook_secret_setting: WebhookSecret = None,
@@ -370,6 +396,8 @@ def update(
         raise UsageError("give --schema or --schema-from-model, not both")
     if cron is not None and no_cron:
         raise UsageError("give --cron or --no-cron, not both")
+    if cron == "":  # --cron "": as --no-cron
+        cron, no_cron = None, True
     if (webhook is not None or webhook_secret_setting is not None) and no_webhook:
         raise UsageError("give --webhook or --no-webhook, not both")
     if email and no_email:
@@ -383,11 +411,8 @@ def update(
         "offset": offset,
         "sampling_rate": sampling_rate,
         "min_samples": min_samples,
-        "cron": cron,
     }
     changes.update({k: v for k, v in named.items() if v is not None})
-    if no_cron:
-        changes["cron"] = None
     if schema is not None:
         changes["model_monitoring_schema"] = _read_json(schema, "--schema")
     elif schema_from_model:
@@ -402,8 +427,11 @@ def update(
         threshold,
         categorical_metric,
     )
-    with _monitors() as monitors:
+    with _home() as home:
+        monitors = home.monitors
         current = monitors.get(name)
+        if cron is not None:
+            _check_cron(home.schedules, name, cron)
         if flags.given:
             fields = current.model_monitoring_schema
             if "model_monitoring_schema" in changes:  # the objectives go with the new schema
@@ -437,12 +465,18 @@ def update(
         )
         if notification != current.notification_spec.to_json():
             changes["notification_spec"] = notification
-        changed = monitors.update(name, **changes)
+        changed = monitors.update(name, **changes) if changes else current
+        if cron is not None:
+            _set_cron(home.schedules, name, cron)
+        elif no_cron:
+            _drop_cron(home.schedules, name)
+        schedule = _schedule_of(home.schedules, name)
     if as_json:
-        print_json(changed.to_json())
+        print_json(_json(changed, schedule))
         return
     out.print(
-        f"Updated monitor {changed.name} of {_target(changed)}: {_objectives_text(changed)}",
+        f"Updated monitor {changed.name} of {_target(changed)}: {_objectives_text(changed)}"
+        + _schedule_text(schedule),
         markup=False,
     )
 
@@ -452,18 +486,30 @@ def delete(
     name: Annotated[str, typer.Argument(help="The monitor.")],
     as_json: JsonOption = False,
 ) -> None:
-    """Delete a monitor with its jobs' records (metrics, alerts); the executions that
-    recorded its jobs stay in the metadata store.
+    """Delete a monitor with its jobs' records (metrics, alerts), and the schedule its
+    --cron made; the executions that recorded its jobs stay in the metadata store. Refused
+    while another schedule runs its jobs.
 
     Example: conveyor monitors delete churn-drift
     """
-    with _monitors() as monitors:
-        jobs = monitors.delete(name)
+    with _home() as home:
+        home.monitors.get(name)  # an unknown monitor: said before anything goes
+        others = [
+            s.name for s in home.schedules.list() if s.request == _request(name) and s.name != name
+        ]
+        if others:
+            raise UsageError(
+                f"monitor {name!r} is in use: schedule {others[0]!r} runs its jobs; delete "
+                f"that schedule first (`conveyor schedules delete {others[0]}`)"
+            )
+        schedule = _drop_cron(home.schedules, name)
+        jobs = home.monitors.delete(name)
     if as_json:
-        print_json({"deleted": name, "jobs_deleted": jobs})
+        print_json({"deleted": name, "jobs_deleted": jobs, "schedule_deleted": schedule})
     else:
         out.print(
-            f"Deleted monitor {name} and the records of {jobs} job{'s' if jobs != 1 else ''}",
+            f"Deleted monitor {name}{', its schedule' if schedule else ''} and the records of "
+            f"{jobs} job{'s' if jobs != 1 else ''}",
             markup=False,
         )
 
@@ -575,63 +621,6 @@ def deliver(as_json: JsonOption = False) -> None:
         out.print(f"{len(attempted) - len(failed)} sent, {len(failed)} failed", markup=False)
     if failed:
         raise typer.Exit(1)
-
-
-@app.command()
-def watch(
-    poll: Annotated[
-        float, typer.Option(help="Seconds between looks for due monitors.", min=0.1)
-    ] = 30.0,
-    once: Annotated[
-        bool, typer.Option("--once", help="Run what is due now, then exit (for cron or CI).")
-    ] = False,
-) -> None:
-    """Run the jobs of monitors that have a --cron as their schedule comes due, and send
-    their alerts, until interrupted. A monitor whose schedule passed while nothing watched
-    gets one job, for the latest window (missed ones are not caught up one by one). One
-    watcher per home runs at a time; a second one stands by until the first stops.
-
-    Example: conveyor monitors watch
-    """
-    import threading
-
-    from conveyor.cli._signals import terminate_as_interrupt
-    from conveyor.home import open_home
-    from conveyor.monitoring.watch import Watcher
-
-    with open_home() as home:
-        watcher = Watcher(home.monitors)
-        if once:
-            print_round(watcher.run_due())
-            return
-        err.print(f"Watching the monitors of {home.settings.folder} every {poll:g}s (Ctrl-C stops)")
-        stop = threading.Event()
-        standby = "another watcher runs this home's monitors; standing by until it stops"
-        try:
-            with terminate_as_interrupt():
-                watcher.watch(
-                    stop, poll_seconds=poll, on_round=print_round,
-                    on_standby=lambda: err.print(standby),
-                )  # fmt: skip
-        except KeyboardInterrupt:
-            err.print("Stopped watching.")
-
-
-def print_round(done: Any) -> None:
-    """A line per job a watcher ran and per delivery that failed."""
-    for job in done.jobs:
-        anomalies = (job.summary or {}).get("objectives", {})
-        count = sum(per.get("anomaly", 0) for per in anomalies.values())
-        line = Text.assemble(
-            f"{when(job.created_at)} UTC  {job.monitor}  job {job.id}  ", state_text(_state(job))
-        )
-        line.append(f"  {job.error}" if job.error else f"  {count} anomalies")
-        out.print(line)
-    for d in done.deliveries:
-        if d.state.value != "DELIVERED":
-            out.print(
-                f"alert {d.alert_id}: {d.channel.value} not sent: {d.last_error}", markup=False
-            )
 
 
 def _delivery_text(d: Any) -> str:
@@ -1012,6 +1001,83 @@ def _read_json(path: Path | None, option: str) -> Any:
         raise UsageError(f"{option} {path} is not valid JSON: {exc}") from None
 
 
+# The schedule of --cron
+
+
+def _request(name: str) -> dict[str, Any]:
+    from conveyor.automation.requests import monitoring_job
+
+    return monitoring_job(name)
+
+
+def _schedule_of(schedules: Schedules, name: str) -> ScheduleRecord | None:
+    """The schedule `--cron` keeps for monitor `name`: named after it, running its jobs."""
+    from conveyor.automation.errors import ScheduleNotFound
+
+    try:
+        found = schedules.get(name)
+    except ScheduleNotFound:
+        return None
+    return found if found.request == _request(name) else None
+
+
+def _schedules_of(schedules: Schedules) -> dict[str, ScheduleRecord]:
+    """The schedules `--cron` keeps, by monitor."""
+    return {s.name: s for s in schedules.list() if s.request == _request(s.name)}
+
+
+def _check_cron(schedules: Schedules, name: str, cron: str) -> None:
+    """Before anything changes: `cron` is valid, and no other schedule has the name the
+    monitor's schedule takes."""
+    from conveyor.automation.cron import parse_cron
+    from conveyor.automation.errors import ScheduleNotFound
+    from conveyor.automation.requests import describe
+
+    parse_cron(cron, "--cron")
+    try:
+        taken = schedules.get(name)
+    except ScheduleNotFound:
+        return
+    if taken.request != _request(name):
+        raise UsageError(
+            f"--cron: schedule {name!r} exists and does something else "
+            f"({describe(taken.request)}); a monitor's --cron keeps a schedule named after "
+            "the monitor: delete or rename that one, or schedule the monitor under another "
+            f"name (`conveyor schedules create NAME CRON --monitor {name}`)"
+        )
+
+
+def _set_cron(schedules: Schedules, name: str, cron: str) -> ScheduleRecord:
+    """The monitor's schedule, made or given the new cron."""
+    if _schedule_of(schedules, name) is None:
+        return schedules.create(name, cron, _request(name))
+    return schedules.update(name, cron=cron)
+
+
+def _drop_cron(schedules: Schedules, name: str) -> bool:
+    """Delete the monitor's schedule; whether it had one."""
+    if _schedule_of(schedules, name) is None:
+        return False
+    schedules.delete(name)
+    return True
+
+
+def _json(m: ModelMonitor, schedule: ScheduleRecord | None) -> dict[str, Any]:
+    """The monitor as JSON, with the cron of its schedule (None: jobs on demand)."""
+    return {**m.to_json(), "cron": schedule.cron if schedule else None}
+
+
+def _schedule_text(schedule: ScheduleRecord | None) -> str:
+    return f"; jobs at '{schedule.cron}' (schedule {schedule.name})" if schedule else ""
+
+
+def _schedule_line(schedule: ScheduleRecord | None) -> str:
+    if schedule is None:
+        return "none (jobs on demand; --cron makes a schedule)"
+    zone = "" if "TZ=" in schedule.cron else " (UTC)"
+    return f"{schedule.cron}{zone}, schedule {schedule.name} ({schedule.state.value})"
+
+
 # Printing
 
 
@@ -1039,7 +1105,7 @@ def _objectives_text(m: ModelMonitor) -> str:
     return ", ".join(names) or "none"
 
 
-def _show(m: ModelMonitor) -> None:
+def _show(m: ModelMonitor, schedule: ScheduleRecord | None) -> None:
     out.print(f"Monitor {m.name}", style="bold", markup=False)
     baseline = m.training_dataset
     if "uri" in baseline:
@@ -1061,7 +1127,7 @@ def _show(m: ModelMonitor) -> None:
         ("watches", _target(m) + (f", following {m.alias}" if m.alias else ", pinned")),
         ("baseline", baseline_text),
         ("window", f"{window}; {rows_read}, at least {m.min_samples}"),
-        ("schedule", f"{m.cron} (UTC)" if m.cron else "none (jobs on demand)"),
+        ("schedule", _schedule_line(schedule)),
         ("alerts to", ", ".join(channels) or "nowhere (recorded only)"),
         ("cooldown", n.cooldown),
         ("performance", _performance_text(m)),

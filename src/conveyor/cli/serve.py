@@ -1,6 +1,6 @@
 """`conveyor serve`: the prediction server (Vertex AI and Open Inference Protocol routes)
-and the control API (`/api/v1`), in one process; with `--monitor`, the monitors' scheduled
-jobs beside them."""
+and the control API (`/api/v1`), in one process; with `--scheduler`, the scheduler of the
+home's schedules and triggers beside them."""
 
 from __future__ import annotations
 
@@ -39,12 +39,12 @@ def serve(
     log_level: Annotated[
         str, typer.Option(help="uvicorn's log level: critical, error, warning, info, debug.")
     ] = "info",
-    monitor: Annotated[
+    scheduler: Annotated[
         bool,
         typer.Option(
-            "--monitor",
-            help="Also run the jobs of monitors with a --cron as they come due, and send "
-            "their alerts (as `conveyor monitors watch`).",
+            "--scheduler",
+            help="Also fire the home's schedules and triggers, and send monitoring alerts "
+            "(as `conveyor scheduler`).",
         ),
     ] = False,
 ) -> None:
@@ -62,7 +62,7 @@ def serve(
     """
     from conveyor.serving.server import serve as run
 
-    with _watching() if monitor else nullcontext():
+    with _scheduling() if scheduler else nullcontext():
         run(
             host,
             port,
@@ -78,19 +78,19 @@ def serve(
 
 
 @contextmanager
-def _watching() -> Iterator[None]:
-    """The monitoring watcher in a thread of this process while the server runs (one,
-    however many workers serve), stopped with the server."""
-    from conveyor.cli.monitors import print_round
+def _scheduling() -> Iterator[None]:
+    """The scheduler in a thread of this process while the server runs (one, however many
+    workers serve), stopped with the server; the runs it started go on."""
+    from conveyor.automation.scheduler import Scheduler
+    from conveyor.cli.scheduler import print_tick
     from conveyor.home import open_home
-    from conveyor.monitoring.watch import Watcher
 
     stop = threading.Event()
     with open_home() as home:
-        watcher = Watcher(home.monitors)
+        scheduler = Scheduler.of(home)
         thread = threading.Thread(
-            target=watcher.watch, args=(stop,), kwargs={"on_round": print_round},
-            name="conveyor-monitoring", daemon=True,
+            target=scheduler.run, args=(stop,), kwargs={"on_tick": print_tick},
+            name="conveyor-scheduler", daemon=True,
         )  # fmt: skip
         thread.start()
         try:

@@ -12,13 +12,12 @@ from conveyor.store.metadata.errors import NotFound
 
 class MonitorUsageError(UsageError):
     """A monitor the request describes cannot be taken as written: a bad name, target,
-    schema, objective, threshold, window, cron or notification; the message names the
-    field."""
+    schema, objective, threshold, window or notification; the message names the field."""
 
 
 class MonitorConflict(UsageError):
-    """The request is well formed but the current state forbids it (a monitor of that name
-    exists)."""
+    """The request is well formed but the current state forbids it: a monitor of that name
+    exists, or a schedule runs the monitor to delete."""
 
     http_status = 409
 

@@ -10,7 +10,7 @@
             training_dataset={"uri": "data/train.parquet"},
             tabular_objective={"feature_skew_spec": {"feature_alert_thresholds": {"plan": 0.1}}},
             notification_spec={"webhook": {"url": "https://hooks.example.com/ml"}},
-            window="1h", cron="0 * * * *",
+            window="1h",
         )
         monitors.get("churn-drift").model_version_id          # what the alias names now
         monitors.update("churn-drift", window="1w")
@@ -21,13 +21,15 @@ A monitor's target is a model reference: `churn@3` (pinned), `churn@production` 
 every job, so a monitor follows promotions. Everything is checked when a monitor is created
 or changed (`conveyor.monitoring.specs`): the target must name a version now; the schema
 defaults to that version's input schema (and its output as the prediction); the objectives'
-features must be in the schema, thresholds within 0 and 1, durations and the cron valid.
-Each call is one transaction. See docs/monitoring.md.
+features must be in the schema, thresholds within 0 and 1, durations valid. Each call is
+one transaction. A schedule runs a monitor's jobs on a cron (`conveyor.automation`); a
+delete guard it registers keeps the monitor while it does. See docs/monitoring.md.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,7 +44,12 @@ from conveyor.monitoring._job_rows import (
     metric_rows,
     metrics_of_job,
 )
-from conveyor.monitoring.errors import JobNotFound, MonitorUsageError, TargetNotFound
+from conveyor.monitoring.errors import (
+    JobNotFound,
+    MonitorConflict,
+    MonitorUsageError,
+    TargetNotFound,
+)
 from conveyor.monitoring.jobs import run_job
 from conveyor.monitoring.queries import (
     check_job_id,
@@ -75,7 +82,6 @@ from conveyor.monitoring.records import (
     WebhookSpec,
 )
 from conveyor.monitoring.specs import (
-    check_cron,
     check_display_name,
     check_duration,
     check_min_samples,
@@ -102,6 +108,10 @@ if TYPE_CHECKING:
 
 _UNSET: Any = object()
 
+DeleteGuard = Callable[[str], str | None]
+"""Asked before a monitor is deleted, with its name: who uses it (`schedule 'hourly' runs
+its jobs`), or None. The automation layer registers one, so a scheduled monitor stays."""
+
 
 class Monitors:
     """Model monitors over a metadata store, resolving their targets through `registry`;
@@ -117,6 +127,7 @@ class Monitors:
         cache_dir: Path | None = None,
         artifacts: ArtifactStore | None = None,
         settings: Settings | None = None,
+        delete_guards: Iterable[DeleteGuard] = (),
     ):
         self.store = store
         self.settings = settings
@@ -129,6 +140,7 @@ class Monitors:
         self.cache_dir = cache_dir
         """Where jobs keep the baselines' statistics and the null quantiles (None: nowhere,
         computed again at every job)."""
+        self._guards: list[DeleteGuard] = list(delete_guards)
 
     def acting_as(self, user: str) -> Monitors:
         """The same monitors, recording `user` as who creates them."""
@@ -139,6 +151,7 @@ class Monitors:
             cache_dir=self.cache_dir,
             artifacts=self.artifacts,
             settings=self.settings,
+            delete_guards=self._guards,
         )
 
     def for_requests(self) -> Monitors:
@@ -151,7 +164,12 @@ class Monitors:
             cache_dir=self.cache_dir,
             artifacts=self.artifacts,
             settings=self.settings,
+            delete_guards=self._guards,
         )
+
+    def add_delete_guard(self, guard: DeleteGuard) -> None:
+        """Ask `guard` before deleting any monitor."""
+        self._guards.append(guard)
 
     def create(
         self,
@@ -167,12 +185,11 @@ class Monitors:
         offset: str | None = None,
         sampling_rate: float | None = None,
         min_samples: int | None = None,
-        cron: str | None = None,
     ) -> ModelMonitor:
         """A new monitor of `target` (`churn@production`); every field left out (or None)
         takes its default: the baseline through lineage, the version's schema, every
         objective with Vertex AI's thresholds (0.3), the alert log, a window of `1d`, 100
-        samples at least, no schedule. `MonitorConflict` when the name is taken."""
+        samples at least. `MonitorConflict` when the name is taken."""
         check_monitor_name(name)
         with self.store.transaction() as conn:
             if _rows.exists(conn, name):
@@ -183,7 +200,6 @@ class Monitors:
             offset=offset,
             sampling_rate=sampling_rate,
             min_samples=min_samples,
-            cron=cron,
             notification_spec=notification_spec,
             training_dataset=training_dataset,
             name=name,
@@ -228,7 +244,6 @@ class Monitors:
         offset: str | None = _UNSET,
         sampling_rate: float | None = _UNSET,
         min_samples: int | None = _UNSET,
-        cron: str | None = _UNSET,
     ) -> ModelMonitor:
         """Change a monitor: a field left out stays as it is; one given as None goes back to
         its default (`model_monitoring_schema=None`: the schema of the version the target
@@ -243,7 +258,6 @@ class Monitors:
                 "offset": offset,
                 "sampling_rate": sampling_rate,
                 "min_samples": min_samples,
-                "cron": cron,
                 "notification_spec": notification_spec,
                 "training_dataset": training_dataset,
             }.items()
@@ -271,7 +285,13 @@ class Monitors:
     def delete(self, name: str) -> int:
         """Delete a monitor with its jobs and their metrics, alerts and deliveries (the
         executions that recorded the jobs stay, with their lineage); the number of jobs
-        deleted."""
+        deleted. Refused with `MonitorConflict` while a delete guard says it is in use."""
+        with self.store.transaction() as conn:
+            _rows.monitor_row(conn, check_monitor_name(name))
+        for guard in self._guards:
+            reason = guard(name)
+            if reason:
+                raise MonitorConflict(f"monitor {name!r} is in use: {reason}")
         with self.store.transaction(write=True) as conn:
             row = _rows.monitor_row(conn, check_monitor_name(name), lock=True)
             return _rows.delete_monitor(conn, row.id)
@@ -519,7 +539,6 @@ class Monitors:
                 "min_samples",
                 lambda v: check_min_samples(DEFAULT_MIN_SAMPLES if v is None else v),
             ),
-            "cron": ("cron", check_cron),
             "notification_spec": ("notification_spec", lambda v: check_notification(v).to_json()),
             "training_dataset": ("training_dataset", self._baseline),
         }
@@ -608,7 +627,6 @@ class Monitors:
             offset=row.target_offset,
             sampling_rate=row.sampling_rate,
             min_samples=row.min_samples,
-            cron=row.cron,
             created_by=row.created_by,
             created_at=row.created_at,
             updated_at=row.updated_at,

@@ -288,8 +288,8 @@ class ModelMonitor(_Record):
     model, version or alias is gone). `training_dataset` is the baseline: `{"source":
     "lineage"}` (the dataset that trained the version, found through lineage),
     `{"uri": ...}` or `{"artifact_id": ...}`. `window`, `offset`, `sampling_rate` and
-    `min_samples` are the defaults of a job's target window; `cron` runs jobs on a
-    schedule.
+    `min_samples` are the defaults of a job's target window. Jobs run on demand, or on a
+    cron from a schedule of the monitor's job (`conveyor.automation.schedules`).
     """
 
     name: str
@@ -306,7 +306,6 @@ class ModelMonitor(_Record):
     offset: str | None
     sampling_rate: float
     min_samples: int
-    cron: str | None
     created_by: str
     created_at: datetime
     updated_at: datetime

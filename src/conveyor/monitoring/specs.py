@@ -19,7 +19,7 @@ import dataclasses
 import math
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -74,7 +74,6 @@ _MAX_DURATION = timedelta(days=3660)
 SETTING = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
 """The name of the environment variable holding a webhook's signing key."""
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
-_CRON_KEYWORDS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 
 
 def check_monitor_name(name: Any) -> str:
@@ -596,8 +595,10 @@ def parse_duration(text: Any, where: str, *, zero: bool = False) -> timedelta:
     """`30s`, `15m`, `1h`, `1d`, `1w` as a duration; zero only when `zero` allows it. The
     one grammar of every duration a monitor holds (its window, offset and cooldown)."""
     found = _DURATION.fullmatch(text.strip().lower()) if isinstance(text, str) else None
-    duration = timedelta(seconds=int(found[1]) * _UNITS[found[2]]) if found else None
-    if duration is None or duration > _MAX_DURATION or (not duration and not zero):
+    seconds = int(found[1]) * _UNITS[found[2]] if found else None
+    too_long = seconds is not None and seconds > _MAX_DURATION.total_seconds()
+    duration = None if seconds is None or too_long else timedelta(seconds=seconds)
+    if duration is None or (not duration and not zero):
         least = "0 or more" if zero else "more than 0"
         raise MonitorUsageError(
             f"{where}: {_short(text)} is not a duration; give a whole number ({least}) and a "
@@ -628,43 +629,6 @@ def check_min_samples(value: Any, where: str = "min_samples") -> int:
             "it, a window has insufficient data and does not alert)"
         )
     return value
-
-
-def check_cron(text: Any, now: datetime | None = None) -> str | None:
-    """A cron expression (5 fields, minute first, or @hourly, @daily, ...) that fires, in
-    UTC; None: no schedule."""
-    if text is None:
-        return None
-    if not isinstance(text, str) or not _is_text(text):
-        raise MonitorUsageError(
-            f"cron: give a cron expression like '0 * * * *', not {_short(text)}"
-        )
-    expression = " ".join(text.split())
-    fields = expression.split(" ")
-    if expression.startswith("@"):
-        if expression not in _CRON_KEYWORDS:
-            raise MonitorUsageError(
-                f"cron: {_short(text)} is not a schedule; use five fields (minute hour day "
-                f"month weekday) or one of {', '.join(_CRON_KEYWORDS)}"
-            )
-    elif len(fields) != 5:
-        raise MonitorUsageError(
-            f"cron: {_short(text)} has {len(fields)} field{'s' if len(fields) != 1 else ''}; "
-            "give five: minute hour day-of-month month day-of-week ('0 * * * *' is hourly)"
-        )
-    from croniter import CroniterError, croniter  # imported only when a schedule is given
-
-    try:
-        croniter(expression, now or datetime.now(UTC)).get_next(datetime)
-    except (CroniterError, ValueError, KeyError) as exc:
-        reason = str(exc).replace(f"[{expression}] is ", "") or "it never fires"
-        if "failed to find next date" in reason:
-            reason = "it never fires"
-        raise MonitorUsageError(
-            f"cron: {_short(text)} is not a valid schedule: {reason}; give five fields "
-            "(minute hour day-of-month month day-of-week), like '0 * * * *'"
-        ) from None
-    return expression
 
 
 # Helpers

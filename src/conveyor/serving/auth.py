@@ -5,7 +5,8 @@ Roles, each allowing what the ones before it allow:
 
 - `read`: health, metrics, model and endpoint metadata (every GET);
 - `predict`: `:predict`, `:rawPredict` and `/infer`;
-- `deploy`: `:deployModel`, `:undeployModel` and `:setTraffic` (`/api/v1/endpoints`);
+- `deploy`: `:deployModel`, `:undeployModel` and `:setTraffic` (`/api/v1/endpoints`),
+  uploading pipeline versions and moving their tags (`/api/v1/pipelines`);
 - `admin`: every other change: creating, updating and deleting endpoints, and changing
   the model registry.
 

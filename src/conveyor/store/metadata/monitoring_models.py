@@ -5,15 +5,16 @@ the deliveries of the alerts (Vertex AI Model Monitoring v2's `ModelMonitor` and
 A monitor watches a model reference (`churn@production`, resolved again at every job, so
 it follows promotions) and holds what each job needs as JSON, in Vertex AI's shapes:
 the training dataset (the baseline), the monitoring schema, the tabular objective, the
-notification spec; beside them the defaults of a job's target window and an optional
-cron. A job evaluates one window of the prediction log (its state is one of Vertex AI's
-`JobState` names) and may be recorded as an execution too, which outlives the job's row.
-A job writes one metric per feature and objective, and an alert when a feature crosses
-its threshold (or comes back under it); each alert is delivered once per channel, and a
-delivery waiting to be retried keeps its row, so that it survives a restart.
+notification spec; beside them the defaults of a job's target window (a schedule runs a
+monitor's jobs on a cron: `automation_models`). A job evaluates one window of the
+prediction log (its state is one of Vertex AI's `JobState` names) and may be recorded as
+an execution too, which outlives the job's row. A job writes one metric per feature and
+objective, and an alert when a feature crosses its threshold (or comes back under it);
+each alert is delivered once per channel, and a delivery waiting to be retried keeps its
+row, so that it survives a restart.
 
 `conveyor.monitoring` reads and writes these tables; migration `0006_monitoring` creates
-them.
+them (`0007_automation` moves the monitors' crons to schedules).
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ class ModelMonitor(Base):
     sampling_rate: Mapped[float]
     min_samples: Mapped[int] = mapped_column(BigInteger)
     notification_spec: Mapped[dict[str, Any]]
-    cron: Mapped[str | None] = mapped_column(String(255))
     created_by: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

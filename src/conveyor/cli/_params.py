@@ -1,0 +1,25 @@
+"""Pipeline parameters as commands take them: `-p name=value`, repeated."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from conveyor.errors import UsageError
+
+ParamOption = Annotated[
+    list[str], typer.Option("--param", "-p", help="A pipeline parameter, as name=value.")
+]
+
+
+def parse_params(values: list[str]) -> dict[str, str]:
+    """`["epochs=3", "name=Ada"]` as `{"epochs": "3", "name": "Ada"}`: text, typed later
+    against the pipeline's inputs."""
+    params: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"-p takes name=value, got {item!r}")
+        params[name.strip()] = value
+    return params
