@@ -11,9 +11,9 @@
    the endpoint; once the server has written its prediction log, a monitoring job
    finds which features drifted from the earlier traffic and from the training data,
    and writes alerts to the alert log.
-5. Automate it (MLOps level 2): register the pipeline as `churn-ct@prod`, a new-data
-   trigger on the span folders, a drift trigger on the monitor's alerts and a nightly
-   schedule.
+5. Automate it (MLOps level 2): `conveyor ci --upload --tag prod` checks the pipeline
+   and registers it; a new-data trigger on the span folders, a drift trigger on the
+   monitor's alerts and a nightly schedule run it.
 6. Span 2 lands (more customers; the market has moved), and no command is typed: the
    scheduler (`conveyor scheduler`, run for the seconds it takes) sees the new span and
    fires the registered pipeline with it. The baseline span's steps come from the cache,
@@ -47,8 +47,9 @@ FINAL = {"SUCCEEDED", "CACHED", "FAILED", "SKIPPED", "CANCELLED"}
 SHOWN_FEATURES = ("contract", "internet_service", "tenure_months", "monthly_charges")
 STEPS = 6
 MONITOR = "churn-drift"
-PIPELINE = "churn-ct"
-"""The name the pipeline is registered under for its automation (step 5)."""
+PIPELINE = "churn-continuous-training"
+"""The name the pipeline is registered under for its automation (step 5): its own name,
+as `conveyor ci --upload` registers it."""
 TRAFFIC_ROWS = 2000
 """Customers of each kind that ask the endpoint in step 4."""
 ALERT_THRESHOLDS = {"default_categorical_alert_threshold": 0.05,
@@ -101,8 +102,8 @@ def main() -> int:
         step(4, f"Model monitoring of churn@production (monitor {MONITOR})")
         job = watch_traffic(client, url, home)
 
-        step(5, f"Automation: the pipeline registered as {PIPELINE}@prod, triggers, a schedule")
-        automate(client, continuous_training, pattern)
+        step(5, f"Automation: the pipeline checked and registered as {PIPELINE}@prod, triggers")
+        automate(client, home, pattern)
 
         step(6, "Span 2 lands: 3,000 newer customers, more on fiber, paying more")
         show_span(write_span(data, 2))
@@ -122,16 +123,25 @@ def main() -> int:
 # Steps
 
 
-def automate(client: Any, pipeline: Any, pattern: str) -> None:
+def automate(client: Any, home: Path, pattern: str) -> None:
     """Register the pipeline, and what fires it without a person: new spans, drift, nightly."""
     from conveyor.automation.requests import pipeline_job
 
-    home = client.home
-    version = home.pipelines.upload(PIPELINE, pipeline, tags=["prod"])
-    say(f"   $ conveyor pipelines upload {PIPELINE} examples/continuous_training.py:"
-        f"continuous_training --tag prod   -> {version.reference}")  # fmt: skip
+    source = EXAMPLES / "continuous_training.py"
+    say(f"   $ conveyor ci {shown(source)} --upload --tag prod")
+    checked = subprocess.run(
+        [sys.executable, "-m", "conveyor", "ci", str(source), "--upload", "--tag", "prod"],
+        env={**os.environ, "CONVEYOR_HOME": str(home), "COLUMNS": "120"},
+        capture_output=True,
+        text=True,
+    )
+    for line in checked.stdout.splitlines()[-2:]:
+        say(f"     {line}")
+    if checked.returncode != 0:
+        raise RuntimeError(f"conveyor ci failed:\n{checked.stdout}{checked.stderr}")
+    parts = client.home
     request = pipeline_job(f"{PIPELINE}@prod", {"data": pattern})
-    home.triggers.create(
+    parts.triggers.create(
         "new-spans",
         "new_data",
         {"pattern": pattern, "span_parameter": "span"},
@@ -139,12 +149,12 @@ def automate(client: Any, pipeline: Any, pattern: str) -> None:
     )
     say("   $ conveyor triggers create new-spans --on new-data --pattern 'data/span-{SPAN}/*.csv' "
         f"--span-parameter span --pipeline {PIPELINE}@prod -p data=...   (span 1 is there: not fired)")  # fmt: skip
-    home.triggers.create(
+    parts.triggers.create(
         "drift", "monitoring_alert", {"monitor": MONITOR, "cooldown": "1d"}, request
     )
     say(f"   $ conveyor triggers create drift --on monitoring-alert --monitor {MONITOR} "
         f"--cooldown 1d --pipeline {PIPELINE}@prod")  # fmt: skip
-    nightly = home.schedules.create("nightly", "0 3 * * *", request)
+    nightly = parts.schedules.create("nightly", "0 3 * * *", request)
     say(f"   $ conveyor schedules create nightly '0 3 * * *' --pipeline {PIPELINE}@prod   "
         f"(next: {nightly.next_run_time:%Y-%m-%d %H:%M} UTC)")  # fmt: skip
 
