@@ -328,3 +328,16 @@ def test_two_schedulers_never_claim_one_time_twice(store_url, pipelines, clock):
     assert len(times) == len(set(times)) == 30
     assert len(claimed) == 30
     assert len({c.run_id for c in claimed}) == 30
+
+
+def test_a_time_fired_before_never_fires_again(schedules, clock, store):
+    """The clock stepped back (NTP) and the cron written again: 12:00 comes round a second
+    time, and is not fired twice."""
+    hourly(schedules, start_time=START - timedelta(hours=1, minutes=30))
+    end(store, claim(schedules))  # 12:00 (11:00 was the only missed time before: skipped)
+    clock.move(minutes=-2)
+    assert schedules.update("nightly", cron="0 * * * *").next_run_time == START
+    clock.move(minutes=2)
+    assert claim(schedules) == []
+    assert schedules.get("nightly").next_run_time == START + timedelta(hours=1)
+    assert [s for t, s in states(schedules) if t == "01 12:00"] == ["SUCCEEDED"]

@@ -351,7 +351,7 @@ class _Step:
         if not found.catch_up:
             limit = min(self.at, found.end_time) if found.end_time is not None else self.at
             latest = cron.latest(when, limit)
-            if latest is not None:  # times missed: skip them all, fire the latest
+            if latest is not None and not self._fired(when):  # missed: skip to the latest
                 self._insert(
                     when,
                     FireState.SKIPPED,
@@ -361,11 +361,14 @@ class _Step:
                         "was paused, and catch_up is off"
                     ),
                 )
-                when = latest
-        queued = _fire_rows.count(self.conn, SCHEDULE, found.id, [FireState.QUEUED.value])
+            when = latest or when
         after: datetime | None = cron.next_after(when)
         if found.end_time is not None and after > found.end_time:
             after = None
+        if self._fired(when):  # fired before (a cron changed back): never twice
+            self._advance(found.next_run_time, next_run_time=after)
+            return None
+        queued = _fire_rows.count(self.conn, SCHEDULE, found.id, [FireState.QUEUED.value])
         if found.max_run_count is not None and found.started_run_count + queued >= (
             found.max_run_count
         ):
@@ -438,6 +441,9 @@ class _Step:
         else:
             raise _Lost()
         return Claim(fire_id, SCHEDULE, self.found.name, self.resolved.run_id)
+
+    def _fired(self, when: datetime) -> bool:
+        return _fire_rows.exists(self.conn, SCHEDULE, self.found.id, occurrence_of(when))
 
     def _insert(self, when: datetime, state: FireState | str, **values: Any) -> int:
         fire_id = _fire_rows.insert(
