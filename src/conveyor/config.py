@@ -17,26 +17,63 @@
 | `smtp_starttls` | `CONVEYOR_SMTP_STARTTLS` (`1`, `true`, `yes`) | off |
 | `smtp_user` | `CONVEYOR_SMTP_USER` | none: no login |
 | `smtp_password_setting` | `CONVEYOR_SMTP_PASSWORD_SETTING`: the *name* of the variable holding the password | none |
+| `env` | `--env NAME`, else `CONVEYOR_ENV` | the file's `default_env`, else `dev` |
+| `config_file` | `CONVEYOR_CONFIG` (set empty: no file) | the nearest `conveyor.toml` here or above |
+| `server_url` | `CONVEYOR_SERVER_URL` | none |
+| `token_env` | `CONVEYOR_TOKEN_ENV`: the *name* of the variable holding the server's token | none |
+| `executor` | `CONVEYOR_EXECUTOR` (`local`, `inline`) | `local` |
+| `gates` | only in `conveyor.toml` | none |
 
 The artifact settings bound what the registry reads when a version is uploaded
 (`conveyor.registry.ArtifactPolicy`, docs/registry.md); the SMTP settings are the server
 monitors email their alerts through (docs/monitoring.md, Alerts and their delivery).
 
+An environment of `conveyor.toml` (`conveyor.environments`) may declare any of them (the
+folder as `home`): what it declares wins over the variables, which give what it leaves out,
+then the defaults (docs/environments.md).
+
 `Settings.from_env()` reads them once; everything else takes a `Settings` (through
-the home, `conveyor.home`) rather than reading the environment again.
+the home, `conveyor.home`) rather than reading the environment again. The command line's
+`--env` reaches it through `selecting_env`, not through `os.environ`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from conveyor.errors import UsageError
 
+if TYPE_CHECKING:
+    from conveyor.environments import Gates
+
 DEFAULT_ARTIFACT_SCHEMES = ("s3", "gs", "gcs")
+DEFAULT_ENV = "dev"
+"""The environment of a home with no `conveyor.toml`: the embedded default."""
+CONFIG_FILE = "conveyor.toml"
+
+_SELECTED_ENV: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "conveyor_selected_env", default=None
+)
+"""The environment the command line chose (`--env`), for the command's duration."""
+
+
+@contextlib.contextmanager
+def selecting_env(name: str | None) -> Iterator[None]:
+    """Within the block, settings read without a folder are environment `name`'s (None: the
+    usual choice). The `conveyor` command wraps each command in it for `--env`, so
+    the deepest default `Settings.from_env()` resolves the chosen environment too."""
+    token = _SELECTED_ENV.set(name)
+    try:
+        yield
+    finally:
+        _SELECTED_ENV.reset(token)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,22 +111,74 @@ class Settings:
     smtp_password_setting: str | None = None
     """The name of the environment variable holding the SMTP password, read when an email
     is sent (never the password itself)."""
+    env: str = DEFAULT_ENV
+    """The name of the environment of `conveyor.toml` these settings are."""
+    config_file: Path | None = None
+    """The `conveyor.toml` read (None: no file)."""
+    server_url: str | None = None
+    """The environment's Conveyor server, for remote use."""
+    token_env: str | None = None
+    """The name of the environment variable holding the server's token (never the token)."""
+    executor: str = "local"
+    """How the environment's runs execute tasks when not told."""
+    gates: Gates | None = None
+    """What a model version must pass to be promoted into the environment."""
 
     @classmethod
     def from_env(
-        cls, folder: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+        cls,
+        folder: str | os.PathLike[str] | None = None,
+        environ: Mapping[str, str] | None = None,
+        *,
+        env: str | None = None,
     ) -> Settings:
-        """The settings of the environment variables in `environ` (default: this process's),
-        for the home `folder` (default: `CONVEYOR_HOME`, else `.conveyor/` here)."""
-        env = os.environ if environ is None else environ
-        if folder is None:
+        """The settings of environment `env` (default: `--env`, else `CONVEYOR_ENV`, else the
+        file's `default_env`, else `dev`) of `conveyor.toml`, over the variables in
+        `environ` (default: this process's), for the home `folder` (default: the
+        environment's `home`, else `CONVEYOR_HOME`, else `.conveyor/` here).
+
+        A `folder` given without `env` names one home: no `conveyor.toml` is read and no
+        environment chosen (throwaway homes, tests)."""
+        variables = os.environ if environ is None else environ
+        name = (
+            env
+            or (_SELECTED_ENV.get() if folder is None else None)
+            or variables.get("CONVEYOR_ENV", "").strip()
+            or None
+        )
+        config_file = None
+        declared: dict[str, Any] = {}
+        if folder is None or name is not None:
+            config_file = _find_config(variables)
+        if config_file is not None:
+            from conveyor.environments import load  # pydantic: only when there is a file
+
+            name, declared = load(config_file).settings(name)
+        elif name not in (None, DEFAULT_ENV):
+            raise UsageError(
+                f"unknown environment {name!r}: no {CONFIG_FILE} declares environments here "
+                f"(looked in {Path.cwd()} and its parents; CONVEYOR_CONFIG names one)"
+            )
+        if folder is not None:
+            declared["folder"] = Path(folder).expanduser().resolve()
+        return cls._of(variables, declared, name or DEFAULT_ENV, config_file)
+
+    @classmethod
+    def _of(
+        cls,
+        env: Mapping[str, str],
+        declared: dict[str, Any],
+        name: str,
+        config_file: Path | None,
+    ) -> Settings:
+        """The settings `declared` by an environment, the rest from the variables `env`."""
+        where = declared.get("folder")
+        if where is None:
             configured = env.get("CONVEYOR_HOME")
             where = (
                 Path(configured).expanduser().resolve() if configured else Path.cwd() / ".conveyor"
             )
-        else:
-            where = Path(folder).expanduser().resolve()
-        return cls(
+        from_variables = cls(
             folder=where,
             metadata_url=env.get("CONVEYOR_METADATA_URL") or f"sqlite:///{where / 'metadata.db'}",
             artifact_root=env.get("CONVEYOR_ARTIFACT_ROOT") or str(where / "artifacts"),
@@ -118,7 +207,13 @@ class Settings:
             smtp_starttls=env.get("CONVEYOR_SMTP_STARTTLS", "").lower() in {"1", "true", "yes"},
             smtp_user=env.get("CONVEYOR_SMTP_USER", "").strip() or None,
             smtp_password_setting=env.get("CONVEYOR_SMTP_PASSWORD_SETTING", "").strip() or None,
+            env=name,
+            config_file=config_file,
+            server_url=env.get("CONVEYOR_SERVER_URL", "").strip() or None,
+            token_env=env.get("CONVEYOR_TOKEN_ENV", "").strip() or None,
+            executor=env.get("CONVEYOR_EXECUTOR", "").strip() or cls.executor,
         )
+        return dataclasses.replace(from_variables, **declared)
 
     def to_env(self) -> dict[str, str]:
         """The environment variables that give another process these settings (a run's
@@ -139,6 +234,11 @@ class Settings:
             "CONVEYOR_SMTP_STARTTLS": "1" if self.smtp_starttls else "0",
             "CONVEYOR_SMTP_USER": self.smtp_user or "",
             "CONVEYOR_SMTP_PASSWORD_SETTING": self.smtp_password_setting or "",
+            "CONVEYOR_ENV": self.env,
+            "CONVEYOR_CONFIG": str(self.config_file or ""),  # empty: read no file
+            "CONVEYOR_SERVER_URL": self.server_url or "",
+            "CONVEYOR_TOKEN_ENV": self.token_env or "",
+            "CONVEYOR_EXECUTOR": self.executor,
         }
 
     @property
@@ -155,6 +255,23 @@ class Settings:
     def cache_dir(self) -> Path:
         """Local copies: remote input artifacts, downloaded models, staged outputs."""
         return self.folder / "cache"
+
+
+def _find_config(environ: Mapping[str, str]) -> Path | None:
+    """The `conveyor.toml` to read: the one `CONVEYOR_CONFIG` names (set empty: none),
+    else the nearest in the working folder or a parent of it."""
+    configured = environ.get("CONVEYOR_CONFIG")
+    if configured is not None:
+        if not configured.strip():
+            return None
+        path = Path(configured).expanduser().resolve()
+        if not path.is_file():
+            raise UsageError(f"CONVEYOR_CONFIG={configured!r}: no such file")
+        return path
+    here = Path.cwd().resolve()
+    return next(
+        (f / CONFIG_FILE for f in (here, *here.parents) if (f / CONFIG_FILE).is_file()), None
+    )
 
 
 def user_from_env(environ: Mapping[str, str] | None = None) -> str | None:

@@ -18,22 +18,26 @@ from conveyor.cli import ci, lineage, runs, scheduler, serve
 from conveyor.cli._output import err
 from conveyor.cli._params import ParamOption, parse_params
 from conveyor.cli.endpoints import app as endpoints_app
+from conveyor.cli.env import app as env_app
 from conveyor.cli.following import ExecutorOption, OutcomeJsonOption, ParallelismOption, follow
 from conveyor.cli.models import app as models_app
 from conveyor.cli.monitors import app as monitors_app
 from conveyor.cli.pipelines import app as pipelines_app
 from conveyor.cli.schedules import app as schedules_app
 from conveyor.cli.triggers import app as triggers_app
+from conveyor.config import selecting_env
 from conveyor.errors import ConveyorError
 
 
 class ConveyorCommand(TyperGroup):
     """The `conveyor` group: a Conveyor error from any command becomes `error: ...` on
-    stderr and the error's exit code (2 for what the user can fix, 1 otherwise)."""
+    stderr and the error's exit code (2 for what the user can fix, 1 otherwise). The
+    command runs in the environment `--env` chose (`conveyor.config.selecting_env`)."""
 
     def invoke(self, ctx: typer.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with selecting_env(ctx.params.get("env")):
+                return super().invoke(ctx)
         except ConveyorError as exc:
             err.print(f"error: {exc}", style="red", highlight=False, markup=False)
             raise typer.Exit(exc.exit_code) from None
@@ -66,6 +70,15 @@ def _group(
             "--version", callback=_version, is_eager=True, help="Print the version and exit."
         ),
     ] = False,
+    env: Annotated[
+        str | None,
+        typer.Option(
+            "--env",
+            metavar="NAME",
+            help="The environment of conveyor.toml to use (default: CONVEYOR_ENV, else "
+            "the file's default_env, else dev).",
+        ),
+    ] = None,
 ) -> None:
     """Run Kubeflow Pipelines v2 locally, with the Vertex AI workflow around them."""
 
@@ -77,6 +90,7 @@ app.add_typer(monitors_app)
 app.add_typer(pipelines_app)
 app.add_typer(schedules_app)
 app.add_typer(triggers_app)
+app.add_typer(env_app)
 app.command("serve")(serve.serve)
 app.command("lineage")(lineage.lineage)
 app.command("ci")(ci.ci)
