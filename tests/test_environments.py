@@ -170,3 +170,41 @@ def test_a_child_process_resolves_the_same_settings(project, tmp_path, monkeypat
             check=True,
         )
         assert child.stdout.strip() == repr(settings)
+
+
+PID_PIPELINE = """
+from kfp import dsl
+
+
+@dsl.component
+def pid() -> int:
+    import os
+
+    return os.getpid()
+
+
+@dsl.pipeline(name="where")
+def where() -> int:
+    return pid().output
+"""
+
+
+def test_the_environment_s_executor_runs_the_pipeline(tmp_path, monkeypatch):
+    """`executor = "inline"` in an environment: its runs run components in this process,
+    unless a run asks for another executor."""
+    import conveyor
+    from conveyor.home import open_home
+
+    root = tmp_path / "inline-project"
+    root.mkdir()
+    (root / "conveyor.toml").write_text('[env.debug]\nhome = "h"\nexecutor = "inline"\n')
+    (root / "where.py").write_text(PID_PIPELINE)
+    monkeypatch.chdir(root)
+    with selecting_env("debug"), open_home() as home:
+        assert home.settings.executor == "inline"
+        inline = conveyor.run(f"{root / 'where.py'}:where", home=home)
+        local = conveyor.run(
+            f"{root / 'where.py'}:where", home=home, executor="local", enable_caching=False
+        )
+    assert inline.outputs["Output"] == os.getpid()
+    assert local.outputs["Output"] != os.getpid()

@@ -26,10 +26,12 @@ ParallelismOption = Annotated[
     int | None, typer.Option(help="Tasks run at once (default: one per CPU).")
 ]
 ExecutorOption = Annotated[
-    str,
+    str | None,
     typer.Option(
         help="local: Python components in warm worker processes; inline: in this "
-        "process, one at a time, for a debugger."
+        "process, one at a time, for a debugger. [default: the environment's executor, "
+        "else local]",
+        show_default=False,
     ),
 ]
 OutcomeJsonOption = Annotated[
@@ -38,6 +40,14 @@ OutcomeJsonOption = Annotated[
 
 Start = Callable[["Client", Callable[["Node"], None], Callable[[str], None]], "Run"]
 """Starts the run on a client, with a listener of its tasks and a log of its progress."""
+
+
+def chosen_executor(given: str | None) -> str:
+    """The executor asked for, else the environment's (read before the home opens: the
+    local executor's workers must be forked first)."""
+    from conveyor.config import Settings
+
+    return given or Settings.from_env().executor
 
 
 def follow(

@@ -19,7 +19,13 @@ from conveyor.cli._output import err
 from conveyor.cli._params import ParamOption, parse_params
 from conveyor.cli.endpoints import app as endpoints_app
 from conveyor.cli.env import app as env_app
-from conveyor.cli.following import ExecutorOption, OutcomeJsonOption, ParallelismOption, follow
+from conveyor.cli.following import (
+    ExecutorOption,
+    OutcomeJsonOption,
+    ParallelismOption,
+    chosen_executor,
+    follow,
+)
 from conveyor.cli.models import app as models_app
 from conveyor.cli.monitors import app as monitors_app
 from conveyor.cli.pipelines import app as pipelines_app
@@ -120,7 +126,7 @@ def run(
         bool,
         typer.Option(help="Identify input artifacts by their sha256 in cache keys, not their URI."),
     ] = False,
-    executor: ExecutorOption = "local",
+    executor: ExecutorOption = None,
     as_json: OutcomeJsonOption = False,
 ) -> None:
     """Run a pipeline and wait for it to end.
@@ -131,6 +137,7 @@ def run(
     Example: conveyor run examples/hello.py:hello_pipeline -p name=World
     """
     arguments = parse_params(param)
+    executor = chosen_executor(executor)
     follow(
         target,
         executor,

@@ -24,7 +24,13 @@ from conveyor.cli._output import (
     state_text,
     when,
 )
-from conveyor.cli.following import ExecutorOption, OutcomeJsonOption, ParallelismOption, follow
+from conveyor.cli.following import (
+    ExecutorOption,
+    OutcomeJsonOption,
+    ParallelismOption,
+    chosen_executor,
+    follow,
+)
 from conveyor.pipelines.state import group_status, label, of_execution
 from conveyor.store.metadata.kinds import DAG_EXECUTION
 
@@ -146,7 +152,7 @@ def show(
 def resume(
     run_id: Annotated[str, typer.Argument(help="A failed, cancelled or killed run.")],
     parallelism: ParallelismOption = None,
-    executor: ExecutorOption = "local",
+    executor: ExecutorOption = None,
     as_json: OutcomeJsonOption = False,
 ) -> None:
     """Continue a failed, cancelled or killed run, re-running only what did not complete.
@@ -157,6 +163,7 @@ def resume(
 
     Example: conveyor runs resume hello-pipeline-20261103-140211-3fa2c1
     """
+    executor = chosen_executor(executor)
     follow(
         f"resume {run_id}",
         executor,

@@ -127,7 +127,7 @@ def run(
     cache_max_age: str | timedelta | None = None,
     cache_by_content: bool = False,
     arguments_as_text: bool = False,
-    executor: str = choice.DEFAULT,
+    executor: str | None = None,
     listener: Callable[[Node], None] | None = None,
     log: Callable[[str], None] | None = None,
     run_id: str | None = None,
@@ -145,12 +145,14 @@ def run(
     applies to every task (as on Vertex AI). `cache_max_age` (`"7d"`) ignores
     older cache entries; `cache_by_content` identifies input artifacts by their
     sha256 rather than their URI. `executor` is `"local"` (warm worker processes)
-    or `"inline"` (Python components in this process, for a debugger).
+    or `"inline"` (Python components in this process, for a debugger); None takes the
+    home's setting (`executor` of its environment, `"local"` by default).
 
     `run_id` (default: the pipeline's name, the time and a random suffix) lets a caller
     that must know it beforehand (the scheduler) choose it: a second run with the same id
     is refused. `origin` is recorded with the run: the pipeline version and what fired it.
     """
+    executor = executor or home.settings.executor
     choice.check(executor)
     spec = specs.load(pipeline)
     validate.check_spec(spec)
@@ -184,13 +186,14 @@ def resume(
     enable_caching: bool | None = None,
     cache_max_age: str | timedelta | None = None,
     cache_by_content: bool = False,
-    executor: str = choice.DEFAULT,
+    executor: str | None = None,
     listener: Callable[[Node], None] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Run:
     """Continue a failed, cancelled or killed run of `home`, re-running only what did not
     complete. Refused (`RunBusy`) while a live process runs it: of two resumes at once,
     exactly one proceeds."""
+    executor = executor or home.settings.executor
     choice.check(executor)
     caching = _policy(home, enable_caching, cache_max_age, cache_by_content)
     store = home.store
