@@ -3,7 +3,8 @@
 A registered model owns numbered versions (1, 2, ...; `last_version` remembers
 the highest number ever given, so a deleted version's number is never reused).
 A version records where its artifact lives, the sha256 of each of its files,
-and, when known, the store artifact, run and execution it came from. An alias
+and, when known, the store artifact, run and execution it came from (and, for a
+version promoted from another environment, its `origin` there). An alias
 names one version of a model; evaluations hang off a version. The history is
 append-only and keyed by the model's name, not its row, so it outlives a
 deleted model.
@@ -63,6 +64,8 @@ class ModelVersion(Base):
     trusted: Mapped[bool] = mapped_column(Boolean)
     run_id: Mapped[str | None] = mapped_column(String(255))
     execution_id: Mapped[int | None] = mapped_column(ForeignKey("executions.id"))
+    origin: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    """Where a promoted version came from: environment, model, version, run, sha256..."""
     created_by: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

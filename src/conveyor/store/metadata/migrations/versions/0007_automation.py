@@ -1,5 +1,6 @@
 """Automation: registered pipelines, their versions and tags, schedules, triggers and fires.
-A monitor's `cron` becomes a schedule of its jobs, named after it."""
+A monitor's `cron` becomes a schedule of its jobs, named after it. A model version keeps
+its `origin` when promoted from another environment."""
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -172,6 +173,7 @@ def upgrade() -> None:
     op.create_index("ix_automation_fires_state", "automation_fires", ["state"])
     op.create_index("ix_automation_fires_run_id", "automation_fires", ["run_id"])
     _schedule_monitors()
+    op.add_column("model_versions", sa.Column("origin", JSON, nullable=True))
     # SQLite drops the column in place (3.35+): copying the table would break the foreign
     # keys of the monitors' jobs, metrics and alerts, enforced during the migration.
     with op.batch_alter_table("model_monitors", recreate="never") as batch:
@@ -211,6 +213,8 @@ def _schedule_monitors() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("model_versions", recreate="never") as batch:
+        batch.drop_column("origin")
     with op.batch_alter_table("model_monitors") as batch:
         batch.add_column(sa.Column("cron", sa.String(255), nullable=True))
     _monitor_crons()
