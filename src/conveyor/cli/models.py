@@ -26,6 +26,8 @@ from conveyor.registry.records import (
 from conveyor.registry.references import parse_reference
 
 if TYPE_CHECKING:
+    from conveyor.automation.promotion import Promotion
+    from conveyor.home import Home
     from conveyor.registry.registry import Registry
 
 app = typer.Typer(
@@ -397,6 +399,114 @@ def predict(
 # Helpers
 
 
+FromOption = Annotated[
+    str | None,
+    typer.Option("--from", help="The environment the version is in (default: --env's)."),
+]
+ToOption = Annotated[str, typer.Option("--to", help="The environment to promote it to.")]
+
+
+@app.command()
+def promote(
+    reference: Annotated[str, typer.Argument(help="The version: NAME@VERSION or NAME@ALIAS.")],
+    target: ToOption,
+    source: FromOption = None,
+    alias: Annotated[
+        str | None, typer.Option(help="An alias to put on the new version in the target.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Judge the gates; copy and record nothing.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Copy a version to another environment, as its next version there, through its gates.
+
+    The files are checked by sha256 on both sides; framework, schemas, labels,
+    evaluations and the origin (environment, model, version, run) go with them. A
+    failed gate of the target refuses, naming the gate and its figures.
+
+    Example: conveyor models promote churn@candidate --from dev --to prod --alias production
+    """
+    from conveyor.automation.promotion import PromotionRefused
+    from conveyor.automation.promotion import promote as promote_version
+
+    with _two_homes(source, target) as (here, there):
+        try:
+            done = promote_version(here, there, reference, alias=alias, dry_run=dry_run)
+        except PromotionRefused as refused:
+            _show_promotion(refused.promotion, as_json)
+            raise
+    _show_promotion(done, as_json)
+
+
+@app.command()
+def approve(
+    reference: Annotated[str, typer.Argument(help="The version: NAME@VERSION or NAME@ALIAS.")],
+    target: ToOption,
+    reason: Annotated[str, typer.Option(help="Why it may go: kept in the history.")],
+    source: FromOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Approve promoting a version to an environment whose gates require an approval.
+
+    Recorded in the target's history of the model: who, when, why, and the
+    version (its environment, number and sha256).
+
+    Example: conveyor models approve churn@3 --from dev --to prod --reason "eval report reviewed"
+    """
+    from conveyor.automation.promotion import approve as approve_version
+
+    with _two_homes(source, target) as (here, there):
+        entry = approve_version(here, there, reference, reason=reason)
+    if as_json:
+        print_json(entry.to_json())
+        return
+    d = entry.details
+    out.print(
+        f"Approved {d['environment']} {d['model']}@{d['version']} (sha256 {d['sha256'][:12]}) "
+        f"for {target} by {entry.actor} at {when(entry.created_at)} UTC",
+        markup=False,
+    )
+
+
+@contextmanager
+def _two_homes(source: str | None, target: str) -> Iterator[tuple[Home, Home]]:
+    """The homes of environments `source` (None: the selected one) and `target`."""
+    from conveyor.config import Settings
+    from conveyor.home import open_home
+
+    with (
+        open_home(settings=Settings.from_env(env=source)) as here,
+        open_home(settings=Settings.from_env(env=target)) as there,
+    ):
+        yield here, there
+
+
+def _show_promotion(promotion: Promotion, as_json: bool) -> None:
+    if as_json:
+        print_json(promotion.to_json())
+        return
+    p = promotion
+    if p.gates:
+        table = Table("GATE", "VERDICT", "DETAIL", box=None)
+        for g in p.gates:
+            table.add_row(g.name, "pass" if g.passed else "FAIL", g.detail)
+        print_table(table)
+    else:
+        out.print(f"{p.target_env} declares no gates", markup=False)
+    source = f"{p.source_env} {p.model}@{p.version}"
+    held = f" [{p.alias}]" if p.alias else ""
+    if p.promoted:
+        out.print(
+            f"Promoted {source} to {p.target_env} as {p.target_model}@{p.target_version}{held} "
+            f"(sha256 {p.sha256[:12]})",
+            markup=False,
+        )
+    elif p.dry_run:
+        verdict = "would be promoted" if p.passed else "would be refused"
+        out.print(f"Dry run: {source} {verdict} to {p.target_env}; nothing moved", markup=False)
+
+
 def _confirm(model: Model, yes: bool) -> None:
     if yes:
         return
@@ -508,6 +618,7 @@ def _show_version(version: ModelVersion, evaluations: list[Evaluation]) -> None:
         ("run", version.run_id or ""),
         ("execution", str(version.execution_id or "")),
         ("store artifact", str(version.artifact_id or "")),
+        ("origin", _origin(version.origin)),
         ("created", f"{when(version.created_at)} UTC by {version.created_by}"),
     ]
     for key, value in rows:
@@ -522,6 +633,14 @@ def _show_version(version: ModelVersion, evaluations: list[Evaluation]) -> None:
             where = f" on {_labels(e.slice)}" if e.slice else ""
             metrics = ", ".join(f"{k}={_metric(v)}" for k, v in e.metrics.items())
             out.print(f"    #{e.id}{where}: {metrics}", markup=False)
+
+
+def _origin(origin: dict[str, Any] | None) -> str:
+    """`promoted from dev: churn@3, run RUN_ID`, for a version promoted from elsewhere."""
+    if not origin:
+        return ""
+    run = f", run {origin['run_id']}" if origin.get("run_id") else ""
+    return f"promoted from {origin['environment']}: {origin['model']}@{origin['version']}{run}"
 
 
 def _metric(value: Any) -> str:
@@ -553,7 +672,16 @@ def _describe(entry: HistoryEntry) -> str:
     if action == HistoryAction.ALIAS_REMOVED:
         return f"alias {entry.alias} removed from {entry.previous_version}"
     if action == HistoryAction.VERSION_CREATED:
+        if entry.details.get("origin"):
+            return f"version {v} {_origin(entry.details['origin'])}"
         return f"version {v} uploaded ({entry.details.get('framework')})"
+    if action in (HistoryAction.PROMOTION_APPROVED, HistoryAction.PROMOTION_REFUSED):
+        d = entry.details
+        candidate = f"{d.get('environment')} {d.get('model')}@{d.get('version')}"
+        if action == HistoryAction.PROMOTION_APPROVED:
+            return f"promotion of {candidate} approved"
+        failed = [g["name"] for g in d.get("gates", []) if not g.get("passed")]
+        return f"promotion of {candidate} refused: {', '.join(failed)}"
     if action == HistoryAction.VERSION_UPDATED:
         return f"version {v} changed: {', '.join(entry.details)}"
     if action == HistoryAction.VERSION_DELETED:

@@ -47,8 +47,9 @@ def append(
     previous_version: int | None = None,
     comment: str | None = None,
     details: Mapping[str, Any] | None = None,
-) -> None:
-    conn.execute(
+) -> int:
+    """Append one entry; its id."""
+    result = conn.execute(
         insert(_TABLE),
         {
             "model_name": model,
@@ -62,6 +63,7 @@ def append(
             "created_at": now(),
         },
     )
+    return int(result.inserted_primary_key[0])
 
 
 def entries(

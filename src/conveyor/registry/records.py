@@ -37,7 +37,10 @@ class ModelVersion(_Record):
 
     `artifact_kind` is `folder` or `file`; `sha256` digests the whole artifact the
     way the artifact store does (`conveyor.store.artifacts.digest`). `artifact_id`,
-    `run_id` and `execution_id` link the version to the metadata store.
+    `run_id` and `execution_id` link the version to the metadata store. `origin` says
+    where a version promoted from another environment came from (its environment,
+    model, version, run, execution, artifact, sha256, and the gates it passed); None
+    for a version uploaded here.
     """
 
     model: str
@@ -60,6 +63,7 @@ class ModelVersion(_Record):
     created_by: str
     created_at: datetime
     updated_at: datetime
+    origin: dict[str, Any] | None = None
 
     @property
     def reference(self) -> str:
@@ -126,6 +130,12 @@ class HistoryAction(StrEnum):
     ALIAS_SET = "alias_set"
     ALIAS_REMOVED = "alias_removed"
     EVALUATION_ADDED = "evaluation_added"
+    PROMOTION_APPROVED = "promotion_approved"
+    PROMOTION_REFUSED = "promotion_refused"
+
+
+EVENT_ACTIONS = frozenset({HistoryAction.PROMOTION_APPROVED, HistoryAction.PROMOTION_REFUSED})
+"""What the history records that changes no registry row (`Registry.record_event`)."""
 
 
 @dataclasses.dataclass(frozen=True)

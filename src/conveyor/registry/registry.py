@@ -16,6 +16,7 @@ are written together or not at all. See docs/registry.md.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -35,7 +36,14 @@ from conveyor.registry.names import (
 )
 from conveyor.registry.policy import ArtifactPolicy
 from conveyor.registry.provenance import check_run, link
-from conveyor.registry.records import Evaluation, HistoryEntry, Model, ModelVersion
+from conveyor.registry.records import (
+    EVENT_ACTIONS,
+    Evaluation,
+    HistoryAction,
+    HistoryEntry,
+    Model,
+    ModelVersion,
+)
 from conveyor.registry.references import Reference, resolve_reference
 from conveyor.registry.schemas import check_schema
 from conveyor.store.metadata import MetadataStore
@@ -102,6 +110,7 @@ class Registry:
         trusted: bool = False,
         run_id: str | None = None,
         execution_id: int | None = None,
+        origin: Mapping[str, Any] | None = None,
         comment: str | None = None,
     ) -> ModelVersion:
         """Register the artifact at `artifact_uri` as the next version of `model_name`.
@@ -114,26 +123,28 @@ class Registry:
         model file declares its features, that `input_schema` fits them. What it reads
         follows the registry's `policy`. It links the version to the metadata store's
         artifact at that URI and the run and execution that wrote it (or to `run_id` /
-        `execution_id`).
+        `execution_id`). `origin` (a JSON object) records where a version promoted from
+        another environment came from (`conveyor.automation.promotion`).
         """
         check_model_name(model_name)
         kind = framework_of(framework)
         wanted = check_aliases(aliases)
         labels = check_labels(labels)
         schemas = check_schema(input_schema, "input"), check_schema(output_schema, "output")
+        origin = _json_object(origin, "origin")
         contents = read_contents(artifact_uri, kind, self.policy)
         check_fit(schemas[0], contents, kind)
         actor = self._actor()
         with self.store.transaction(write=True) as conn:
             model = catalog.ensure(conn, model_name, description, labels, actor, comment)
-            origin = link(conn, contents.uri, contents.digest, model_name, run_id, execution_id)
+            linked = link(conn, contents.uri, contents.digest, model_name, run_id, execution_id)
             digest = contents.digest
             fields = {
                 "description": description,
                 "labels": labels,
                 "framework": kind.value,
                 "artifact_uri": contents.uri,
-                "artifact_id": origin.artifact_id,
+                "artifact_id": linked.artifact_id,
                 "kind": digest.kind,
                 "sha256": digest.sha256,
                 "size": digest.size,
@@ -143,8 +154,9 @@ class Registry:
                 "input_schema": schemas[0],
                 "output_schema": schemas[1],
                 "trusted": bool(trusted),
-                "run_id": origin.run_id,
-                "execution_id": origin.execution_id,
+                "run_id": linked.run_id,
+                "execution_id": linked.execution_id,
+                "origin": origin,
             }
             number = versions.create(conn, model, fields, wanted, actor, comment)
             return rows.version(conn, model, number)
@@ -306,6 +318,29 @@ class Registry:
                 )
             return found
 
+    def record_event(
+        self,
+        model: str,
+        action: HistoryAction,
+        *,
+        version: int | None = None,
+        comment: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> HistoryEntry:
+        """Append to `model`'s history an event that changes no version: a promotion's
+        approval or refusal (`EVENT_ACTIONS`). The model need not exist yet."""
+        check_model_name(model)
+        if action not in EVENT_ACTIONS:
+            allowed = ", ".join(sorted(EVENT_ACTIONS))
+            raise RegistryUsageError(f"action {action!r} is not an event ({allowed})")
+        actor = self._actor()
+        details = _json_object(details, "details")
+        with self.store.transaction(write=True) as conn:
+            entry = history.append(
+                conn, model, action, actor, version=version, comment=comment, details=details
+            )
+            return history.entries(conn, model, after=entry - 1, limit=1)[0]
+
     # Evaluations
 
     def add_evaluation(
@@ -354,3 +389,16 @@ class Registry:
 
     def _actor(self) -> str:
         return self.user or history.current_user()
+
+
+def _json_object(value: Mapping[str, Any] | None, field: str) -> dict[str, Any] | None:
+    """`value` (the field `field`: an origin, an event's details) as a JSON object, or None."""
+    if value is None:
+        return None
+    try:
+        if not isinstance(value, Mapping):
+            raise TypeError(f"not {type(value).__name__}")
+        json.dumps(dict(value), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise RegistryUsageError(f"{field} must be a JSON object without NaN ({exc})") from None
+    return dict(value)

@@ -129,6 +129,7 @@ def _version(model: str, row: Row[Any], aliases: list[str]) -> ModelVersion:
         created_by=row.created_by,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        origin=row.origin,
     )
 
 

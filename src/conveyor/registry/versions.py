@@ -56,7 +56,8 @@ def create(
         details={
             key: fields[key]
             for key in ("framework", "artifact_uri", "sha256", "trusted", "run_id", "execution_id")
-        },
+        }
+        | ({"origin": fields["origin"]} if fields.get("origin") else {}),
     )
     takes_default = DEFAULT in wanted_aliases or aliases.holder(conn, model, DEFAULT) is None
     ordered = [DEFAULT] if takes_default else []
