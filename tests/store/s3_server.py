@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import fsspec
 from moto.server import ThreadedMotoServer
+from s3fs import S3FileSystem
 
 # Fake credentials, and no shared AWS config files, so tests never reach a real account.
 ENVIRONMENT = {
@@ -46,13 +48,20 @@ def running_s3(bucket: str = "conveyor-test") -> Iterator[S3Server]:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
+    # A port is used again by a later server: no s3fs client (with its listings) of an
+    # earlier server on this endpoint may answer for this one.
+    S3FileSystem.clear_instance_cache()
     try:
         host, port = server.get_host_and_port()
         running = S3Server(f"http://{host}:{port}", bucket)
+        # moto keeps its buckets in this process, whichever server made them: start empty.
+        reset = urllib.request.Request(f"{running.endpoint}/moto-api/reset", method="POST")
+        urllib.request.urlopen(reset, timeout=10).close()
         running.filesystem().mkdir(bucket)
         yield running
     finally:
         server.stop()
+        S3FileSystem.clear_instance_cache()
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
