@@ -17,6 +17,7 @@ It also reaches the registry and the endpoints, which the hand-over components
     client.deploy("churn", "churn@production")
     client.predict("churn", [{"tenure": 3, "plan": "monthly"}])
     client.create_monitor("churn-drift", "churn@production")   # drift, skew, output drift
+    client.promote("churn@production", to_env="prod", alias="production")  # through gates
 
 This is the embedded mode: the client works on a home (`conveyor.home`), which
 holds the metadata store's connections (from a small pool, shared with the rest of
@@ -35,11 +36,15 @@ import re
 import shutil
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from conveyor.automation import promotion
+from conveyor.automation.promotion import Promotion, PromotionRefused
+from conveyor.config import Settings
 from conveyor.errors import UsageError
 from conveyor.home import Home, open_home
 from conveyor.pipelines import lease
@@ -67,12 +72,16 @@ if TYPE_CHECKING:
         PerformanceResult,
     )
     from conveyor.pipelines.runner import Run
-    from conveyor.registry import Evaluation, ModelVersion
+    from conveyor.registry import Evaluation, HistoryEntry, ModelVersion
     from conveyor.serving.batch import BatchResult
     from conveyor.serving.records import DeployedModel, Endpoint
     from conveyor.serving.runtimes import Runtime
 
-__all__ = ["Client", "parse_since"]
+__all__ = ["Client", "PromotionRefused", "parse_since"]
+
+_PLACED_BY_HOME = ("CONVEYOR_METADATA_URL", "CONVEYOR_ARTIFACT_ROOT")
+"""The variables that place a home's stores, which a run sets for its tasks: another
+environment does not inherit them from this home (`Client.promote`)."""
 
 _DURATION = re.compile(r"^\s*\d+(\.\d+)?\s*[smhdw]?\s*$", re.IGNORECASE)
 
@@ -283,6 +292,33 @@ class Client:
         shutil.copytree(folder, target, ignore=shutil.ignore_patterns("__pycache__"))
         verify_files(target, sha256s)
         return version
+
+    # -- promotion across environments ----------------------------------------------
+
+    def promote(
+        self,
+        reference: str,
+        *,
+        to_env: str,
+        from_env: str | None = None,
+        alias: str | None = None,
+        dry_run: bool = False,
+    ) -> Promotion:
+        """Promote the version `reference` names in environment `from_env` (None: this
+        client's home) to environment `to_env` of `conveyor.toml`, through `to_env`'s gates
+        (docs/environments.md, Promotion). `PromotionRefused` when a gate fails: its
+        `promotion` holds every verdict. A dry run judges the gates and moves nothing."""
+        with self._homes(from_env, to_env) as (source, target):
+            return promotion.promote(source, target, reference, alias=alias, dry_run=dry_run)
+
+    def approve(
+        self, reference: str, *, to_env: str, from_env: str | None = None, reason: str
+    ) -> HistoryEntry:
+        """Record in `to_env`'s history that this user approves promoting the version
+        `reference` names in `from_env` (None: this client's home), and why: what an
+        `approval` gate asks for."""
+        with self._homes(from_env, to_env) as (source, target):
+            return promotion.approve(source, target, reference, reason=reason)
 
     # -- model runtimes and batch prediction ----------------------------------------
 
@@ -631,6 +667,32 @@ class Client:
         return self.home.monitors.deliver_alerts()
 
     # -- plumbing ---------------------------------------------------------------
+
+    @contextmanager
+    def _homes(self, from_env: str | None, to_env: str) -> Iterator[tuple[Home, Home]]:
+        """This client's home (or environment `from_env`'s) and environment `to_env`'s,
+        those opened here closed after the block."""
+        with ExitStack() as opened:
+            source = self.home
+            if from_env is not None:
+                settings = self._settings_of(from_env, "from_env")
+                source = opened.enter_context(open_home(settings=settings))
+            target = opened.enter_context(open_home(settings=self._settings_of(to_env, "to_env")))
+            yield source, target
+
+    def _settings_of(self, env: str, field: str) -> Settings:
+        """Environment `env`'s settings, read without the variables that placed this home's
+        stores (a run gives them to its tasks): an environment declaring its own `home`
+        keeps its store and artifacts there, not in this home's."""
+        if not isinstance(env, str) or not env.strip():
+            raise UsageError(
+                f"{field}: name an environment of conveyor.toml (`conveyor env list`), got {env!r}"
+            )
+        placed = self.home.settings.to_env()
+        environ = {
+            k: v for k, v in os.environ.items() if k not in _PLACED_BY_HOME or placed[k] != v
+        }
+        return Settings.from_env(environ=environ, env=env)
 
     def _recorded_sha256(self, *uris: str) -> str | None:
         """The sha256 of the newest LIVE artifact the metadata store holds at one of `uris`."""

@@ -166,7 +166,7 @@ def test_bad_input_exits_2(cli, args, message):
 
 def test_documented():
     doc = (Path(__file__).parents[2] / "docs" / "runs.md").read_text()
-    command = typer.main.get_command(cli_main.app).commands["lineage"]
+    command = typer.main.get_command(cli_main.app).get_command(None, "lineage")
     assert "## conveyor lineage\n" in doc
     for param in command.params:
         for option in param.opts:

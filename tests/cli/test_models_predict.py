@@ -207,7 +207,7 @@ def test_every_option_is_documented():
     from conveyor.cli.main import app
 
     doc = (Path(__file__).parents[2] / "docs" / "batch.md").read_text()
-    command = typer.main.get_command(app).commands["models"].commands["predict"]
+    command = typer.main.get_command(app).get_command(None, "models").commands["predict"]
     for param in command.params:
         for option in param.opts:
             if option.startswith("--") and option != "--help":

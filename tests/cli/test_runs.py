@@ -344,7 +344,7 @@ def test_explain_a_task_that_never_started(cli, failed_run):
 
 def test_every_command_and_option_is_documented():
     doc = (Path(__file__).parents[2] / "docs" / "runs.md").read_text()
-    group = typer.main.get_command(cli_main.app).commands["runs"]
+    group = typer.main.get_command(cli_main.app).get_command(None, "runs")
     for name, command in group.commands.items():
         assert f"## conveyor runs {name}\n" in doc, name
         for param in command.params:

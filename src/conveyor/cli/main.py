@@ -2,23 +2,24 @@
 
 Every command reaches the library through a home (`conveyor.home`), and a Conveyor
 error raised by any of them becomes one line, `error: ...`, and its exit code, here
-and nowhere else (`ConveyorCommand`).
+and nowhere else (`ConveyorCommand`). `run` is defined here; every other command and
+group is imported and built only when it is the one invoked (`LAZY`), so that
+`conveyor run` does not pay for the others.
 """
 
 from __future__ import annotations
 
 import atexit
 import gc
+import importlib
 from typing import Annotated, Any
 
+import click
 import typer
 from typer.core import TyperGroup
 
-from conveyor.cli import ci, lineage, runs, scheduler, serve
 from conveyor.cli._output import err
 from conveyor.cli._params import ParamOption, parse_params
-from conveyor.cli.endpoints import app as endpoints_app
-from conveyor.cli.env import app as env_app
 from conveyor.cli.following import (
     ExecutorOption,
     OutcomeJsonOption,
@@ -26,19 +27,49 @@ from conveyor.cli.following import (
     chosen_executor,
     follow,
 )
-from conveyor.cli.models import app as models_app
-from conveyor.cli.monitors import app as monitors_app
-from conveyor.cli.pipelines import app as pipelines_app
-from conveyor.cli.schedules import app as schedules_app
-from conveyor.cli.triggers import app as triggers_app
 from conveyor.config import selecting_env
 from conveyor.errors import ConveyorError
+
+LAZY = {
+    "runs": "conveyor.cli.runs:app",
+    "models": "conveyor.cli.models:app",
+    "endpoints": "conveyor.cli.endpoints:app",
+    "monitors": "conveyor.cli.monitors:app",
+    "pipelines": "conveyor.cli.pipelines:app",
+    "schedules": "conveyor.cli.schedules:app",
+    "triggers": "conveyor.cli.triggers:app",
+    "env": "conveyor.cli.env:app",
+    "serve": "conveyor.cli.serve:serve",
+    "lineage": "conveyor.cli.lineage:lineage",
+    "ci": "conveyor.cli.ci:ci",
+    "scheduler": "conveyor.cli.scheduler:scheduler",
+    "run-fire": "conveyor.cli.scheduler:run_fire",
+}
+"""The commands and groups besides `run`, in the order `--help` lists them: each a Typer
+group or a command function, as `module:attribute`."""
+HIDDEN = {"run-fire"}
+"""What the scheduler starts, not people."""
 
 
 class ConveyorCommand(TyperGroup):
     """The `conveyor` group: a Conveyor error from any command becomes `error: ...` on
     stderr and the error's exit code (2 for what the user can fix, 1 otherwise). The
-    command runs in the environment `--env` chose (`conveyor.config.selecting_env`)."""
+    command runs in the environment `--env` chose (`conveyor.config.selecting_env`).
+    The commands of `LAZY` are imported and built when asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *LAZY]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in LAZY:
+            return super().get_command(ctx, name)
+        module, _, attribute = LAZY[name].partition(":")
+        found = getattr(importlib.import_module(module), attribute)
+        if isinstance(found, typer.Typer):
+            return typer.main.get_group(found)
+        single = typer.Typer(rich_markup_mode=None, add_completion=False)
+        single.command(name, hidden=name in HIDDEN)(found)
+        return typer.main.get_command(single)
 
     def invoke(self, ctx: typer.Context) -> Any:
         try:
@@ -87,21 +118,6 @@ def _group(
     ] = None,
 ) -> None:
     """Run Kubeflow Pipelines v2 locally, with the Vertex AI workflow around them."""
-
-
-app.add_typer(runs.app)
-app.add_typer(models_app)
-app.add_typer(endpoints_app)
-app.add_typer(monitors_app)
-app.add_typer(pipelines_app)
-app.add_typer(schedules_app)
-app.add_typer(triggers_app)
-app.add_typer(env_app)
-app.command("serve")(serve.serve)
-app.command("lineage")(lineage.lineage)
-app.command("ci")(ci.ci)
-app.command("scheduler")(scheduler.scheduler)
-app.command("run-fire", hidden=True)(scheduler.run_fire)
 
 
 @app.command()

@@ -27,7 +27,7 @@ from conveyor.registry.references import parse_reference
 
 if TYPE_CHECKING:
     from conveyor.automation.promotion import Promotion
-    from conveyor.home import Home
+    from conveyor.client import Client
     from conveyor.registry.registry import Registry
 
 app = typer.Typer(
@@ -427,12 +427,11 @@ def promote(
 
     Example: conveyor models promote churn@candidate --from dev --to prod --alias production
     """
-    from conveyor.automation.promotion import PromotionRefused
-    from conveyor.automation.promotion import promote as promote_version
+    from conveyor.client import PromotionRefused
 
-    with _two_homes(source, target) as (here, there):
+    with _client(source) as client:
         try:
-            done = promote_version(here, there, reference, alias=alias, dry_run=dry_run)
+            done = client.promote(reference, to_env=target, alias=alias, dry_run=dry_run)
         except PromotionRefused as refused:
             _show_promotion(refused.promotion, as_json)
             raise
@@ -454,10 +453,8 @@ def approve(
 
     Example: conveyor models approve churn@3 --from dev --to prod --reason "eval report reviewed"
     """
-    from conveyor.automation.promotion import approve as approve_version
-
-    with _two_homes(source, target) as (here, there):
-        entry = approve_version(here, there, reference, reason=reason)
+    with _client(source) as client:
+        entry = client.approve(reference, to_env=target, reason=reason)
     if as_json:
         print_json(entry.to_json())
         return
@@ -470,16 +467,15 @@ def approve(
 
 
 @contextmanager
-def _two_homes(source: str | None, target: str) -> Iterator[tuple[Home, Home]]:
-    """The homes of environments `source` (None: the selected one) and `target`."""
+def _client(source: str | None) -> Iterator[Client]:
+    """A client of environment `source`'s home (None: the selected one's), which opens
+    the target's home for each promotion."""
+    from conveyor.client import Client
     from conveyor.config import Settings
     from conveyor.home import open_home
 
-    with (
-        open_home(settings=Settings.from_env(env=source)) as here,
-        open_home(settings=Settings.from_env(env=target)) as there,
-    ):
-        yield here, there
+    with open_home(settings=Settings.from_env(env=source)) as home:
+        yield Client(home)
 
 
 def _show_promotion(promotion: Promotion, as_json: bool) -> None:

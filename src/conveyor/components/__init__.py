@@ -16,7 +16,7 @@ reference, with every input and output, is docs/components.md.
 | evaluation  | evaluate_model                                          |
 | validation  | validate_model, infra_validate                          |
 | hand-over   | get_production_model, upload_model, deploy_model,       |
-|             | batch_predict, monitor_model                            |
+|             | batch_predict, monitor_model, promote_model             |
 
 `__all__` lists the development components; `HANDOVER` the hand-over ones.
 """
@@ -31,6 +31,7 @@ from conveyor.components.infra_validation import infra_validate as infra_validat
 from conveyor.components.monitoring import monitor_model as monitor_model
 from conveyor.components.prediction import batch_predict as batch_predict
 from conveyor.components.preparation import fit_transform, split_data
+from conveyor.components.promotion import promote_model as promote_model
 from conveyor.components.training import train_model, tune_model
 from conveyor.components.validation import validate_model
 
@@ -54,6 +55,7 @@ HANDOVER = (
     "get_production_model",
     "infra_validate",
     "monitor_model",
+    "promote_model",
     "upload_model",
 )
 """The hand-over components, importable from here like the others."""
