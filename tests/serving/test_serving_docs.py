@@ -26,7 +26,7 @@ def test_commands_are_documented(command):
 
 @pytest.mark.parametrize(
     "option",
-    [o for p in typer.main.get_command(main_app).commands["serve"].params for o in p.opts],
+    [o for p in typer.main.get_command(main_app).get_command(None, "serve").params for o in p.opts],
 )
 def test_serve_options_are_documented(option):
     assert option in DOC
