@@ -29,6 +29,7 @@ NEVER_AT_START = {
     "conveyor.serving.endpoints": "a home builds its endpoints when first used",
     "conveyor.monitoring.monitors": "a home builds its monitors when first used",
     "conveyor.automation.pipelines": "a home builds its pipeline registry when first used",
+    "conveyor.automation.promotion": "`Client.promote` only: it brings the registry",
 }
 """Modules that no start-up path below imports, and why."""
 

@@ -42,8 +42,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from conveyor.automation import promotion
-from conveyor.automation.promotion import Promotion, PromotionRefused
 from conveyor.config import Settings
 from conveyor.errors import UsageError
 from conveyor.home import Home, open_home
@@ -61,6 +59,7 @@ from conveyor.store.metadata import (
 from conveyor.store.metadata.records import DEFAULT_LINEAGE_DEPTH
 
 if TYPE_CHECKING:
+    from conveyor.automation.promotion import Promotion, PromotionRefused
     from conveyor.automation.records import PipelineVersionRecord
     from conveyor.monitoring import (
         AlertDelivery,
@@ -78,6 +77,17 @@ if TYPE_CHECKING:
     from conveyor.serving.runtimes import Runtime
 
 __all__ = ["Client", "PromotionRefused", "parse_since"]
+
+
+def __getattr__(name: str) -> Any:
+    """`PromotionRefused`, for components (they reach Conveyor only through this module),
+    imported when asked for: promotion brings the registry, which a run does not need."""
+    if name == "PromotionRefused":
+        from conveyor.automation.promotion import PromotionRefused
+
+        return PromotionRefused
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _PLACED_BY_HOME = ("CONVEYOR_METADATA_URL", "CONVEYOR_ARTIFACT_ROOT")
 """The variables that place a home's stores, which a run sets for its tasks: another
@@ -308,6 +318,8 @@ class Client:
         client's home) to environment `to_env` of `conveyor.toml`, through `to_env`'s gates
         (docs/environments.md, Promotion). `PromotionRefused` when a gate fails: its
         `promotion` holds every verdict. A dry run judges the gates and moves nothing."""
+        from conveyor.automation import promotion  # the registry's: only when promoting
+
         with self._homes(from_env, to_env) as (source, target):
             return promotion.promote(source, target, reference, alias=alias, dry_run=dry_run)
 
@@ -317,6 +329,8 @@ class Client:
         """Record in `to_env`'s history that this user approves promoting the version
         `reference` names in `from_env` (None: this client's home), and why: what an
         `approval` gate asks for."""
+        from conveyor.automation import promotion
+
         with self._homes(from_env, to_env) as (source, target):
             return promotion.approve(source, target, reference, reason=reason)
 
