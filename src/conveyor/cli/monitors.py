@@ -36,7 +36,6 @@ from conveyor.errors import UsageError
 
 if TYPE_CHECKING:
     from conveyor.automation.schedule_records import ScheduleRecord
-    from conveyor.automation.schedules import Schedules
     from conveyor.home import Home
     from conveyor.monitoring import ModelMonitor, ModelMonitoringSchema, Monitors
 
@@ -249,10 +248,12 @@ def create(
         threshold,
         categorical_metric,
     )
+    from conveyor.automation import monitor_schedules
+
     with _home() as home:
         monitors = home.monitors
         if cron is not None:
-            _check_cron(home.schedules, name, cron)
+            monitor_schedules.check_cron(home.schedules, name, cron)
         objective = None
         if flags.given or performance_threshold:
             fields = monitors.schema_for(model, schema_given)
@@ -278,7 +279,7 @@ def create(
             sampling_rate=sampling_rate,
             min_samples=min_samples,
         )
-        schedule = _set_cron(home.schedules, name, cron) if cron is not None else None
+        schedule = monitor_schedules.keep(home.schedules, name, cron) if cron is not None else None
     if as_json:
         print_json(_json(made, schedule))
         return
@@ -295,9 +296,11 @@ def list_monitors(as_json: JsonOption = False) -> None:
 
     Example: conveyor monitors list --json
     """
+    from conveyor.automation import monitor_schedules
+
     with _home() as home:
         found = home.monitors.list()
-        schedules = _schedules_of(home.schedules)
+        schedules = monitor_schedules.by_monitor(home.schedules)
     if as_json:
         print_json([_json(m, schedules.get(m.name)) for m in found])
         return
@@ -328,9 +331,11 @@ def show(
 
     Example: conveyor monitors show churn-drift
     """
+    from conveyor.automation import monitor_schedules
+
     with _home() as home:
         monitor = home.monitors.get(name)
-        schedule = _schedule_of(home.schedules, name)
+        schedule = monitor_schedules.schedule_of(home.schedules, name)
     if as_json:
         print_json(_json(monitor, schedule))
     else:
@@ -427,11 +432,13 @@ def update(
         threshold,
         categorical_metric,
     )
+    from conveyor.automation import monitor_schedules
+
     with _home() as home:
         monitors = home.monitors
         current = monitors.get(name)
         if cron is not None:
-            _check_cron(home.schedules, name, cron)
+            monitor_schedules.check_cron(home.schedules, name, cron)
         if flags.given:
             fields = current.model_monitoring_schema
             if "model_monitoring_schema" in changes:  # the objectives go with the new schema
@@ -467,10 +474,10 @@ def update(
             changes["notification_spec"] = notification
         changed = monitors.update(name, **changes) if changes else current
         if cron is not None:
-            _set_cron(home.schedules, name, cron)
+            monitor_schedules.keep(home.schedules, name, cron)
         elif no_cron:
-            _drop_cron(home.schedules, name)
-        schedule = _schedule_of(home.schedules, name)
+            monitor_schedules.drop(home.schedules, name)
+        schedule = monitor_schedules.schedule_of(home.schedules, name)
     if as_json:
         print_json(_json(changed, schedule))
         return
@@ -492,17 +499,12 @@ def delete(
 
     Example: conveyor monitors delete churn-drift
     """
+    from conveyor.automation import monitor_schedules
+
     with _home() as home:
         home.monitors.get(name)  # an unknown monitor: said before anything goes
-        others = [
-            s.name for s in home.schedules.list() if s.request == _request(name) and s.name != name
-        ]
-        if others:
-            raise UsageError(
-                f"monitor {name!r} is in use: schedule {others[0]!r} runs its jobs; delete "
-                f"that schedule first (`conveyor schedules delete {others[0]}`)"
-            )
-        schedule = _drop_cron(home.schedules, name)
+        monitor_schedules.check_deletable(home.schedules, name)
+        schedule = monitor_schedules.drop(home.schedules, name)
         jobs = home.monitors.delete(name)
     if as_json:
         print_json({"deleted": name, "jobs_deleted": jobs, "schedule_deleted": schedule})
@@ -999,67 +1001,6 @@ def _read_json(path: Path | None, option: str) -> Any:
         raise UsageError(f"{option} {path}: cannot read it ({exc.strerror})") from None
     except ValueError as exc:
         raise UsageError(f"{option} {path} is not valid JSON: {exc}") from None
-
-
-# The schedule of --cron
-
-
-def _request(name: str) -> dict[str, Any]:
-    from conveyor.automation.requests import monitoring_job
-
-    return monitoring_job(name)
-
-
-def _schedule_of(schedules: Schedules, name: str) -> ScheduleRecord | None:
-    """The schedule `--cron` keeps for monitor `name`: named after it, running its jobs."""
-    from conveyor.automation.errors import ScheduleNotFound
-
-    try:
-        found = schedules.get(name)
-    except ScheduleNotFound:
-        return None
-    return found if found.request == _request(name) else None
-
-
-def _schedules_of(schedules: Schedules) -> dict[str, ScheduleRecord]:
-    """The schedules `--cron` keeps, by monitor."""
-    return {s.name: s for s in schedules.list() if s.request == _request(s.name)}
-
-
-def _check_cron(schedules: Schedules, name: str, cron: str) -> None:
-    """Before anything changes: `cron` is valid, and no other schedule has the name the
-    monitor's schedule takes."""
-    from conveyor.automation.cron import parse_cron
-    from conveyor.automation.errors import ScheduleNotFound
-    from conveyor.automation.requests import describe
-
-    parse_cron(cron, "--cron")
-    try:
-        taken = schedules.get(name)
-    except ScheduleNotFound:
-        return
-    if taken.request != _request(name):
-        raise UsageError(
-            f"--cron: schedule {name!r} exists and does something else "
-            f"({describe(taken.request)}); a monitor's --cron keeps a schedule named after "
-            "the monitor: delete or rename that one, or schedule the monitor under another "
-            f"name (`conveyor schedules create NAME CRON --monitor {name}`)"
-        )
-
-
-def _set_cron(schedules: Schedules, name: str, cron: str) -> ScheduleRecord:
-    """The monitor's schedule, made or given the new cron."""
-    if _schedule_of(schedules, name) is None:
-        return schedules.create(name, cron, _request(name))
-    return schedules.update(name, cron=cron)
-
-
-def _drop_cron(schedules: Schedules, name: str) -> bool:
-    """Delete the monitor's schedule; whether it had one."""
-    if _schedule_of(schedules, name) is None:
-        return False
-    schedules.delete(name)
-    return True
 
 
 def _json(m: ModelMonitor, schedule: ScheduleRecord | None) -> dict[str, Any]:
