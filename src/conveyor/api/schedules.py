@@ -262,14 +262,24 @@ class ScheduleList(BaseModel):
 
 
 class FireOut(BaseModel):
+    """One fire of a schedule or a trigger, and what became of it."""
+
     id: int
-    source: Literal["schedule"]
+    source: Literal["schedule", "trigger"]
     source_name: str
-    occurrence: str = Field(description="Its key: the time it was scheduled for.")
+    occurrence: str = Field(
+        description="Its key: a schedule's time; a trigger's object with its size and "
+        "stamp, alert:<id>, run:<run id>, key:<Idempotency-Key> or call:<random>."
+    )
     state: Literal["CLAIMED", "QUEUED", "STARTED", "SUCCEEDED", "FAILED", "SKIPPED", "DEDUPLICATED"]
-    scheduled_time: datetime | None
+    scheduled_time: datetime | None = Field(
+        description="The time a schedule fired it for; when a trigger saw the event."
+    )
     run_id: str | None = Field(description="The run it started.")
-    event: dict[str, Any] = Field(description="The request as resolved when it fired.")
+    event: dict[str, Any] = Field(
+        description="What the event gave (`parameters`) and what it was; once started, the "
+        "request as resolved."
+    )
     error: str | None = Field(description="Why it was skipped, or failed.")
     created_at: datetime
     updated_at: datetime

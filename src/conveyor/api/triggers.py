@@ -33,10 +33,9 @@ from conveyor.api.bodies import JsonRoute
 from conveyor.api.caller import TriggersDep
 from conveyor.api.errors import responses
 from conveyor.api.params import TriggerName, TriggerPath
-from conveyor.api.schedules import PipelineJob
+from conveyor.api.schedules import FireList, FireOut, PipelineJob
 from conveyor.automation.errors import AutomationUsageError
 from conveyor.automation.new_data import is_local
-from conveyor.automation.schedule_records import FireRecord
 from conveyor.automation.trigger_records import TriggerKind, TriggerRecord
 from conveyor.automation.triggers import MAX_KEY
 from conveyor.serving.auth import Role, needs
@@ -47,9 +46,6 @@ router = APIRouter(prefix=PREFIX, tags=["triggers"], route_class=JsonRoute)
 
 READ, DEPLOY, ADMIN = needs(Role.READ), needs(Role.DEPLOY), needs(Role.ADMIN)
 Kind = Literal["new_data", "monitoring_alert", "run_finished", "webhook"]
-FireState = Literal[
-    "CLAIMED", "QUEUED", "STARTED", "SUCCEEDED", "FAILED", "SKIPPED", "DEDUPLICATED"
-]
 
 
 # Shapes
@@ -115,34 +111,6 @@ class TriggerOut(BaseModel):
 
 class TriggerList(BaseModel):
     triggers: list[TriggerOut]
-
-
-class TriggerFireOut(BaseModel):
-    id: int
-    source: Literal["trigger"]
-    source_name: str
-    occurrence: str = Field(
-        description="Its key: the object with its size and stamp, alert:<id>, run:<run id>, "
-        "key:<Idempotency-Key> or call:<random>."
-    )
-    state: FireState
-    scheduled_time: datetime | None = Field(description="When the trigger saw the event.")
-    run_id: str | None = Field(description="The run it started.")
-    event: dict[str, Any] = Field(
-        description="What the event gave (`parameters`) and what it was; once started, the "
-        "request as resolved."
-    )
-    error: str | None = Field(description="Why it was skipped, or failed.")
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, fire: FireRecord) -> TriggerFireOut:
-        return cls(**fire.to_json())
-
-
-class TriggerFireList(BaseModel):
-    fires: list[TriggerFireOut]
 
 
 # Routes
@@ -239,7 +207,7 @@ def delete(trigger: TriggerPath, triggers: TriggersDep) -> None:
 
 @router.get(
     "/{trigger}/fires",
-    response_model=TriggerFireList,
+    response_model=FireList,
     responses=_READ,
     summary="List a trigger's fires",
     openapi_extra=READ,
@@ -248,16 +216,14 @@ def list_fires(
     trigger: TriggerPath,
     triggers: TriggersDep,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
-) -> TriggerFireList:
+) -> FireList:
     """Its fires, newest first: each event it saw and what became of it."""
-    return TriggerFireList(
-        fires=[TriggerFireOut.of(f) for f in triggers.fires(trigger, limit=limit)]
-    )
+    return FireList(fires=[FireOut.of(f) for f in triggers.fires(trigger, limit=limit)])
 
 
 @router.post(
     "/{trigger}:fire",
-    response_model=TriggerFireOut,
+    response_model=FireOut,
     status_code=202,
     responses=_WRITE,
     summary="Call a webhook trigger",
@@ -276,8 +242,8 @@ def fire(
             description="A second call with this key answers the first call's fire.",
         ),
     ] = None,
-) -> TriggerFireOut:
+) -> FireOut:
     """Queue a run of the webhook trigger's pipeline with the body's parameters (202); the
     scheduler starts it. A paused trigger records the call skipped."""
     parameters = body.parameters if body is not None else {}
-    return TriggerFireOut.of(triggers.fire(trigger, parameters, key=idempotency_key))
+    return FireOut.of(triggers.fire(trigger, parameters, key=idempotency_key))
