@@ -25,9 +25,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from conveyor.store.metadata.mlmd_tables import Json
 from conveyor.store.metadata.models import Base
 
 
@@ -143,3 +144,45 @@ class AutomationFire(Base):
         Index(None, "state"),
         Index(None, "run_id"),
     )
+
+
+class Rollout(Base):
+    """A progressive delivery of a model version to an endpoint (Flagger, Argo Rollouts):
+    `strategy` `canary` (traffic moves through `steps`, percentages ending at 100) or
+    `shadow` (the candidate gets a mirror of the stable model's traffic). `state` is
+    PROGRESSING, PAUSED, PROMOTED, ROLLED_BACK or ABORTED. `active_endpoint_id` is the
+    endpoint's id while the rollout is not finished and NULL after: its unique constraint
+    is what refuses a second rollout on an endpoint. The analysis window of the current
+    step began at `window_started_at`, when the server's counters stood at `window_start`;
+    `analyses` keeps the verdicts (the latest last). `leased_by` and `lease_expires` say
+    which server process runs its analysis, so that another takes over when it dies."""
+
+    __tablename__ = "rollouts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("endpoints.id"), index=True)
+    active_endpoint_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    strategy: Mapped[str] = mapped_column(String(16))
+    model_name: Mapped[str] = mapped_column(String(128))
+    candidate_version: Mapped[int] = mapped_column(Integer)
+    alias: Mapped[str | None] = mapped_column(String(128))
+    stable_deployed_id: Mapped[int | None] = mapped_column(Integer)
+    candidate_deployed_id: Mapped[int | None] = mapped_column(Integer)
+    steps: Mapped[list[Any]] = mapped_column(Json)
+    step_index: Mapped[int] = mapped_column(Integer)
+    interval_seconds: Mapped[float] = mapped_column(Float)
+    criteria: Mapped[dict[str, Any]]
+    failure_limit: Mapped[int] = mapped_column(Integer)
+    failures: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str | None] = mapped_column(Text)
+    window_started_at: Mapped[datetime]
+    window_start: Mapped[dict[str, Any]]
+    analyses: Mapped[list[Any]] = mapped_column(Json)
+    leased_by: Mapped[str | None] = mapped_column(String(255))
+    lease_expires: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+    __table_args__ = (Index(None, "state"),)

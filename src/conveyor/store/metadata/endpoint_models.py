@@ -6,7 +6,9 @@ split, a new logging rate), so that a running server notices changes made elsewh
 one cheap query. A deployed model (Vertex AI's `DeployedModel`) serves one registered
 model on one endpoint with a share of its traffic: pinned to a version (`alias` None), or
 following an alias (`alias` set; `version` is the version that held it when deployed).
-An undeployed model keeps its row, with `undeployed_at`, so that the ids found in
+A shadow deployment (`shadow_of`, Conveyor's own, beyond Vertex AI) takes no traffic of
+its own: it gets a copy of every request the deployed model it names answers, and its
+answers are logged, never returned. An undeployed model keeps its row, with `undeployed_at`, so that the ids found in
 prediction logs can still be looked up.
 
 `conveyor.serving.endpoints` reads and writes these tables; migration `0003_endpoints`
@@ -50,5 +52,6 @@ class DeployedModel(Base):
     deployed_by: Mapped[str] = mapped_column(String(255))
     deployed_at: Mapped[datetime]
     undeployed_at: Mapped[datetime | None]
+    shadow_of: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (Index(None, "model_name"),)
