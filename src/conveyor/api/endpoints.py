@@ -107,6 +107,13 @@ class Deployment(_Shape):
         description='The whole split instead, "0" being the new model.',
         examples=[{"0": 10, "1": 90}],
     )
+    shadow_of: DeployedId | None = Field(
+        default=None,
+        description="Deploy as a shadow of this deployed model of the endpoint: it takes no "
+        "traffic (give no percentage or split), gets a copy of the requests that model "
+        "answers, and its answers are logged and compared, never returned.",
+        examples=["1"],
+    )
 
 
 class Undeployment(_Shape):
@@ -139,6 +146,9 @@ class DeployedModelOut(BaseModel):
     traffic_percentage: int
     deployed_by: str
     deployed_at: datetime
+    shadow_of: str | None = Field(
+        description="The deployed model whose traffic this shadow mirrors; none: not a shadow."
+    )
 
     @classmethod
     def of(cls, deployed: DeployedModel) -> DeployedModelOut:
@@ -265,6 +275,7 @@ def deploy(
         traffic_percentage=body.traffic_percentage,
         traffic_split=body.traffic_split,
         pin=body.pin,
+        shadow_of=body.shadow_of,
     )
     _changed(request, endpoint)
     return DeployedModelOut.of(deployed)

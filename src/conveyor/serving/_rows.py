@@ -98,6 +98,13 @@ def set_traffic(conn: Connection, split: Mapping[str, int]) -> None:
         )
 
 
+def end_shadow(conn: Connection, deployed_id: str) -> None:
+    """The shadow stops mirroring: an ordinary deployed model, at 0 %."""
+    conn.execute(
+        update(DEPLOYED).where(DEPLOYED.c.id == int(deployed_id)).values(shadow_of=None, traffic=0)
+    )
+
+
 def undeploy(conn: Connection, deployed_id: str) -> None:
     conn.execute(
         update(DEPLOYED)

@@ -10,13 +10,19 @@
         endpoints.set_traffic("churn-prod", deployed_model_id=green.id, traffic_percentage=30)
         endpoints.get("churn-prod").traffic_split                        # {"1": 70, "2": 30}
         endpoints.undeploy("churn-prod", blue.id)                        # green takes 100
+        shadow = endpoints.deploy("churn-prod", "churn@5", shadow_of=green.id)  # mirrors green
+        endpoints.end_shadow("churn-prod", shadow.id)                    # at 0 %, may get traffic
 
 A deployment names a registered model version by id (`churn@3`: pinned) or by alias
 (`churn@production`, or `churn` for `default`: it follows the alias, and a running server
 switches to the version the alias moves to). Each call is one transaction; every change
 counts one more `generation` of the endpoint, which running servers watch. The home gives
-the registry the endpoints' delete guard, so a deployed version cannot be deleted. See
-docs/serving.md.
+the registry the endpoints' delete guard, so a deployed version cannot be deleted.
+
+A shadow deployment (`shadow_of`, Conveyor's own) takes no traffic: a running server sends
+it a copy of every request the deployed model it mirrors answers (`conveyor.serving.shadow`).
+It never gets traffic while it is a shadow, and the model it mirrors cannot be undeployed
+while it has shadows. See docs/serving.md.
 """
 
 from __future__ import annotations
@@ -209,6 +215,7 @@ class Endpoints:
         traffic_percentage: int | None = None,
         traffic_split: Mapping[str, int] | None = None,
         pin: bool = False,
+        shadow_of: str | None = None,
     ) -> DeployedModel:
         """Deploy a model version to `endpoint`; the new deployed model.
 
@@ -220,12 +227,22 @@ class Endpoints:
         takes traffic, else 0) goes to the new model and the others are scaled down to
         share the rest; or `traffic_split` gives the whole split, with `"0"` for the new
         model. The version must load (checksums, trust, schema) unless `check_loads` is off.
+
+        `shadow_of` deploys it as a shadow of that deployed model of the endpoint instead: it
+        takes no traffic (give no percentage or split) and gets a copy of the requests the
+        other answers (which must not be a shadow itself).
         """
         check_endpoint_name(endpoint)
         if traffic_percentage is not None and traffic_split is not None:
             raise InvalidTraffic(
                 "give either a traffic percentage for the new model or the whole traffic "
                 "split, not both"
+            )
+        if shadow_of is not None and (traffic_percentage is not None or traffic_split is not None):
+            raise InvalidTraffic(
+                f"a shadow of deployed model {shadow_of} takes no traffic (it gets a copy of "
+                f"{shadow_of}'s requests): give no traffic percentage or split with it; end the "
+                "shadow later to give it traffic"
             )
         ref = parse_reference(model) if version is None else with_selector(model, version)
         with self.store.transaction() as conn:
@@ -236,14 +253,21 @@ class Endpoints:
             self._check_loads(target)
         with self.store.transaction(write=True) as conn:
             row = _rows.endpoint_row(conn, endpoint, lock=True)
-            current = {str(d.id): d.traffic for d in _rows.active(conn, [row.id])}
-            if traffic_split is not None:
+            active = _rows.active(conn, [row.id])
+            current = {str(d.id): d.traffic for d in active}
+            shadows = _shadows(active)
+            mirrored = None
+            if shadow_of is not None:
+                mirrored = _mirrored(endpoint, current, shadows, str(shadow_of))
+                split: dict[str, int] = {}
+            elif traffic_split is not None:
                 # Checked in the caller's terms, "0" being the new model, before it exists.
                 split = traffic.check_split(traffic_split, [*current, traffic.NEW])
             else:
                 if traffic_percentage is None:
                     traffic_percentage = 0 if any(current.values()) else 100
                 split = traffic.allocate(current, traffic.NEW, traffic_percentage)
+            _no_traffic_to_shadows(split, shadows)
             new_id = _rows.insert_deployed(
                 conn,
                 {
@@ -253,6 +277,7 @@ class Endpoints:
                     "alias": alias,
                     "traffic": 0,
                     "deployed_by": self._actor(),
+                    "shadow_of": None if mirrored is None else int(mirrored),
                 },
             )
             split = {new_id if k == traffic.NEW else k: v for k, v in split.items()}
@@ -278,17 +303,24 @@ class Endpoints:
         removed = str(deployed_model_id)
         with self.store.transaction(write=True) as conn:
             row = _rows.endpoint_row(conn, endpoint, lock=True)
-            current = {str(d.id): d.traffic for d in _rows.active(conn, [row.id])}
+            active = _rows.active(conn, [row.id])
+            current = {str(d.id): d.traffic for d in active}
             if removed not in current:
-                raise DeployedModelNotFound(
-                    f"endpoint {endpoint!r} has no deployed model {removed!r}; deployed: "
-                    f"{', '.join(current) or 'none'} (`conveyor endpoints show {endpoint}`)"
+                raise _not_found(endpoint, removed, current)
+            shadows = _shadows(active)
+            mirrors = [k for k, of in shadows.items() if of == removed]
+            if mirrors:
+                raise ServingConflict(
+                    f"deployed model {removed} of endpoint {endpoint!r} has shadows mirroring "
+                    f"its traffic ({', '.join(mirrors)}); undeploy them first (`conveyor "
+                    f"endpoints undeploy {endpoint} {mirrors[0]}`)"
                 )
             rest = [k for k in current if k != removed]
             if traffic_split is not None:
                 split = traffic.check_split(traffic_split, rest)
             else:
                 split = traffic.unallocate(current, removed)
+            _no_traffic_to_shadows(split, shadows)
             _rows.undeploy(conn, removed)
             _rows.set_traffic(conn, split)
             _rows.touch(conn, row.id)
@@ -304,7 +336,8 @@ class Endpoints:
     ) -> Endpoint:
         """Replace the endpoint's traffic split (percentages adding up to 100), or give one
         deployed model `traffic_percentage` and scale the others to share the rest in
-        proportion, as a deployment does. Read and written in one transaction."""
+        proportion, as a deployment does. Read and written in one transaction. A shadow
+        takes no traffic: end it first (`end_shadow`)."""
         check_endpoint_name(endpoint)
         if (traffic_split is None) == (deployed_model_id is None or traffic_percentage is None):
             raise InvalidTraffic(
@@ -313,12 +346,35 @@ class Endpoints:
             )
         with self.store.transaction(write=True) as conn:
             row = _rows.endpoint_row(conn, endpoint, lock=True)
-            current = {str(d.id): d.traffic for d in _rows.active(conn, [row.id])}
+            active = _rows.active(conn, [row.id])
+            current = {str(d.id): d.traffic for d in active}
             if traffic_split is not None:
                 split = traffic.check_split(traffic_split, list(current))
             else:
                 split = _reallocated(endpoint, current, str(deployed_model_id), traffic_percentage)
+            _no_traffic_to_shadows(split, _shadows(active))
             _rows.set_traffic(conn, split)
+            _rows.touch(conn, row.id)
+        return self.get(endpoint)
+
+    def end_shadow(self, endpoint: str, deployed_model_id: str) -> Endpoint:
+        """The shadow `deployed_model_id` stops mirroring and becomes an ordinary deployed
+        model at 0 %, to be given traffic (a rollout's next step); the endpoint afterwards.
+        ServingConflict when it is not a shadow."""
+        check_endpoint_name(endpoint)
+        wanted = str(deployed_model_id)
+        with self.store.transaction(write=True) as conn:
+            row = _rows.endpoint_row(conn, endpoint, lock=True)
+            active = _rows.active(conn, [row.id])
+            current = {str(d.id): d.traffic for d in active}
+            if wanted not in current:
+                raise _not_found(endpoint, wanted, current)
+            if wanted not in _shadows(active):
+                raise ServingConflict(
+                    f"deployed model {wanted} of endpoint {endpoint!r} is not a shadow; it "
+                    "takes traffic as the split says (`conveyor endpoints traffic`)"
+                )
+            _rows.end_shadow(conn, wanted)
             _rows.touch(conn, row.id)
         return self.get(endpoint)
 
@@ -406,6 +462,7 @@ class Endpoints:
             traffic_percentage=d.traffic,
             deployed_by=d.deployed_by,
             deployed_at=d.deployed_at,
+            shadow_of=None if d.shadow_of is None else str(d.shadow_of),
         )
 
     def _aliases(self, model: str) -> dict[str, int]:
@@ -425,14 +482,48 @@ def _reallocated(
 ) -> dict[str, int]:
     """`current` with `wanted` at `percentage` and the others sharing the rest as they did."""
     if wanted not in current:
-        raise DeployedModelNotFound(
-            f"endpoint {endpoint!r} has no deployed model {wanted!r}; deployed: "
-            f"{', '.join(current) or 'none'}"
-        )
+        raise _not_found(endpoint, wanted, current)
     others = {k: v for k, v in current.items() if k != wanted}
     if any(others.values()):  # their shares as if `wanted` were not deployed
         others = traffic.unallocate(current, wanted)
     return traffic.allocate(others, wanted, percentage)
+
+
+def _not_found(endpoint: str, wanted: str, current: Mapping[str, int]) -> DeployedModelNotFound:
+    return DeployedModelNotFound(
+        f"endpoint {endpoint!r} has no deployed model {wanted!r}; deployed: "
+        f"{', '.join(current) or 'none'} (`conveyor endpoints show {endpoint}`)"
+    )
+
+
+def _shadows(active: list[Any]) -> dict[str, str]:
+    """The shadows among an endpoint's deployed models: shadow id -> the id it mirrors."""
+    return {str(d.id): str(d.shadow_of) for d in active if d.shadow_of is not None}
+
+
+def _mirrored(
+    endpoint: str, current: Mapping[str, int], shadows: Mapping[str, str], wanted: str
+) -> str:
+    """`wanted`, the deployed model a new shadow is to mirror, once checked."""
+    if wanted not in current:
+        raise _not_found(endpoint, wanted, current)
+    if wanted in shadows:
+        raise InvalidTraffic(
+            f"deployed model {wanted} of endpoint {endpoint!r} is itself a shadow (of "
+            f"{shadows[wanted]}); a shadow mirrors a model that answers clients: shadow "
+            f"{shadows[wanted]} instead"
+        )
+    return wanted
+
+
+def _no_traffic_to_shadows(split: Mapping[str, int], shadows: Mapping[str, str]) -> None:
+    for deployed_id, percent in split.items():
+        if percent and deployed_id in shadows:
+            raise InvalidTraffic(
+                f"deployed model {deployed_id} is a shadow of {shadows[deployed_id]} and takes "
+                f"no traffic, not {percent}%; end the shadow first (`Endpoints.end_shadow`), "
+                "then give it traffic"
+            )
 
 
 def _labels(labels: Mapping[str, str] | None) -> dict[str, str]:

@@ -4,7 +4,8 @@ State, all replaced whole (copy on write) so that a request reads one consistent
 without a lock:
 
 - `endpoints`: endpoint name -> `LiveEndpoint`: its deployed models, each a `Serving`
-  (the version and its loaded runtime), and the router that splits its traffic;
+  (the version and its loaded runtime), the router that splits its traffic, and its
+  shadows by the deployed model they mirror (`conveyor.serving.shadow`);
 - `models`: (model name, selector) -> `Serving`, for Open Inference Protocol routes,
   loaded on first use;
 - `seen`: model name -> the id of the last registry history entry seen, for every model
@@ -19,6 +20,8 @@ move is missed), loads new versions (the loader shares runtimes already loaded),
 then swaps the new table in. A request that started on the old table finishes on the old
 runtime; the next one reads the new table. A version that fails to load is not swapped
 in: the deployment keeps serving what it served, and the failure is logged and counted.
+A shadow that fails to load is left out of `shadows` the same way: the model it mirrors
+answers as before.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
     from conveyor.serving.endpoints import Endpoints
     from conveyor.serving.loading import ModelLoader
     from conveyor.serving.metrics import Metrics
+    from conveyor.serving.records import DeployedModel
 
 log = logging.getLogger("conveyor.serving")
 
@@ -74,7 +78,9 @@ class Serving:
 
 @dataclass
 class LiveEndpoint:
-    """An endpoint as served: loaded deployments, failures, and the traffic router."""
+    """An endpoint as served: loaded deployments, failures, the traffic router, and the
+    loaded shadows of each deployed model that has some (mirrored id -> shadows; empty for
+    most endpoints, so that a request without shadows costs one dict lookup)."""
 
     name: str
     generation: int
@@ -82,6 +88,7 @@ class LiveEndpoint:
     deployed: dict[str, Serving]
     failed: dict[str, str] = field(default_factory=dict)
     router: Router = field(default_factory=lambda: Router({}))
+    shadows: dict[str, tuple[Serving, ...]] = field(default_factory=dict)
 
 
 class LiveState:
@@ -219,6 +226,7 @@ class LiveState:
                 deployed=deployed,
                 failed=failed,
                 router=Router(record.traffic_split),
+                shadows=_shadows(record.deployed_models, deployed),
             )
             self._swap_endpoint(name, live)
             self.generations[name] = record.generation
@@ -296,3 +304,15 @@ class LiveState:
         log.error("serving: %s cannot be served: %s%s", what, exc, still)
         if self.metrics is not None:
             self.metrics.load_failures.labels(model).inc()
+
+
+def _shadows(
+    records: list[DeployedModel], deployed: dict[str, Serving]
+) -> dict[str, tuple[Serving, ...]]:
+    """The loaded shadows of each mirrored deployed model (one that failed to load is not
+    among them)."""
+    found: dict[str, tuple[Serving, ...]] = {}
+    for d in records:
+        if d.shadow_of is not None and d.id in deployed:
+            found[d.shadow_of] = (*found.get(d.shadow_of, ()), deployed[d.id])
+    return found

@@ -8,6 +8,15 @@
 | `conveyor_prediction_instances_total` | counter | endpoint, deployed_model_id, model, model_version, protocol |
 | `conveyor_prediction_log_rows_total` | counter | `outcome`: written, dropped |
 | `conveyor_model_load_failures_total` | counter | model |
+| `conveyor_shadow_predictions_total` | counter | endpoint, deployed_model_id (the shadow's), `outcome`: agree, disagree, failed |
+| `conveyor_shadow_absolute_error` | summary (`_sum`, `_count`) | endpoint, deployed_model_id |
+| `conveyor_shadow_dropped_total` | counter | endpoint, deployed_model_id |
+
+A shadow's own requests, errors and latency are counted in the request metrics under its
+deployed model id like any other's; the shadow metrics count how its predictions compare
+with those of the model it mirrors, instance by instance (`conveyor.serving.shadow`):
+`conveyor_shadow_absolute_error` observes |shadow - mirrored| for each instance where both
+predictions are numbers.
 
 `protocol` is `vertex` or `oip`. Open Inference Protocol requests name a model, not an
 endpoint: their `endpoint` is empty and their `deployed_model_id` is `model@version`. A
@@ -18,22 +27,29 @@ sets without bound.
 With several worker processes (`conveyor serve --workers N`), each writes its values to
 `PROMETHEUS_MULTIPROC_DIR` and `/metrics` adds them up, whichever worker answers.
 `conveyor serve` adds model monitoring's metrics, read from the metadata store
-(`conveyor.monitoring.exposition`, docs/monitoring.md).
+(`conveyor.monitoring.exposition`, docs/monitoring.md). `totals(endpoint)` reads the
+counts of an endpoint's deployed models back, of every worker, for a rollout's analysis
+(`conveyor.serving.totals`).
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from itertools import chain
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Histogram,
+    Summary,
     generate_latest,
 )
 from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from conveyor.serving.totals import DeployedTotals
 
 LABELS = ("endpoint", "deployed_model_id", "model", "model_version", "protocol")
 BUCKETS = (
@@ -84,6 +100,26 @@ class Metrics:
             ("model",),
             registry=self.registry,
         )
+        shadow = ("endpoint", "deployed_model_id")
+        self.shadow_predictions = Counter(
+            "conveyor_shadow_predictions",
+            "Instances mirrored to a shadow, by how its prediction compared with the mirrored "
+            "model's: agree, disagree, failed.",
+            (*shadow, "outcome"),
+            registry=self.registry,
+        )
+        self.shadow_error = Summary(
+            "conveyor_shadow_absolute_error",
+            "|shadow - mirrored| of each instance where both predictions are numbers.",
+            shadow,
+            registry=self.registry,
+        )
+        self.shadow_dropped = Counter(
+            "conveyor_shadow_dropped",
+            "Requests not mirrored to a shadow because too many shadow calls were in flight.",
+            shadow,
+            registry=self.registry,
+        )
         self._children: dict[tuple[str, ...], tuple[Any, Any, Any]] = {}
         self._shared: list[Collector] = []
 
@@ -111,6 +147,24 @@ class Metrics:
             count.inc(instances)
         if status >= 400:
             self.errors.labels(*labels, str(status)).inc()
+
+    def totals(self, endpoint: str) -> dict[str, DeployedTotals]:
+        """The counts of each deployed model of `endpoint` (by id), summed over models,
+        versions, protocols and status codes: of this process, or of every worker process
+        of the server when they share `PROMETHEUS_MULTIPROC_DIR`."""
+        from conveyor.serving.totals import read_totals
+
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            from prometheus_client import multiprocess
+
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            return read_totals(registry.collect(), endpoint)
+        own = (
+            self.requests, self.errors, self.latency, self.shadow_predictions,
+            self.shadow_error, self.shadow_dropped,
+        )  # fmt: skip
+        return read_totals(chain.from_iterable(m.collect() for m in own), endpoint)
 
     def render(self) -> bytes:
         """The Prometheus text format of every metric (of every worker process)."""

@@ -25,6 +25,8 @@ class DeployedModel(_Record):
     alias, and `version_id` is the version holding it when the record was read (None
     when the alias no longer exists); `deployed_version` is the one that held it at
     deployment. `id` is a string of digits, as Vertex AI's deployed model ids.
+    `shadow_of` is the id of the deployed model whose traffic this one mirrors (a shadow
+    takes no traffic; its answers are logged and compared, never returned), else None.
     """
 
     id: str
@@ -36,6 +38,7 @@ class DeployedModel(_Record):
     traffic_percentage: int
     deployed_by: str
     deployed_at: datetime
+    shadow_of: str | None = None
 
     @property
     def reference(self) -> str:

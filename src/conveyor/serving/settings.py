@@ -8,7 +8,8 @@ and writes (the metadata store, the artifact root) is its home's (`conveyor.home
 | `log_sample_rate` | `CONVEYOR_PREDICTION_LOG_RATE` | 1.0: every request, for endpoints that set none |
 | `log_flush_rows` | `CONVEYOR_PREDICTION_LOG_FLUSH_ROWS` | 50,000: rows per prediction log file at most |
 | `log_flush_seconds` | `CONVEYOR_PREDICTION_LOG_FLUSH_SECONDS` | 10 |
-| `poll_seconds` | `CONVEYOR_SERVE_POLL_SECONDS` | 1: how often endpoints and aliases are checked |
+| `poll_seconds` | `CONVEYOR_SERVE_POLL_SECONDS` | 1: how often endpoints, aliases and rollouts are checked |
+| `rollout_lease_seconds` | `CONVEYOR_ROLLOUT_LEASE_SECONDS` | 10: how long a killed server keeps its rollouts from the others |
 | `tokens` | `CONVEYOR_API_TOKENS`, `CONVEYOR_API_TOKENS_FILE` | none: no authentication |
 
 `conveyor serve` reads them once, its options on top, and hands the same settings to
@@ -40,6 +41,7 @@ class ServerSettings:
     log_max_buffered_rows: int = 100_000
     """Rows kept waiting while the log cannot be written; older ones are dropped (counted)."""
     poll_seconds: float = 1.0
+    rollout_lease_seconds: float = 10.0
     inline_rows: int = 64
     """Requests of at most this many instances are predicted on the event loop (fastest for
     small requests); larger ones and custom predictors go to a worker thread."""
@@ -58,6 +60,7 @@ class ServerSettings:
             "log_flush_rows": ("CONVEYOR_PREDICTION_LOG_FLUSH_ROWS", int),
             "log_flush_seconds": ("CONVEYOR_PREDICTION_LOG_FLUSH_SECONDS", float),
             "poll_seconds": ("CONVEYOR_SERVE_POLL_SECONDS", float),
+            "rollout_lease_seconds": ("CONVEYOR_ROLLOUT_LEASE_SECONDS", float),
         }
         for field, (name, kind) in numbers.items():
             text = env.get(name, "").strip()
@@ -87,3 +90,7 @@ class ServerSettings:
             raise UsageError("the prediction log flushes every N > 0 rows and T > 0 seconds")
         if self.poll_seconds <= 0:
             raise UsageError(f"the poll interval must be positive, not {self.poll_seconds}")
+        if self.rollout_lease_seconds <= 0:
+            raise UsageError(
+                f"the rollout lease must be positive, not {self.rollout_lease_seconds}"
+            )

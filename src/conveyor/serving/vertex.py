@@ -10,8 +10,10 @@ answers `{"predictions": [...], "deployedModelId", "model", "modelVersionId",
 `X-Vertex-AI-Endpoint-Id` and `X-Vertex-AI-Deployed-Model-Id`. Both answer the header
 `X-Request-Id`: the client's own (up to 256 characters) or one made here, the id the
 prediction log keeps for the request, so that ground truth labels can name its instances
-later (`conveyor monitors feedback`). Creating, deploying and the other endpoint methods
-are the control API's (`/api/v1/endpoints`, `conveyor.api`).
+later (`conveyor monitors feedback`). Once a deployed model that has shadows answered
+with 200, the request is mirrored to them after the answer has gone
+(`conveyor.serving.shadow`; not a custom predictor's raw body). Creating, deploying and
+the other endpoint methods are the control API's (`/api/v1/endpoints`, `conveyor.api`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from conveyor.serving.http import (
 from conveyor.serving.live import LiveEndpoint, Serving
 from conveyor.serving.runtimes.custom_runtime import CustomRuntime
 from conveyor.serving.service import PredictionService, api_error
+from conveyor.serving.shadow import Mirror, plain
 
 PREFIXES = ("/v1", "/v1/projects/{project}/locations/{location}")
 METHODS = ("predict", "rawPredict")
@@ -58,6 +61,7 @@ class _Handlers:
     def __init__(self, service: PredictionService) -> None:
         self.service = service
         self.limit = service.settings.max_request_bytes
+        self.mirror = Mirror(service)
 
     # Prediction
 
@@ -104,7 +108,7 @@ class _Handlers:
         if isinstance(predictions, Response):
             return predictions
         version = serving.version
-        return json_response(
+        response = json_response(
             {
                 "predictions": predictions,
                 "deployedModelId": serving.deployed_model_id,
@@ -114,6 +118,13 @@ class _Handlers:
             },
             {"X-Request-Id": request_id},
         )
+        # One dict lookup: all that a request to a model without shadows pays for them.
+        shadows = live.shadows.get(serving.deployed_model_id)
+        if shadows:
+            response.background = self.mirror.task(
+                live, shadows, instances, body.get("parameters"), predictions, request_id
+            )
+        return response
 
     async def raw_predict(self, request: Request, name: str, start: float) -> Response:
         live = self.service.live.endpoints.get(name) if self.service.live else None
@@ -141,7 +152,13 @@ class _Handlers:
         )
         if isinstance(predictions, Response):
             return predictions
-        return json_response({"predictions": predictions}, headers)
+        response = json_response({"predictions": predictions}, headers)
+        shadows = live.shadows.get(serving.deployed_model_id)
+        if shadows:
+            response.background = self.mirror.task(
+                live, shadows, instances, parameters, predictions, headers["X-Request-Id"]
+            )
+        return response
 
     async def _predict(
         self,
@@ -251,14 +268,4 @@ def _raw_answer(found: Any, headers: dict[str, str]) -> Response:
         return Response(found, media_type="application/octet-stream", headers=headers)
     if isinstance(found, str):
         return Response(found, media_type="text/plain", headers=headers)
-    return json_response(_plain(found), headers)
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
+    return json_response(plain(found), headers)
