@@ -25,6 +25,8 @@ NEVER_AT_START = {
     "numpy": "the components' bodies and the model runtimes, in tasks",
     "sklearn": "the components' bodies and the model runtimes, in tasks",
     "fastapi": "`conveyor serve` only",
+    "httpx": "a remote client (`conveyor.remote`) and `conveyor serve` only",
+    "conveyor.remote": "a client of an environment with a server_url only",
     "conveyor.registry.registry": "a home builds its registry when first used",
     "conveyor.serving.endpoints": "a home builds its endpoints when first used",
     "conveyor.monitoring.monitors": "a home builds its monitors when first used",

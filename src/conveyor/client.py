@@ -19,21 +19,36 @@ It also reaches the registry and the endpoints, which the hand-over components
     client.create_monitor("churn-drift", "churn@production")   # drift, skew, output drift
     client.promote("churn@production", to_env="prod", alias="production")  # through gates
 
-This is the embedded mode: the client works on a home (`conveyor.home`), which
-holds the metadata store's connections (from a small pool, shared with the rest of
-the process) for as long as the client is open: `close()` it, or use it in a
-`with` block. Each call is its own transaction, so a long-lived client sees what
-other processes wrote, and one client may be used from several threads. A remote
-mode (the same methods over REST) comes later; the methods therefore take and
-return plain values and dataclasses with `to_json()`.
+In the embedded mode the client works on a home (`conveyor.home`), which holds the
+metadata store's connections (from a small pool, shared with the rest of the process)
+for as long as the client is open: `close()` it, or use it in a `with` block. Each call
+is its own transaction, so a long-lived client sees what other processes wrote, and one
+client may be used from several threads.
+
+In the remote mode the same methods go over a Conveyor server's REST API, returning the
+same records (`conveyor.remote`):
+
+    client = Client(env="staging")          # its server_url, the token from its token_env
+    client = Client.connect("https://conveyor.example.com", token=token)
+
+A client is remote when the environment it opens has a `server_url`, unless it is given
+a home or a folder (a store it works on itself), or it is the `Client()` of a pipeline's
+task (`_KFP_RUNTIME` set), which works on its run's store. A remote client's `home` is a
+`RemoteHome`. The methods no REST route does (runs, lineage, the cache, files, promotion)
+work on the environment's own store when `conveyor.toml` declares one (its `home` or
+`metadata_url`), opened when first needed; else they raise `RemoteUnsupported`
+(docs/environments.md, Remote environments).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import os
 import re
 import shutil
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -61,6 +76,7 @@ from conveyor.store.metadata.records import DEFAULT_LINEAGE_DEPTH
 if TYPE_CHECKING:
     from conveyor.automation.promotion import Promotion, PromotionRefused
     from conveyor.automation.records import PipelineVersionRecord
+    from conveyor.automation.rollout_records import Criteria, Rollout
     from conveyor.monitoring import (
         AlertDelivery,
         FeedbackSummary,
@@ -72,6 +88,7 @@ if TYPE_CHECKING:
     )
     from conveyor.pipelines.runner import Run
     from conveyor.registry import Evaluation, HistoryEntry, ModelVersion
+    from conveyor.remote import RemoteHome
     from conveyor.serving.batch import BatchResult
     from conveyor.serving.records import DeployedModel, Endpoint
     from conveyor.serving.runtimes import Runtime
@@ -95,24 +112,90 @@ environment does not inherit them from this home (`Client.promote`)."""
 
 _DURATION = re.compile(r"^\s*\d+(\.\d+)?\s*[smhdw]?\s*$", re.IGNORECASE)
 
+_IN_A_TASK = "_KFP_RUNTIME"
+"""Set in a task's process by Conveyor's workers (as in KFP's containers): there `Client()`
+works on the run's store, whatever server the run's environment has."""
+
+
+def _needs_store(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A method that works on the store itself, which no REST route does: a remote client
+    has it done on its environment's own store (`Client._on_store`)."""
+
+    @functools.wraps(method)
+    def on_the_store(self: Client, *args: Any, **kwargs: Any) -> Any:
+        return method(self._on_store(method.__name__), *args, **kwargs)
+
+    return on_the_store
+
 
 class Client:
     """Runs, their records, lineage and cache explanations, models and endpoints, in one
-    Conveyor home.
+    Conveyor home, or over the REST API of an environment's server.
 
     `home` is an open `Home` (used as it is, and left open), or the folder of one
     (default: `CONVEYOR_HOME`, else `.conveyor/` in the working folder), opened with
-    the environment's settings and closed by `close()`.
+    the environment's settings and closed by `close()`. `env` names the environment of
+    `conveyor.toml` (default: `--env`, else `CONVEYOR_ENV`, ...); one with a `server_url`
+    makes the client remote, unless `home` is given (see the module docstring).
     """
 
-    def __init__(self, home: Home | str | os.PathLike[str] | None = None) -> None:
+    home: Home | RemoteHome
+    """The home the client works on; a `RemoteHome` for a remote client."""
+
+    def __init__(
+        self, home: Home | str | os.PathLike[str] | None = None, *, env: str | None = None
+    ) -> None:
         if isinstance(home, Home):
-            self.home, self._owns_home = home, False
+            if env is not None:
+                raise UsageError(
+                    f"Client(home, env={env!r}): an open home is one environment's already; "
+                    "give the home or the environment"
+                )
+            self._attach(home, owned=False)
+            return
+        settings = Settings.from_env(home, env=env)
+        if settings.server_url and home is None and (env or not os.environ.get(_IN_A_TASK)):
+            from conveyor.remote import RemoteHome  # httpx: only for a remote client
+
+            self._attach(RemoteHome.of(settings), owned=True)
+            self._store_settings = settings if _declares_store(settings) else None
         else:
-            self.home, self._owns_home = open_home(home), True
+            self._attach(open_home(settings=settings), owned=True)
+
+    @classmethod
+    def connect(cls, url: str, token: str | None = None, *, timeout: float = 30.0) -> Client:
+        """A remote client of the Conveyor server at `url` (`https://conveyor.example.com`),
+        without `conveyor.toml`: `token`, when the server needs one, is sent as
+        `Authorization: Bearer`; `timeout` is in seconds per request."""
+        from conveyor.remote import RemoteHome
+
+        client = cls.__new__(cls)
+        client._attach(RemoteHome.connect(url, token, timeout=timeout), owned=True)
+        return client
+
+    def _attach(self, home: Home | RemoteHome, *, owned: bool) -> None:
+        self.home, self._owns_home = home, owned
+        self._remote = None if isinstance(home, Home) else home
+        self._store_settings: Settings | None = None
+        self._store: Client | None = None
+        self._opening = threading.Lock()
+
+    def _on_store(self, method: str) -> Client:
+        """The client that does `method`, which needs the store: this one, or for a remote
+        client a client of the store its environment declares, opened on first use."""
+        if self._remote is None:
+            return self
+        if self._store_settings is None:
+            raise self._remote.unsupported(f"Client.{method}")
+        with self._opening:
+            if self._store is None:
+                self._store = Client(open_home(settings=self._store_settings))
+            return self._store
 
     def close(self) -> None:
-        """Give back the home's connections, if the client opened the home."""
+        """Give back the home's connections (or the server's), if the client opened them."""
+        if self._store is not None:
+            self._store.home.close()
         if self._owns_home:
             self.home.close()
 
@@ -124,6 +207,7 @@ class Client:
 
     # -- runs -------------------------------------------------------------------
 
+    @_needs_store
     def run(self, pipeline: Any, arguments: dict[str, Any] | None = None, **options: Any) -> Run:
         """Run a pipeline to its end; `options` are those of `conveyor.run`
         (`parallelism`, `enable_caching`, `cache_max_age`, `cache_by_content`, ...).
@@ -160,12 +244,14 @@ class Client:
                 ) from None
         return self.home.pipelines.resolve(target)
 
+    @_needs_store
     def resume(self, run_id: str, **options: Any) -> Run:
         """Continue a failed, cancelled or killed run, re-running only what did not complete."""
         from conveyor.pipelines import runner
 
         return runner.resume(run_id, home=self.home, **options)
 
+    @_needs_store
     def cancel(
         self,
         run_id: str,
@@ -180,6 +266,7 @@ class Client:
         """
         return lease.cancel(self.home.store, run_id, wait=wait, progress=progress)
 
+    @_needs_store
     def list_runs(
         self,
         pipeline: str | None = None,
@@ -195,12 +282,14 @@ class Client:
             raise UsageError(f"limit must be at least 1, got {limit}")
         return self.home.store.list_runs(pipeline=pipeline, status=wanted, since=after, limit=limit)
 
+    @_needs_store
     def get_run(self, run_id: str) -> RunDetail:
         """One run with its parameters, spec and executions; `NotFound` if unknown."""
         return self.home.store.get_run(run_id)
 
     # -- lineage and the cache ---------------------------------------------------
 
+    @_needs_store
     def lineage(self, artifact: int | str, depth: int = DEFAULT_LINEAGE_DEPTH) -> Lineage:
         """The graph upstream and downstream of an artifact, given by id (`12` or `"12"`) or
         by URI (a local path may be relative to the working folder)."""
@@ -217,6 +306,7 @@ class Client:
         assert missing is not None
         raise missing
 
+    @_needs_store
     def explain_cache(self, run_id: str, task: str) -> CacheExplanation:
         """Whether task `task` of a run hit the cache, and if it missed, why."""
         return explain_cache(self.home.store, run_id, task, self.home.artifacts)
@@ -286,6 +376,7 @@ class Client:
         version = self.home.registry.get_version(reference)
         return self.home.registry.list_evaluations(version.model, version.version_id)
 
+    @_needs_store
     def copy_model(self, reference: str, target: str | os.PathLike[str]) -> ModelVersion:
         """Copy the files of a registered version into the folder `target` (made, or emptied
         first), each checked against the sha256 recorded at upload; the version copied."""
@@ -305,6 +396,7 @@ class Client:
 
     # -- promotion across environments ----------------------------------------------
 
+    @_needs_store
     def promote(
         self,
         reference: str,
@@ -323,6 +415,7 @@ class Client:
         with self._homes(from_env, to_env) as (source, target):
             return promotion.promote(source, target, reference, alias=alias, dry_run=dry_run)
 
+    @_needs_store
     def approve(
         self, reference: str, *, to_env: str, from_env: str | None = None, reason: str
     ) -> HistoryEntry:
@@ -336,6 +429,7 @@ class Client:
 
     # -- model runtimes and batch prediction ----------------------------------------
 
+    @_needs_store
     def check_artifact(self, path: str | os.PathLike[str], *, uri: str | None = None) -> str:
         """Raise `ChecksumMismatch` unless the file or folder at the local `path` still has
         the sha256 the metadata store recorded when a task published it at `uri` (default:
@@ -356,6 +450,7 @@ class Client:
             )
         return found
 
+    @_needs_store
     def load_model(
         self,
         path: str | os.PathLike[str],
@@ -379,6 +474,7 @@ class Client:
             path, framework=framework, sha256s=sha256s, trusted=trusted, schema=schema
         )
 
+    @_needs_store
     def batch_predict(
         self,
         reference: str,
@@ -440,16 +536,66 @@ class Client:
         traffic_percentage: int | None = None,
         traffic_split: Mapping[str, int] | None = None,
         pin: bool = False,
+        shadow_of: str | None = None,
     ) -> DeployedModel:
         """Deploy `churn@3` (pinned), `churn@production` or `churn` (following the alias) to
-        an endpoint, with Vertex AI's traffic rules (`Endpoints.deploy`: docs/serving.md)."""
+        an endpoint, with Vertex AI's traffic rules (`Endpoints.deploy`: docs/serving.md);
+        or as a shadow of deployed model `shadow_of`."""
         return self.home.endpoints.deploy(
             endpoint,
             model,
             traffic_percentage=traffic_percentage,
             traffic_split=traffic_split,
             pin=pin,
+            shadow_of=shadow_of,
         )
+
+    def start_rollout(
+        self,
+        endpoint: str,
+        model: str,
+        *,
+        strategy: str = "canary",
+        steps: Sequence[int] | None = None,
+        interval_seconds: float = 300.0,
+        criteria: Criteria | Mapping[str, Any] | None = None,
+        failure_limit: int = 2,
+        alias: str | None = None,
+    ) -> Rollout:
+        """Roll `model` (`churn@4`) out to `endpoint`, canary steps or a shadow, judged by
+        the server that serves it and rolled back on failures (docs/delivery.md).
+        `criteria` is a `Criteria`, or its fields by name."""
+        if isinstance(criteria, Mapping):
+            from conveyor.automation.rollout_records import Criteria
+
+            known = {f.name for f in dataclasses.fields(Criteria)}
+            if unknown := sorted(set(criteria) - known):
+                raise UsageError(
+                    f"unknown rollout criteria {', '.join(unknown)}; the criteria are "
+                    f"{', '.join(sorted(known))}"
+                )
+            criteria = Criteria(**criteria)
+        return self.home.rollouts.start(
+            endpoint,
+            model,
+            strategy=strategy,
+            steps=steps,
+            interval_seconds=interval_seconds,
+            criteria=criteria,
+            failure_limit=failure_limit,
+            alias=alias,
+        )
+
+    def get_rollout(self, endpoint: str, rollout_id: int) -> Rollout:
+        return self.home.rollouts.get(rollout_id, endpoint=endpoint)
+
+    def current_rollout(self, endpoint: str) -> Rollout | None:
+        """The endpoint's unfinished rollout, if any."""
+        return self.home.rollouts.current(endpoint)
+
+    def abort_rollout(self, endpoint: str, *, reason: str | None = None) -> Rollout:
+        """Stop the endpoint's rollout: all traffic back to the stable model."""
+        return self.home.rollouts.abort(endpoint, reason=reason)
 
     def set_traffic(
         self,
@@ -480,8 +626,9 @@ class Client:
         """A Vertex AI prediction from an endpoint: `{"predictions": [...],
         "deployedModelId", "model", "modelVersionId", "modelDisplayName"}`.
 
-        With `url` (`http://127.0.0.1:8080`), the request goes to that running server.
-        Without, it is answered here: the deployed model with the largest share of the
+        With `url` (`http://127.0.0.1:8080`), the request goes to that running server
+        (without a token). Without, a remote client asks its own server (with its token);
+        an embedded one answers here: the deployed model with the largest share of the
         traffic (the first of equals) is loaded as the server loads it, once per client.
         A model that predicts on OpenMP threads leaves them in this process; a pipeline
         run from it afterwards then starts its fork server afresh (docs/pipelines.md).
@@ -491,6 +638,8 @@ class Client:
             body["parameters"] = parameters
         if url is not None:
             return _post_json(f"{url.rstrip('/')}/v1/endpoints/{endpoint}:predict", body, timeout)
+        if self._remote is not None:
+            return self._remote.endpoints.predict(endpoint, body, timeout=timeout)
         chosen = self.home.endpoints.answering(endpoint)
         version = self.get_model_version(f"{chosen.model}@{chosen.version_id}")
         runtime = self.home.models.load(version)
@@ -574,6 +723,7 @@ class Client:
             label_column=label_column,
         )
 
+    @_needs_store
     def live_performance(
         self, name: str, *, start: datetime | None = None, end: datetime | None = None
     ) -> list[PerformanceResult]:
@@ -581,6 +731,7 @@ class Client:
         (`Monitors.live_performance`)."""
         return self.home.monitors.live_performance(name, start=start, end=end)
 
+    @_needs_store
     def monitor_report(self, job_id: int, *, history: int = 20) -> str:
         """The HTML report of monitoring job `job_id` (`Monitors.report`)."""
         return self.home.monitors.report(job_id, history=history)
@@ -613,10 +764,12 @@ class Client:
         """The jobs of monitor `name`, newest first."""
         return self.home.monitors.jobs(name, limit=limit)
 
+    @_needs_store
     def get_monitor_job(self, job_id: int) -> ModelMonitoringJob:
         """One monitoring job by id; `JobNotFound` if unknown."""
         return self.home.monitors.get_job(job_id)
 
+    @_needs_store
     def list_monitor_job_metrics(self, job_id: int) -> list[MonitoringMetric]:
         """The metrics one monitoring job wrote, per objective and field
         (`Monitors.job_metrics`); `JobNotFound` if unknown."""
@@ -671,10 +824,12 @@ class Client:
             limit=limit,
         )
 
+    @_needs_store
     def list_alert_deliveries(self, *alert_ids: int) -> list[AlertDelivery]:
         """The deliveries of these alerts: channel, destination, state, attempts, error."""
         return self.home.monitors.deliveries(*alert_ids)
 
+    @_needs_store
     def deliver_monitoring_alerts(self) -> list[AlertDelivery]:
         """Send the alert deliveries due now (the alert log, webhooks, email); those
         attempted, after the attempt."""
@@ -725,6 +880,17 @@ class Client:
             if live:
                 return live[-1].sha256
         return None
+
+
+def _declares_store(settings: Settings) -> bool:
+    """Whether `conveyor.toml` gives the environment a store of its own (`home` or
+    `metadata_url`), beside its server."""
+    if settings.config_file is None:
+        return False
+    from conveyor.environments import load
+
+    _, declared = load(settings.config_file).settings(settings.env)
+    return "folder" in declared or "metadata_url" in declared
 
 
 def parse_since(value: str | datetime | timedelta, now: datetime | None = None) -> datetime:

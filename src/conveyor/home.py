@@ -26,6 +26,7 @@ from conveyor.store.metadata import MetadataStore
 
 if TYPE_CHECKING:
     from conveyor.automation.pipelines import PipelineRegistry
+    from conveyor.automation.rollouts import Rollouts
     from conveyor.automation.schedules import Schedules
     from conveyor.automation.triggers import Triggers
     from conveyor.monitoring.monitors import Monitors
@@ -79,6 +80,11 @@ class Home:
         """Triggers of pipeline runs on new data, alerts, finished runs and webhook calls."""
         return self._services().triggers
 
+    @property
+    def rollouts(self) -> Rollouts:
+        """Progressive delivery (canary, shadow) of model versions to the endpoints."""
+        return self._services().rollouts
+
     def _services(self) -> _Services:
         built = self.__dict__.get("_built")  # set once (frozen: not through setattr)
         if built is None:
@@ -130,12 +136,14 @@ class _Services:
     pipelines: PipelineRegistry
     schedules: Schedules
     triggers: Triggers
+    rollouts: Rollouts
 
     @classmethod
     def build(
         cls, settings: Settings, store: MetadataStore, artifacts: ArtifactStore | None = None
     ) -> _Services:
         from conveyor.automation.pipelines import PipelineRegistry
+        from conveyor.automation.rollouts import Rollouts
         from conveyor.automation.schedules import Schedules
         from conveyor.automation.triggers import Triggers
         from conveyor.monitoring.monitors import Monitors
@@ -162,4 +170,5 @@ class _Services:
         triggers = Triggers(store, pipelines, monitors, user=settings.user)
         pipelines.add_delete_guard(triggers.delete_guard)  # a version a trigger runs stays
         monitors.add_delete_guard(triggers.monitor_guard)  # a monitor a trigger follows stays
-        return cls(registry, endpoints, models, monitors, pipelines, schedules, triggers)
+        rollouts = Rollouts(store, registry, endpoints, user=settings.user)
+        return cls(registry, endpoints, models, monitors, pipelines, schedules, triggers, rollouts)

@@ -216,7 +216,11 @@ def test_token_roles_guard_the_endpoint_routes(iris, both):
 def test_openapi_documents_the_endpoint_routes(api):
     document = api.get("/openapi.json").json()
     validate(document)
-    paths = {p: ops for p, ops in document["paths"].items() if p.startswith(API)}
+    paths = {
+        p: ops
+        for p, ops in document["paths"].items()
+        if p.startswith(API) and "ollout" not in p  # rollouts: test_rollouts_rest.py
+    }
     assert set(paths) == {
         API,
         f"{API}/{{endpoint}}",

@@ -38,6 +38,10 @@ DEPLOYMENTS = {
     ("POST", "/api/v1/endpoints/{endpoint}:deployModel"),
     ("POST", "/api/v1/endpoints/{endpoint}:undeployModel"),
     ("POST", "/api/v1/endpoints/{endpoint}:setTraffic"),
+    ("POST", "/api/v1/endpoints/{endpoint}/rollouts"),
+    ("POST", "/api/v1/endpoints/{endpoint}:pauseRollout"),
+    ("POST", "/api/v1/endpoints/{endpoint}:resumeRollout"),
+    ("POST", "/api/v1/endpoints/{endpoint}:abortRollout"),
     ("POST", "/api/v1/pipelines"),
     ("PUT", "/api/v1/pipelines/{name}/tags/{tag}"),
     ("DELETE", "/api/v1/pipelines/{name}/tags/{tag}"),
@@ -49,7 +53,7 @@ DEPLOYMENTS = {
 }
 QUERIES = {("POST", "/v2/repository/index")}
 """Routes whose POST only reads."""
-WORDS = ("infer", "predict", "rawPredict", "deployModel", "setTraffic")
+WORDS = ("infer", "predict", "rawPredict", "deployModel", "setTraffic", "rollouts")
 """Names that are also route words: models, aliases and endpoints are named after them."""
 PIPELINE = {
     "pipelineInfo": {"name": "infer"},

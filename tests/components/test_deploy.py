@@ -91,3 +91,66 @@ def test_client_traffic_and_local_prediction_errors(tmp_path, cancer):
     assert models.load(tmp_path / "copy").predict(features(cancer.iloc[:3])).tolist() == (
         models.load(tmp_path / "model").predict(features(cancer.iloc[:3])).tolist()
     )
+
+
+@dsl.pipeline
+def canary(endpoint: str, model: str, strategy: str):
+    deploy_model(
+        endpoint=endpoint,
+        model=model,
+        follow_alias="production",
+        strategy=strategy,
+        rollout_steps=[25, 100],
+        rollout_interval_seconds=60.0,
+        max_p99_ms=80.0,
+        failure_limit=3,
+    )
+
+
+def test_a_canary_strategy_starts_a_rollout_from_the_stable_model(tmp_path, cancer):
+    client = Client()
+    register(client, train_folder(cancer.iloc[:300], tmp_path / "v1"), aliases=())
+    register(client, train_folder(cancer.iloc[200:], tmp_path / "v2"), aliases=())
+
+    # Nothing serves yet: nothing to compare with; version 1 takes production, deployed.
+    first = run_ok(canary, {"endpoint": "cancer-prod", "model": "cancer@1", "strategy": "canary"})
+    assert "DEPLOYED cancer@production" in first.task("deploy-model").log_path.read_text()
+    assert client.get_model_version("cancer@production").version_id == 1
+    assert client.current_rollout("cancer-prod") is None
+
+    second = run_ok(canary, {"endpoint": "cancer-prod", "model": "cancer@2", "strategy": "canary"})
+    assert (
+        "ROLLOUT 1 STARTED: cancer@2 (canary)" in second.task("deploy-model").log_path.read_text()
+    )
+    rollout = client.current_rollout("cancer-prod")
+    assert (rollout.steps, rollout.weight, rollout.alias, rollout.failure_limit) == (
+        [25, 100],
+        25,
+        "production",
+        3,
+    )
+    assert rollout.criteria.max_p99_ms == 80.0 and rollout.criteria.min_agreement is None
+    assert client.get_model_version("cancer@production").version_id == 1  # until promoted
+
+    # Run again (a retried pipeline): the rollout in progress is kept, not started twice.
+    third = run_ok(canary, {"endpoint": "cancer-prod", "model": "cancer@2", "strategy": "shadow"})
+    assert (
+        "ROLLOUT 1 OF cancer@2 ALREADY IN PROGRESS"
+        in third.task("deploy-model").log_path.read_text()
+    )
+    client.abort_rollout("cancer-prod", reason="test over")
+    again = run_ok(canary, {"endpoint": "cancer-prod", "model": "cancer@1", "strategy": "canary"})
+    assert "ALREADY DEPLOYED cancer@1" in again.task("deploy-model").log_path.read_text()
+
+
+def test_an_unknown_strategy_fails_the_task(tmp_path, cancer):
+    register(Client(), train_folder(cancer, tmp_path / "model"))
+    run = run_failed(canary, {"endpoint": "e", "model": "cancer@1", "strategy": "blue-green"})
+    assert "strategy 'blue-green' is not one of: direct, canary, shadow" in run.error
+
+
+def test_rollout_criteria_given_by_name_are_checked(tmp_path, cancer):
+    client = Client()
+    register(client, train_folder(cancer, tmp_path / "model"))
+    with pytest.raises(UsageError, match="unknown rollout criteria max_latency"):
+        client.start_rollout("e", "cancer@1", criteria={"max_latency": 3})

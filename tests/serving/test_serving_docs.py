@@ -65,7 +65,7 @@ def test_routes_are_documented(own_home):
 
 def test_metrics_and_log_columns_are_documented():
     names = [m._name for m in vars(Metrics()).values() if hasattr(m, "_name")]
-    assert len(names) == 6
+    assert len(names) == 9
     for name in names:
         assert f"`{name}" in DOC, name
     for column in SCHEMA.names:

@@ -47,7 +47,17 @@ from fastapi.openapi.utils import get_openapi
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from conveyor.api import docs, endpoints, errors, models, monitors, pipelines, schedules, triggers
+from conveyor.api import (
+    docs,
+    endpoints,
+    errors,
+    models,
+    monitors,
+    pipelines,
+    rollouts,
+    schedules,
+    triggers,
+)
 from conveyor.serving.settings import ServerSettings
 
 if TYPE_CHECKING:
@@ -93,6 +103,7 @@ def create_app(
     routers = [models.router, endpoints.router, monitors.router, pipelines.router]
     routers.append(schedules.router)
     routers.append(triggers.router)
+    routers.append(rollouts.router)
     for router in [*routers, *extra_routers]:
         # A router's own routes, not FastAPI's wrapper of an included router: the token
         # middleware matches a request against each route, as Starlette's router does.

@@ -1,4 +1,4 @@
-"""The home's registry, endpoints, monitors, pipelines, schedules and triggers, acting as the
+"""The home's registry, endpoints, monitors, pipelines, schedules, triggers and rollouts, acting as the
 request's caller: the routers' dependencies.
 
 The caller is `request.state.user` when a middleware (authentication) set it, else the
@@ -14,13 +14,16 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Request
 
 from conveyor.automation.pipelines import PipelineRegistry
+from conveyor.automation.rollouts import Rollouts
 from conveyor.automation.schedules import Schedules
 from conveyor.automation.triggers import Triggers
 from conveyor.monitoring.monitors import Monitors
 from conveyor.registry import Registry
 from conveyor.serving.endpoints import Endpoints
 
-Part = TypeVar("Part", Registry, Endpoints, Monitors, PipelineRegistry, Schedules, Triggers)
+Part = TypeVar(
+    "Part", Registry, Endpoints, Monitors, PipelineRegistry, Schedules, Triggers, Rollouts
+)
 
 
 def registry(request: Request) -> Registry:
@@ -48,6 +51,10 @@ def triggers(request: Request) -> Triggers:
     return _as_caller(request.app.state.home.triggers, request)
 
 
+def rollouts(request: Request) -> Rollouts:
+    return _as_caller(request.app.state.home.rollouts, request)
+
+
 def _as_caller(part: Part, request: Request) -> Part:
     user = getattr(request.state, "user", None)
     if user is None or user == part.user:
@@ -61,3 +68,4 @@ MonitorsDep = Annotated[Monitors, Depends(monitors)]
 PipelinesDep = Annotated[PipelineRegistry, Depends(pipelines)]
 SchedulesDep = Annotated[Schedules, Depends(schedules)]
 TriggersDep = Annotated[Triggers, Depends(triggers)]
+RolloutsDep = Annotated[Rollouts, Depends(rollouts)]

@@ -6,11 +6,13 @@
 is called, in the serving process, and closes it at shutdown, after the prediction
 service has stopped. The control API (`/api/v1`, documented by `/openapi.json`) comes
 first; every other path goes to the prediction server (Vertex AI routes, Open Inference
-Protocol v2, `/metrics` with model monitoring's metrics too), whose lifespan (model loading, alias watching, prediction log
-flushing) runs with the whole app's. An endpoint changed through the control API is
-served as changed at once by this process; other processes see it at their next poll.
-Tokens, when configured, guard every route, each by the role it needs
-(`conveyor.serving.auth`).
+Protocol v2, `/metrics` with model monitoring's and the rollouts' metrics too), whose
+lifespan (model loading, alias watching, prediction log flushing) runs with the whole
+app's, and so does the analysis of the endpoints' rollouts
+(`conveyor.automation.rollout_controller`), which reads this server's metrics. An
+endpoint changed through the control API is served as changed at once by this process;
+other processes see it at their next poll. Tokens, when configured, guard every route,
+each by the role it needs (`conveyor.serving.auth`).
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 
 from conveyor.api import app as control
+from conveyor.automation.rollout_controller import RolloutController
+from conveyor.automation.rollout_metrics import RolloutCollector
 from conveyor.config import Settings
 from conveyor.home import Home, open_home
 from conveyor.monitoring.exposition import MonitoringCollector
@@ -43,12 +48,20 @@ def create_app(settings: Settings | None = None, server: ServerSettings | None =
         serving = predictions.create_app(home, dataclasses.replace(server, tokens=None))
         service = serving.state.service
         service.metrics.add_collector(MonitoringCollector(home.store))
+        service.metrics.add_collector(RolloutCollector(home.rollouts))
+        controller = RolloutController(
+            home.rollouts,
+            service.metrics.totals,
+            # Renewed twice a lease at least, however slowly the server polls.
+            tick_seconds=min(server.poll_seconds, server.rollout_lease_seconds / 2),
+            lease_seconds=server.rollout_lease_seconds,
+        )
         middleware = [Middleware(TokenAuth, tokens=server.tokens)] if server.tokens else []
         middleware.append(Middleware(_Predictions, serving=serving))
         app = control.create_app(
             home,
             middleware=middleware,
-            lifespans=[_closing(home), service.lifespan],
+            lifespans=[_closing(home), service.lifespan, _running(controller)],
             endpoint_listeners=[service.refresh_endpoint],
             max_request_bytes=server.max_api_request_bytes,
             documents=[prediction_openapi()],
@@ -80,6 +93,21 @@ class _Predictions:
             await self.serving(scope, receive, send)
         else:
             await self.app(scope, receive, send)
+
+
+def _running(controller: RolloutController) -> Any:
+    """A lifespan that runs the rollouts' analysis while the server serves (after the
+    models are loaded, stopped before they are let go)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        controller.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(controller.stop)
+
+    return lifespan
 
 
 def _closing(home: Home) -> Any:

@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from conveyor.cli import rollouts
 from conveyor.cli._output import JsonOption, out, print_json, print_table, when
 from conveyor.errors import UsageError
 
 if TYPE_CHECKING:
+    from conveyor.remote.endpoints import RemoteEndpoints
     from conveyor.serving.endpoints import Endpoints
     from conveyor.serving.records import DeployedModel, Endpoint
 
@@ -34,13 +36,14 @@ SplitOption = Annotated[
 
 
 @contextmanager
-def _endpoints() -> Iterator[Endpoints]:
-    """The endpoints of the environment's home (imported when used: `conveyor --help` stays
+def _endpoints() -> Iterator[Endpoints | RemoteEndpoints]:
+    """The endpoints of the environment, through the client: its home's, or its server's
+    over REST when it has a server_url (imported when used: `conveyor --help` stays
     quick)."""
-    from conveyor.home import open_home
+    from conveyor.client import Client
 
-    with open_home() as home:
-        yield home.endpoints
+    with Client() as client:
+        yield client.home.endpoints
 
 
 @app.command()
@@ -97,16 +100,19 @@ def show(
     name: Annotated[str, typer.Argument(help="The endpoint.")],
     as_json: JsonOption = False,
 ) -> None:
-    """Show an endpoint, its deployed models and its traffic split.
+    """Show an endpoint, its deployed models, its traffic split and its rollout.
 
     Example: conveyor endpoints show churn-prod
     """
     with _endpoints() as endpoints:
         endpoint = endpoints.get(name)
+    current = rollouts.current(name)
     if as_json:
-        print_json(endpoint.to_json())
-    else:
-        _show(endpoint)
+        print_json({**endpoint.to_json(), "rollout": current and current.to_json()})
+        return
+    _show(endpoint)
+    if current is not None:
+        out.print(f"  {rollouts.describe(current)}", markup=False)
 
 
 @app.command()
@@ -129,6 +135,15 @@ def deploy(
     pin: Annotated[
         bool, typer.Option("--pin", help="Serve the version the alias names now; do not follow it.")
     ] = False,
+    shadow_of: Annotated[
+        str | None,
+        typer.Option(
+            "--shadow-of",
+            metavar="ID",
+            help="Deploy as a shadow of deployed model ID: no traffic, a copy of ID's "
+            "requests, answers logged and compared, never returned.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Deploy a model version to an endpoint, with a share of its traffic.
@@ -146,13 +161,15 @@ def deploy(
             traffic_percentage=traffic_percentage,
             traffic_split=split,
             pin=pin,
+            shadow_of=shadow_of,
         )
         after = endpoints.get(endpoint)
     if as_json:
         print_json({**deployed.to_json(), "traffic_split": after.traffic_split})
         return
+    mirrors = f", a shadow of {deployed.shadow_of}" if deployed.shadow_of else ""
     out.print(
-        f"Deployed {_serves(deployed)} to {endpoint} as deployed model {deployed.id}; "
+        f"Deployed {_serves(deployed)} to {endpoint} as deployed model {deployed.id}{mirrors}; "
         f"traffic: {_split_text(after.traffic_split)}",
         markup=False,
     )
@@ -283,8 +300,20 @@ def _show(e: Endpoint) -> None:
             d.id,
             d.reference,
             f"version {serving}{follows}",
-            f"{d.traffic_percentage}%",
+            f"shadow of {d.shadow_of}" if d.shadow_of else f"{d.traffic_percentage}%",
             when(d.deployed_at),
             d.deployed_by,
         )
     print_table(table)
+
+
+# Rollouts (conveyor.cli.rollouts)
+
+for _command in (
+    rollouts.rollout,
+    rollouts.rollouts,
+    rollouts.pause,
+    rollouts.resume,
+    rollouts.abort,
+):
+    app.command()(_command)

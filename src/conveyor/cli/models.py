@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from conveyor.automation.promotion import Promotion
     from conveyor.client import Client
     from conveyor.registry.registry import Registry
+    from conveyor.remote.registry import RemoteRegistry
 
 app = typer.Typer(
     name="models",
@@ -41,13 +42,14 @@ CommentOption = Annotated[str | None, typer.Option(help="Why: kept in the model'
 
 
 @contextmanager
-def _registry() -> Iterator[Registry]:
-    """The registry of the environment's home (imported when a command runs: `--help`
-    stays quick)."""
-    from conveyor.home import open_home
+def _registry() -> Iterator[Registry | RemoteRegistry]:
+    """The registry of the environment, through the client: its home's, or its server's
+    over REST when it has a server_url (imported when a command runs: `--help` stays
+    quick)."""
+    from conveyor.client import Client
 
-    with open_home() as home:
-        yield home.registry
+    with Client() as client:
+        yield client.home.registry
 
 
 @app.command()
@@ -658,6 +660,14 @@ def _schema(schema: list[dict[str, str]] | None) -> str:
     return ", ".join(f"{f['name']}:{f['type']}" for f in schema) if schema else ""
 
 
+ROLLOUT_ACTIONS = {
+    HistoryAction.ROLLOUT_STARTED: "started",
+    HistoryAction.ROLLOUT_PROMOTED: "promoted",
+    HistoryAction.ROLLOUT_ROLLED_BACK: "rolled back",
+    HistoryAction.ROLLOUT_ABORTED: "aborted",
+}
+
+
 def _describe(entry: HistoryEntry) -> str:
     """One line for a history entry: `alias production 2 -> 3`, `uploaded version 3`."""
     action, v = entry.action, entry.version
@@ -678,6 +688,9 @@ def _describe(entry: HistoryEntry) -> str:
             return f"promotion of {candidate} approved"
         failed = [g["name"] for g in d.get("gates", []) if not g.get("passed")]
         return f"promotion of {candidate} refused: {', '.join(failed)}"
+    if action in ROLLOUT_ACTIONS:
+        d = entry.details
+        return f"rollout {d.get('rollout')} of {v} on {d.get('endpoint')} {ROLLOUT_ACTIONS[action]}"
     if action == HistoryAction.VERSION_UPDATED:
         return f"version {v} changed: {', '.join(entry.details)}"
     if action == HistoryAction.VERSION_DELETED:

@@ -105,6 +105,14 @@ def deploy_model(
     pin: bool = False,
     create_endpoint: bool = True,
     endpoint_description: str = "",
+    strategy: str = "direct",
+    rollout_steps: Optional[list] = None,
+    rollout_interval_seconds: float = 300.0,
+    max_error_rate: float = 0.01,
+    max_p99_ms: float = 0.0,
+    min_requests: int = 20,
+    min_agreement: float = 0.0,
+    failure_limit: int = 2,
 ) -> NamedTuple("Outputs", [("deployed_model_id", str), ("model_version", str)]):
     """Deploy a registered version to an endpoint, with a traffic split (Vertex AI's
     deployment). A deployment already serving the same thing is kept, not doubled.
@@ -123,10 +131,23 @@ def deploy_model(
         pin: Resolve the alias now and pin the version it names.
         create_endpoint: Create the endpoint when it does not exist; else fail.
         endpoint_description: The description of an endpoint created here.
+        strategy: `direct` (deploy now), or `canary` / `shadow`: start a rollout of the
+            version from the endpoint's stable model, judged by the server that serves it
+            and rolled back on failures; `follow_alias` moves to it when it is promoted
+            (docs/delivery.md). With nothing deployed yet there is nothing to compare
+            with: the version takes `follow_alias` and is deployed directly.
+        rollout_steps: A canary's traffic percentages, rising to 100 (default 10, 50, 100).
+        rollout_interval_seconds: How long each analysis window lasts.
+        max_error_rate: Largest share of the candidate's requests answered 5xx.
+        max_p99_ms: Largest 99th percentile latency of the candidate; 0: not checked.
+        min_requests: Requests to the candidate an analysis needs.
+        min_agreement: A shadow's least share of predictions equal to the stable model's;
+            0: not checked.
+        failure_limit: Failed analyses that roll the candidate back.
 
     Returns:
         deployed_model_id: The deployed model's id ("" when nothing was deployed).
-        model_version: The version it serves now (`churn@3`).
+        model_version: The version it serves now (`churn@3`); for a rollout, the candidate.
     """
     from conveyor.components._lib import handover
 
@@ -139,6 +160,16 @@ def deploy_model(
         pin=pin,
         create_endpoint=create_endpoint,
         endpoint_description=endpoint_description,
+        strategy=strategy,
+        rollout=handover.RolloutOptions(
+            steps=[int(s) for s in rollout_steps] if rollout_steps else None,
+            interval_seconds=rollout_interval_seconds,
+            max_error_rate=max_error_rate,
+            max_p99_ms=max_p99_ms,
+            min_requests=min_requests,
+            min_agreement=min_agreement,
+            failure_limit=failure_limit,
+        ),
     )
     print(deployed.message)
     return (deployed.deployed_model_id, deployed.serving)

@@ -132,9 +132,22 @@ class HistoryAction(StrEnum):
     EVALUATION_ADDED = "evaluation_added"
     PROMOTION_APPROVED = "promotion_approved"
     PROMOTION_REFUSED = "promotion_refused"
+    ROLLOUT_STARTED = "rollout_started"
+    ROLLOUT_PROMOTED = "rollout_promoted"
+    ROLLOUT_ROLLED_BACK = "rollout_rolled_back"
+    ROLLOUT_ABORTED = "rollout_aborted"
 
 
-EVENT_ACTIONS = frozenset({HistoryAction.PROMOTION_APPROVED, HistoryAction.PROMOTION_REFUSED})
+EVENT_ACTIONS = frozenset(
+    {
+        HistoryAction.PROMOTION_APPROVED,
+        HistoryAction.PROMOTION_REFUSED,
+        HistoryAction.ROLLOUT_STARTED,
+        HistoryAction.ROLLOUT_PROMOTED,
+        HistoryAction.ROLLOUT_ROLLED_BACK,
+        HistoryAction.ROLLOUT_ABORTED,
+    }
+)
 """What the history records that changes no registry row (`Registry.record_event`)."""
 
 

@@ -253,6 +253,30 @@ class Deployed:
     message: str
 
 
+STRATEGIES = ("direct", "canary", "shadow")
+
+
+@dataclass
+class RolloutOptions:
+    """How a rollout judges the candidate (docs/delivery.md); 0 leaves a check out."""
+
+    steps: list[int] | None
+    interval_seconds: float
+    max_error_rate: float
+    max_p99_ms: float
+    min_requests: int
+    min_agreement: float
+    failure_limit: int
+
+    def criteria(self) -> dict[str, Any]:
+        return {
+            "max_error_rate": self.max_error_rate,
+            "max_p99_ms": self.max_p99_ms or None,
+            "min_requests": self.min_requests,
+            "min_agreement": self.min_agreement or None,
+        }
+
+
 def deploy(
     endpoint: str,
     model: str,
@@ -263,11 +287,23 @@ def deploy(
     pin: bool,
     create_endpoint: bool,
     endpoint_description: str,
+    strategy: str = "direct",
+    rollout: RolloutOptions | None = None,
 ) -> Deployed:
     """Deploy a model reference to an endpoint (made when missing), or keep the deployment
-    already serving the same thing; apply the traffic asked for."""
+    already serving the same thing; apply the traffic asked for. With a `canary` or
+    `shadow` strategy, start a rollout of the version from the endpoint's stable model
+    instead, when there is one to start from."""
+    if strategy not in STRATEGIES:
+        raise ComponentError(f"strategy {strategy!r} is not one of: {', '.join(STRATEGIES)}")
     if not model:
         return Deployed("", "", "NOT DEPLOYED: no model version was given (nothing uploaded)")
+    if strategy != "direct":
+        assert rollout is not None
+        with client() as conveyor:
+            started = _roll_out(conveyor, endpoint, model, strategy, follow_alias, rollout)
+        if started is not None:
+            return started
     with client() as conveyor:
         reference = model
         notes = []
@@ -322,6 +358,63 @@ def deploy(
         if notes:
             text += " [" + "; ".join(notes) + "]"
         return Deployed(deployed_id, serving, text)
+
+
+def _roll_out(
+    conveyor: Client,
+    endpoint: str,
+    model: str,
+    strategy: str,
+    alias: str,
+    options: RolloutOptions,
+) -> Deployed | None:
+    """Start a rollout of `model` on `endpoint`; None when there is no stable model to
+    start from (nothing deployed yet: the version goes to `alias` and is deployed as
+    usual)."""
+    target = conveyor.get_model_version(model)
+    pinned = f"{target.model}@{target.version_id}"
+    found = conveyor.find_endpoint(endpoint)
+    serving = [d for d in found.deployed_models if d.traffic_percentage] if found else []
+    if not serving:
+        if alias:
+            conveyor.home.registry.set_alias(
+                target.model, alias, target.version_id, comment="first deployment: no rollout"
+            )
+        return None
+    current = conveyor.current_rollout(endpoint)
+    if current is not None and current.candidate == pinned:
+        return Deployed(
+            current.candidate_deployed_model_id or "",
+            pinned,
+            f"ROLLOUT {current.id} OF {pinned} ALREADY IN PROGRESS on endpoint {endpoint} "
+            f"({current.state.value}): not started again",
+        )
+    if any(d.version_id == target.version_id and d.model == target.model for d in serving):
+        return Deployed(
+            serving[0].id, pinned, f"ALREADY DEPLOYED {pinned} on endpoint {endpoint}: no rollout"
+        )
+    started = conveyor.start_rollout(
+        endpoint,
+        pinned,
+        strategy=strategy,
+        steps=(options.steps or [10, 50, 100]) if strategy == "canary" else None,
+        interval_seconds=options.interval_seconds,
+        criteria=options.criteria(),
+        failure_limit=options.failure_limit,
+        alias=alias or None,
+    )
+    where = (
+        f"step 1 of {len(started.steps)} at {started.weight}%"
+        if strategy == "canary"
+        else "mirroring the stable model's traffic"
+    )
+    message = (
+        f"ROLLOUT {started.id} STARTED: {pinned} ({strategy}) on endpoint {endpoint} as "
+        f"deployed model {started.candidate_deployed_model_id}, {where}; the server serving "
+        f"{endpoint} judges it every {options.interval_seconds:g}s"
+        + (f" and moves {alias} to it when promoted" if alias else "")
+    )
+    return Deployed(started.candidate_deployed_model_id or "", pinned, message)
 
 
 def _same_deployment(conveyor: Client, endpoint: Any, reference: str, pin: bool) -> Any:

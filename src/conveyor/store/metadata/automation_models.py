@@ -148,18 +148,21 @@ class AutomationFire(Base):
 
 class Rollout(Base):
     """A progressive delivery of a model version to an endpoint (Flagger, Argo Rollouts):
-    `strategy` `canary` (traffic moves through `steps`, percentages ending at 100) or
-    `shadow` (the candidate gets a mirror of the stable model's traffic). `state` is
-    PROGRESSING, PAUSED, PROMOTED, ROLLED_BACK or ABORTED. `active_endpoint_id` is the
-    endpoint's id while the rollout is not finished and NULL after: its unique constraint
-    is what refuses a second rollout on an endpoint. The analysis window of the current
-    step began at `window_started_at`, when the server's counters stood at `window_start`;
-    `analyses` keeps the verdicts (the latest last). `leased_by` and `lease_expires` say
-    which server process runs its analysis, so that another takes over when it dies."""
+        `strategy` `canary` (traffic moves through `steps`, percentages ending at 100) or
+        `shadow` (the candidate gets a mirror of the stable model's traffic). `state` is
+        PROGRESSING, PAUSED, PROMOTED, ROLLED_BACK or ABORTED. `active_endpoint_id` is the
+        endpoint's id while the rollout is not finished and NULL after: its unique constraint
+        is what refuses a second rollout on an endpoint. The analysis window of the current
+        step began at `window_started_at`, when the server's counters stood at `window_start`;
+        `analyses` keeps the verdicts (the latest last). `leased_by` and `lease_expires` say
+        which server process runs its analysis, so that another takes over when it dies. A
+    deleted endpoint takes its (finished) rollouts with it."""
 
     __tablename__ = "rollouts"
     id: Mapped[int] = mapped_column(primary_key=True)
-    endpoint_id: Mapped[int] = mapped_column(ForeignKey("endpoints.id"), index=True)
+    endpoint_id: Mapped[int] = mapped_column(
+        ForeignKey("endpoints.id", ondelete="CASCADE"), index=True
+    )
     active_endpoint_id: Mapped[int | None] = mapped_column(Integer, unique=True)
     strategy: Mapped[str] = mapped_column(String(16))
     model_name: Mapped[str] = mapped_column(String(128))

@@ -47,7 +47,10 @@ def upgrade() -> None:
         sa.Column("finished_at", TIME, nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_rollouts"),
         sa.ForeignKeyConstraint(
-            ["endpoint_id"], ["endpoints.id"], name="fk_rollouts_endpoint_id_endpoints"
+            ["endpoint_id"],
+            ["endpoints.id"],
+            name="fk_rollouts_endpoint_id_endpoints",
+            ondelete="CASCADE",
         ),
         sa.UniqueConstraint("active_endpoint_id", name="uq_rollouts_active_endpoint_id"),
     )
