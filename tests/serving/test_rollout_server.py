@@ -143,7 +143,9 @@ def test_a_healthy_canary_is_promoted_and_its_alias_moved(server, own_home, regi
     assert load.failures() == 0
     served = Counter(d for _, d in load.answers)
     assert served[started.candidate_deployed_model_id] > 0
-    assert endpoints.get("churn-prod").traffic_split == {started.candidate_deployed_model_id: 100}
+    after = endpoints.get("churn-prod")  # the stable deployment follows production: it stays
+    assert after.traffic_split == {started.stable_deployed_model_id: 100}
+    assert after.deployed_model(started.stable_deployed_model_id).version_id == 2
     assert registry.get_version("churn", "production").version_id == 2
     metrics = server.client.get("/metrics").text
     assert (

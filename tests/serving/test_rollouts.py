@@ -72,9 +72,11 @@ def test_a_healthy_canary_moves_step_by_step_then_is_promoted(rollouts, endpoint
     done = rollouts.get(started.id)
     assert done.state is RolloutState.PROMOTED, done.message
     assert not done.active and done.weight == 100 and len(done.analyses) == 3
+    # The stable deployment follows `production`, which moved: it stays, serving churn@2.
     after = endpoints.get("churn-prod")
-    assert [d.id for d in after.deployed_models] == [candidate]
-    assert after.traffic_split == {candidate: 100}
+    assert [d.id for d in after.deployed_models] == [stable]
+    assert after.traffic_split == {stable: 100}
+    assert after.deployed_model(stable).version_id == 2
     assert registry.get_version("churn", "production").version_id == 2
     actions = [e.action for e in registry.history("churn")]
     assert HistoryAction.ROLLOUT_STARTED in actions and HistoryAction.ROLLOUT_PROMOTED in actions
@@ -184,9 +186,29 @@ def test_a_shadow_is_judged_on_agreement_and_promoted(rollouts, endpoints, regis
     assert analysis.verdict is Verdict.PASSED and analysis.candidate["agreement"] == 0.95
     assert rollouts.get(started.id).state is RolloutState.PROMOTED
     after = endpoints.get("churn-prod")
-    assert after.traffic_split == {candidate: 100}
-    assert after.deployed_model(candidate).shadow_of is None
+    assert after.traffic_split == {stable: 100} and after.deployed_model(candidate) is None
     assert registry.get_version("churn", "production").version_id == 2
+
+
+def test_a_promoted_candidate_replaces_a_pinned_stable_model(own_home, churn, endpoints):
+    endpoints.create("pinned")
+    stable = endpoints.deploy("pinned", "churn@1").id
+    rollouts = own_home.rollouts
+    started = rollouts.start(
+        "pinned",
+        "churn@2",
+        strategy="shadow",
+        interval_seconds=0.001,
+        criteria=Criteria(min_agreement=0.9, min_requests=10),
+    )
+    assert started.alias is None  # the stable model follows no alias
+    candidate = started.candidate_deployed_model_id
+    tick(rollouts, {candidate: counts(0)})
+    tick(rollouts, {candidate: counts(50, agree=50)})
+    after = endpoints.get("pinned")
+    assert after.traffic_split == {candidate: 100} and after.deployed_model(stable) is None
+    assert after.deployed_model(candidate).shadow_of is None
+    assert own_home.registry.get_version("churn", "production").version_id == 1
 
 
 def test_a_disagreeing_shadow_is_stopped(rollouts, endpoints):

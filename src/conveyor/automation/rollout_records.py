@@ -28,8 +28,8 @@ class RolloutState(StrEnum):
     PROGRESSING = "progressing"
     PAUSED = "paused"
     PROMOTED = "promoted"
-    """Done: the candidate takes all the traffic, the stable model is undeployed and the
-    alias (if any) names the candidate."""
+    """Done: the candidate's version serves all the traffic and the alias (if any) names
+    it (`Rollouts` says through which deployment)."""
     ROLLED_BACK = "rolled_back"
     """Done: the analysis failed `failure_limit` times; traffic is back on the stable
     model and the candidate is undeployed."""

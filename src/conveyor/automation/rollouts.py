@@ -11,8 +11,9 @@ endpoint's stable deployed model with the first step's share of the traffic; eve
 (`rollout_analysis`): passed, the traffic moves to the next step; failed, it counts one
 failure and judges a new window at the same step; at `failure_limit` failures, the
 rollout **rolls back** (all traffic to the stable model, the candidate undeployed, the
-alias where it was). Passing the last step (100 %) **promotes**: the candidate takes all
-the traffic, the stable model is undeployed and the alias moves to the candidate. A
+alias where it was). Passing the last step (100 %) **promotes**: the alias moves to the
+candidate's version, which serves all the traffic (through the stable deployment when it
+follows that alias, else through the candidate's, the other one undeployed). A
 **shadow** deploys the candidate as a shadow of the stable model (it answers a copy of
 every request, logged and compared, never returned) and promotes after one window passes.
 
@@ -470,18 +471,15 @@ class Rollouts:
         return True
 
     def _promote(self, rollout: Rollout, why: str) -> None:
+        """The candidate's version serves all the traffic and holds the alias. A stable
+        deployment that follows that alias stays (as Flagger's primary takes the canary's
+        spec): the alias moves, so it serves the new version, and the candidate goes; else
+        the candidate stays and the stable deployment goes."""
         candidate = rollout.candidate_deployed_model_id
-        stable = rollout.stable_deployed_model_id
         assert candidate is not None
         endpoints = self.endpoints.acting_as(CONTROLLER)
-        shadow = self.endpoints.get(rollout.endpoint).deployed_model(candidate)
-        if shadow is not None and shadow.shadow_of is not None:
-            endpoints.end_shadow(rollout.endpoint, candidate)
-        split = self.endpoints.get(rollout.endpoint).traffic_split
-        endpoints.set_traffic(rollout.endpoint, {**dict.fromkeys(split, 0), candidate: 100})
-        if stable is not None:
-            with suppress(DeployedModelNotFound):  # undeployed by hand meanwhile
-                endpoints.undeploy(rollout.endpoint, stable)
+        found = self.endpoints.get(rollout.endpoint)
+        stable = found.deployed_model(rollout.stable_deployed_model_id or "")
         if rollout.alias is not None:
             self.registry.acting_as(CONTROLLER).set_alias(
                 rollout.model,
@@ -489,6 +487,22 @@ class Rollouts:
                 rollout.candidate_version,
                 comment=f"rollout {rollout.id} on {rollout.endpoint}: {why}",
             )
+        if (
+            stable is not None
+            and rollout.alias is not None
+            and (stable.model, stable.alias) == (rollout.model, rollout.alias)
+        ):
+            kept, gone = stable.id, candidate
+        else:
+            kept, gone = candidate, stable.id if stable is not None else None
+            shadow = found.deployed_model(candidate)
+            if shadow is not None and shadow.shadow_of is not None:
+                endpoints.end_shadow(rollout.endpoint, candidate)
+        split = self.endpoints.get(rollout.endpoint).traffic_split
+        endpoints.set_traffic(rollout.endpoint, {**dict.fromkeys(split, 0), kept: 100})
+        if gone is not None:
+            with suppress(DeployedModelNotFound):  # undeployed by hand meanwhile
+                endpoints.undeploy(rollout.endpoint, gone)
 
     def _undo(self, rollout: Rollout) -> None:
         """All traffic back to the stable model and the candidate undeployed; with the

@@ -88,7 +88,7 @@ def rollout(
     interval it judges the candidate's error rate and p99 latency (and, for a shadow, its
     agreement with the stable model); passed, traffic moves to the next step; failed
     --failure-limit times, traffic goes back to the stable model. After the last step the
-    candidate takes all the traffic, the stable model is undeployed and the alias moves.
+    alias moves to the candidate, whose version then serves all the traffic.
 
     Example: conveyor endpoints rollout churn-prod churn@4 --steps 10,25,50,100 --interval 5m --max-error-rate 1% --max-p99-ms 50 --failure-limit 2
     """
