@@ -17,8 +17,11 @@ new-data trigger gives it) and:
    on the first run) and blesses the candidate on an AUC floor and against
    production on the same rows;
 5. if blessed: loads it in the serving runtime and sends canary requests, uploads it
-   to the registry as the new `production` version with its evaluation, and deploys
-   `churn@production` to the endpoint `churn`, which then follows the alias.
+   to the registry (alias `candidate`) with its evaluation, and rolls it out to the
+   endpoint `churn`: a canary at 25 % then 100 % of the traffic, each step judged by the
+   server that serves the endpoint (error rate, p99 latency) and rolled back when it
+   fails, `production` moving to it once it passes (docs/delivery.md). The first model
+   has nothing to roll out from: it takes `production` and is deployed following it.
 
 `kfp.compiler.Compiler().compile(continuous_training, "ct.yaml")` gives the same
 pipeline as YAML for Vertex AI Pipelines or Kubeflow. `examples/demo.py` runs it
@@ -68,6 +71,7 @@ def continuous_training(
     baseline_span: int = 1,
     model_name: str = "churn",
     endpoint: str = "churn",
+    rollout_interval_seconds: float = 300.0,
 ):
     newest = extract_files(source=data, span=span).set_caching_options(False)
     baseline = extract_files(source=data, span=baseline_span)
@@ -119,7 +123,7 @@ def continuous_training(
                 model=trained.outputs["model"],
                 blessed=blessing.outputs["blessed"],
                 model_name=model_name,
-                aliases=["production"],
+                aliases=["candidate"],
                 labels={"pipeline": "churn-continuous-training", "estimator": "hgb"},
                 evaluation=evaluated.outputs["evaluation"],
                 run_id=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
@@ -130,4 +134,9 @@ def continuous_training(
                 follow_alias="production",
                 traffic_percentage=100,
                 endpoint_description="churn scores of the continuous-training example",
+                strategy="canary",
+                rollout_steps=[25, 100],
+                rollout_interval_seconds=rollout_interval_seconds,
+                max_error_rate=0.01,
+                max_p99_ms=250.0,
             ).set_caching_options(False)

@@ -2,8 +2,8 @@
 
 1. Make span 1 of the churn data (examples/make_data.py).
 2. Run the continuous-training pipeline (examples/continuous_training.py): the first
-   model is blessed on its own metrics, uploaded as `churn@production` and deployed
-   to the endpoint `churn`.
+   model is blessed on its own metrics, uploaded, given `production` and deployed to
+   the endpoint `churn`, following that alias.
 3. Start `conveyor serve` on a free loopback port and ask the endpoint, over HTTP, how
    likely a few customers are to leave.
 4. Watch the model: a monitor of `churn@production` (its training data found through
@@ -18,8 +18,10 @@
    scheduler (`conveyor scheduler`, run for the seconds it takes) sees the new span and
    fires the registered pipeline with it. The baseline span's steps come from the cache,
    and the new candidate is blessed, or not, against the model in production. When it
-   is, the running server switches to it as the `production` alias moves (and the
-   monitor follows it). Stop the server and print a summary.
+   is, the pipeline starts a canary rollout of it on the endpoint: while customers ask
+   the endpoint, the running server judges 25 % then 100 % of the traffic on the
+   candidate (its error rate and p99 latency, a window every few seconds here) and
+   moves `production` to it (the monitor follows). Stop the server and print a summary.
 
 Everything goes under `.conveyor-demo/` (data, metadata, artifacts, logs), made afresh
 on each run; delete it when done. `python examples/demo.py --home DIR` puts it elsewhere.
@@ -50,6 +52,8 @@ MONITOR = "churn-drift"
 PIPELINE = "churn-continuous-training"
 """The name the pipeline is registered under for its automation (step 5): its own name,
 as `conveyor ci --upload` registers it."""
+ROLLOUT_SECONDS = 3.0
+"""The length of each analysis window of the demo's rollout (step 6)."""
 TRAFFIC_ROWS = 2000
 """Customers of each kind that ask the endpoint in step 4."""
 ALERT_THRESHOLDS = {"default_categorical_alert_threshold": 0.05,
@@ -111,7 +115,7 @@ def main() -> int:
         second_blessing = report_run(client, second)
         after = None
         if second_blessing and second_blessing["blessed"]:
-            after = wait_for_switch(client, url, customers, before["modelVersionId"])
+            after = follow_rollout(client, url, customers)
     finally:
         stop_server(server)
 
@@ -140,7 +144,10 @@ def automate(client: Any, home: Path, pattern: str) -> None:
     if checked.returncode != 0:
         raise RuntimeError(f"conveyor ci failed:\n{checked.stdout}{checked.stderr}")
     parts = client.home
-    request = pipeline_job(f"{PIPELINE}@prod", {"data": pattern})
+    # Windows of seconds for the demo's rollout; the pipeline's default is five minutes.
+    request = pipeline_job(
+        f"{PIPELINE}@prod", {"data": pattern, "rollout_interval_seconds": ROLLOUT_SECONDS}
+    )
     parts.triggers.create(
         "new-spans",
         "new_data",
@@ -263,13 +270,20 @@ def report_run(client: Any, run: Any) -> dict[str, Any] | None:
     upload = executions.get("condition-1/condition-2/upload-model")
     deploy = executions.get("condition-1/condition-2/deploy-model")
     if upload and upload.output_parameters.get("uploaded"):
-        version = upload.output_parameters["model_version"]
-        say(f"   registry: {version} now holds `production`")
+        say(f"   registry: {upload.output_parameters['model_version']} uploaded (`candidate`)")
     if deploy and deploy.output_parameters.get("deployed_model_id"):
-        say(
-            f"   endpoint churn: deployed model {deploy.output_parameters['deployed_model_id']} "
-            f"follows churn@production, serving {deploy.output_parameters['model_version']}"
-        )
+        rollout = client.current_rollout("churn")
+        if rollout is not None and rollout.candidate == deploy.output_parameters["model_version"]:
+            say(
+                f"   endpoint churn: rollout {rollout.id} of {rollout.candidate} started, a "
+                f"canary at {rollout.weight}% of the traffic beside the model in production"
+            )
+        else:
+            say(
+                f"   endpoint churn: deployed model "
+                f"{deploy.output_parameters['deployed_model_id']} follows churn@production, "
+                f"serving {deploy.output_parameters['model_version']}"
+            )
     return blessing
 
 
@@ -294,21 +308,31 @@ def predict(client: Any, url: str, customers: list[dict[str, Any]]) -> dict[str,
     return labels
 
 
-def wait_for_switch(
-    client: Any, url: str, customers: list[dict[str, Any]], old: str
-) -> dict[str, Any] | None:
-    """Predict again once the server follows `production` to the new version."""
+def follow_rollout(client: Any, url: str, customers: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Send customers to the endpoint, one request each, while the server judges the
+    rollout the run started; print each verdict. The predictions once it is promoted."""
+    rollout = client.current_rollout("churn")
+    if rollout is None:
+        say("   no rollout on the endpoint: nothing to follow")
+        return None
+    say(
+        f"   the server judges {rollout.candidate} at {', then '.join(map(str, rollout.steps))}% "
+        f"of the traffic, a window of {rollout.interval_seconds:g}s each; customers ask:"
+    )
     features = [{k: v for k, v in c.items() if k not in ("customer_id", "churned")}
                 for c in customers]  # fmt: skip
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        answer = client.predict("churn", features, url=url)
-        if answer["modelVersionId"] != old:
-            say(f"   the server followed `production` from churn@{old}:")
-            return predict(client, url, customers)
-        time.sleep(0.25)
-    say(f"   the server still answers with churn@{old} after 15s")
-    return None
+    shown, deadline = 0, time.monotonic() + 120
+    while rollout.active and time.monotonic() < deadline:
+        for row in features:
+            client.predict("churn", [row], url=url)
+        rollout = client.get_rollout("churn", rollout.id)
+        for analysis in rollout.analyses[shown:]:
+            say(f"   step {analysis['step'] + 1} at {analysis['weight']}%: {analysis['message']}")
+        shown = len(rollout.analyses)
+    say(f"   rollout {rollout.id}: {rollout.state.value}: {rollout.message}")
+    if rollout.state.value != "promoted":
+        return None
+    return predict(client, url, customers)
 
 
 def summary(

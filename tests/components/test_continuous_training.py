@@ -1,8 +1,8 @@
 """The example continuous-training pipeline (examples/continuous_training.py), end to end
 on two spans of the example data: it compiles with kfp's compiler to YAML that Conveyor
 validates; the first run blesses, uploads and deploys the first model; the second run
-takes the baseline span's steps from the cache and blesses its candidate against the
-model in production, which then moves to it."""
+takes the baseline span's steps from the cache, blesses its candidate against the model
+in production, and starts a canary rollout of it on the endpoint."""
 
 import json
 import subprocess
@@ -86,9 +86,15 @@ def test_two_spans_end_to_end(tmp_path, example):
     # The market moved: the model trained on span 2 beats span 1's on span 2's customers.
     assert blessing["blessed"] is True, blessing["reason"]
     assert status["condition-1/condition-2/upload-model"] == "SUCCEEDED"
-    assert client.get_model_version("churn@production").version_id == 2
-    (deployed,) = client.get_endpoint("churn").deployed_models
-    assert (deployed.alias, deployed.version_id) == ("production", 2)
+    # Blessed, it is rolled out: a canary at 25 % beside production, which a server judges
+    # (tests/serving/test_rollout_server.py); production stays until it is promoted.
+    rollout = client.current_rollout("churn")
+    assert (rollout.candidate, rollout.weight, rollout.alias) == ("churn@2", 25, "production")
+    assert client.get_model_version("churn@candidate").version_id == 2
+    assert client.get_model_version("churn@production").version_id == 1
+    stable, canary = client.get_endpoint("churn").deployed_models
+    assert (stable.alias, stable.version_id, stable.traffic_percentage) == ("production", 1, 75)
+    assert (canary.alias, canary.version_id, canary.traffic_percentage) == (None, 2, 25)
     # Predicted in another process: a gradient-boosted model's OpenMP threads in this one
     # would make later tests start their fork server as a fresh interpreter.
     answer = json.loads(
@@ -99,7 +105,7 @@ def test_two_spans_end_to_end(tmp_path, example):
             check=True,
         ).stdout
     )
-    assert answer["modelVersionId"] == "2" and answer["predictions"] == [1]
+    assert answer["modelVersionId"] == "1" and answer["predictions"] == [1]  # the largest share
 
 
 PREDICT = """

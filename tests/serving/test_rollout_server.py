@@ -154,6 +154,35 @@ def test_a_healthy_canary_is_promoted_and_its_alias_moved(server, own_home, regi
     ) in metrics
 
 
+def test_the_command_line_waits_for_the_verdict(server, settings):
+    conveyor = Path(sys.executable).with_name("conveyor")
+    with Load(server.url, "churn-prod", [ROW]):
+        waited = subprocess.run(
+            [
+                str(conveyor),
+                "endpoints",
+                "rollout",
+                "churn-prod",
+                "churn@candidate",
+                "--steps",
+                "50,100",
+                "--interval",
+                "1s",
+                "--min-requests",
+                "3",
+                "--wait",
+            ],  # fmt: skip
+            env={**os.environ, "CONVEYOR_HOME": str(settings.folder)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert waited.returncode == 0, waited.stdout + waited.stderr
+    lines = waited.stdout.splitlines()
+    assert lines[1].startswith("  step 1 at 50%: passed: error_rate 0")
+    assert lines[-1].startswith("Rollout 1 promoted: every step passed; the last passed")
+
+
 def test_a_shadow_measures_agreement_and_clients_see_only_the_stable(server, own_home, endpoints):
     with Load(server.url, "churn-prod", [ROW]) as load:
         started = own_home.rollouts.start(

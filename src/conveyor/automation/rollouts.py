@@ -333,7 +333,7 @@ class Rollouts:
     ) -> None:
         last = rollout.step + 1 >= len(rollout.steps)
         if last:
-            why = f"promoted: every step passed ({analysis.message})"
+            why = f"every step passed; the last {analysis.message}"
             self._end(rollout, RolloutState.PROMOTED, why, owner, analysis)
             return
         step = rollout.step + 1

@@ -238,7 +238,9 @@ def _follow(rollouts: Rollouts | RemoteRollouts, rollout: Rollout, *, quiet: boo
         shown = len(rollout.analyses)
         if not rollout.active:
             if not quiet:
-                out.print(f"Rollout {rollout.id}: {rollout.message}", markup=False)
+                out.print(
+                    f"Rollout {rollout.id} {rollout.state.value}: {rollout.message}", markup=False
+                )
             return rollout
         time.sleep(WAIT_POLL_SECONDS)
 
