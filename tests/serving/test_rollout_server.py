@@ -38,6 +38,20 @@ class Flaky(Predictor):
 """
 
 
+SLOW = """
+import time
+from conveyor.serving.runtimes import Predictor
+
+class Slow(Predictor):
+    def load(self, artifacts_uri):
+        pass
+
+    def predict(self, instances):
+        time.sleep(0.1)
+        return [1 for _ in instances]
+"""
+
+
 class Load:
     """Clients sending predictions to an endpoint one after another, on a thread, until
     stopped: a bounded load. `answers` keeps (status, deployed model id) of each."""
@@ -126,6 +140,29 @@ def test_an_erroring_canary_is_rolled_back_before_100_percent(
     failed_ids = {d for status, d in load.answers if status >= 500}
     assert failed_ids <= {None, started.candidate_deployed_model_id}
     assert all(status == 200 for status, _ in load.answers[before + 20 :])
+
+
+def test_a_slow_canary_is_rolled_back_on_its_p99(server, own_home, registry, endpoints, tmp_path):
+    folder = tmp_path / "slow"
+    folder.mkdir()
+    (folder / "predictor.py").write_text(SLOW)
+    registry.upload("slow", folder, framework="custom", trusted=True, input_schema=SCHEMA)
+    with Load(server.url, "churn-prod", [ROW]) as load:
+        started = own_home.rollouts.start(
+            "churn-prod",
+            "slow@1",
+            steps=[50, 100],
+            interval_seconds=1.0,
+            criteria=Criteria(max_p99_ms=50, min_requests=3),
+            failure_limit=1,
+        )
+        done = ended(own_home.rollouts, started.id)
+    assert done.state is RolloutState.ROLLED_BACK, done.message
+    [analysis] = done.analyses
+    assert analysis["candidate"]["p99_ms"] >= 100 and "p99_ms" in analysis["message"]
+    assert analysis["stable"]["p99_ms"] < analysis["candidate"]["p99_ms"]
+    assert load.failures() == 0  # slow, not failing
+    assert endpoints.get("churn-prod").traffic_split == {started.stable_deployed_model_id: 100}
 
 
 def test_a_healthy_canary_is_promoted_and_its_alias_moved(server, own_home, registry, endpoints):
