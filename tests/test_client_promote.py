@@ -73,6 +73,16 @@ def test_promote_from_the_client_home_through_the_gates(client):
         assert version.labels["promoted-from"] == "dev"
         assert str(staging.settings.folder).endswith("staging-home")
 
+    again = client.promote("churn@1", to_env="staging", alias="canary")
+    assert (again.already, again.promoted, again.target_version, again.gates) == (
+        True,
+        False,
+        1,
+        [],
+    )
+    assert again.target_aliases == ["default", "production"]
+    assert again.to_json()["already"] is True
+
 
 def test_a_dry_run_judges_and_moves_nothing(client):
     done = client.promote("churn@1", to_env="prod", dry_run=True)

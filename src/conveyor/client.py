@@ -106,9 +106,14 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-_PLACED_BY_HOME = ("CONVEYOR_METADATA_URL", "CONVEYOR_ARTIFACT_ROOT")
-"""The variables that place a home's stores, which a run sets for its tasks: another
-environment does not inherit them from this home (`Client.promote`)."""
+_PLACED_BY_HOME = (
+    "CONVEYOR_METADATA_URL",
+    "CONVEYOR_ARTIFACT_ROOT",
+    "CONVEYOR_SERVER_URL",
+    "CONVEYOR_TOKEN_ENV",
+)
+"""The variables that place a home's stores and server, which a run sets for its tasks:
+another environment does not inherit them from this home (`Client.promote`, `approve`)."""
 
 _DURATION = re.compile(r"^\s*\d+(\.\d+)?\s*[smhdw]?\s*$", re.IGNORECASE)
 
@@ -421,11 +426,32 @@ class Client:
     ) -> HistoryEntry:
         """Record in `to_env`'s history that this user approves promoting the version
         `reference` names in `from_env` (None: this client's home), and why: what an
-        `approval` gate asks for."""
+        `approval` gate asks for. When `to_env` has a `server_url`, its server records it
+        (`:approvePromotion`, which needs a token of role `approver`), naming the token's
+        owner; the version is read from `from_env`'s store."""
         from conveyor.automation import promotion
 
-        with self._homes(from_env, to_env) as (source, target):
-            return promotion.approve(source, target, reference, reason=reason)
+        target = self._settings_of(to_env, "to_env")
+        if target.server_url is None:
+            with self._homes(from_env, to_env) as (source, opened):
+                return promotion.approve(source, opened, reference, reason=reason)
+        from conveyor.automation.gates import Candidate
+        from conveyor.remote import RemoteHome
+
+        with ExitStack() as opened:
+            source = self.home
+            if from_env is not None:
+                settings = self._settings_of(from_env, "from_env")
+                source = opened.enter_context(open_home(settings=settings))
+            if source.settings.env == target.env:
+                raise UsageError(
+                    f"--from and --to are both {target.env}: an approval is for promoting a "
+                    "version from another environment (--from ENV)"
+                )
+            version = source.registry.get_version(reference)
+            server = opened.enter_context(RemoteHome.of(target))
+            candidate = Candidate(source.settings.env, version, (), source=source)
+            return server.registry.approve_promotion(**candidate.key, reason=reason)
 
     # -- model runtimes and batch prediction ----------------------------------------
 

@@ -63,6 +63,12 @@ class Gates(_Strict):
     """Metric name → how much worse than the current production version it may be."""
     approval: bool = False
     """Whether a person must approve the promotion."""
+    infra_validation: bool = False
+    """Whether an `infra_validate` task of the source environment must have blessed the
+    version's model."""
+    monitoring: bool = False
+    """Whether a monitoring job over the version's traffic in the source environment must
+    have succeeded, its latest finding no anomaly."""
 
 
 class Environment(_Strict):

@@ -298,9 +298,10 @@ def test_openapi_documents_every_route(api):
         f"{API}/{{name}}/versions/{{version}}/evaluations",
         f"{API}/{{name}}/aliases/{{alias}}",
         f"{API}/{{name}}/history",
+        f"{API}/{{name}}:approvePromotion",
     }
     operations = [op for path in paths.values() for op in path.values()]
-    assert len(operations) == 17
+    assert len(operations) == 18
     for operation in operations:
         assert "422" not in operation["responses"]
         assert operation.get("summary")

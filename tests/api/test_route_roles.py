@@ -19,6 +19,7 @@ TOKENS = {
     "r-token": (Role.READ, "viewer"),
     "p-token": (Role.PREDICT, "crm-backend"),
     "d-token": (Role.DEPLOY, "release-bot"),
+    "ap-token": (Role.APPROVER, "dana"),
     "a-token": (Role.ADMIN, "ops"),
 }
 BY_ROLE = {role: token for token, (role, _) in TOKENS.items()}
@@ -51,9 +52,18 @@ DEPLOYMENTS = {
     ("POST", "/api/v1/triggers/{trigger}:resume"),
     ("POST", "/api/v1/triggers/{trigger}:fire"),
 }
+APPROVALS = {("POST", "/api/v1/models/{name}:approvePromotion")}
 QUERIES = {("POST", "/v2/repository/index")}
 """Routes whose POST only reads."""
-WORDS = ("infer", "predict", "rawPredict", "deployModel", "setTraffic", "rollouts")
+WORDS = (
+    "infer",
+    "predict",
+    "rawPredict",
+    "deployModel",
+    "setTraffic",
+    "rollouts",
+    "approvePromotion",
+)
 """Names that are also route words: models, aliases and endpoints are named after them."""
 PIPELINE = {
     "pipelineInfo": {"name": "infer"},
@@ -72,6 +82,8 @@ def expected_role(method: str, template: str, declared: str | None = None) -> Ro
         return Role.PREDICT
     if (method, template) in DEPLOYMENTS:
         return Role.DEPLOY
+    if (method, template) in APPROVALS:
+        return Role.APPROVER
     return Role.ADMIN
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conveyor.automation.errors import AutomationConflict, AutomationUsageError
+from conveyor.automation.errors import AutomationUsageError
 from conveyor.automation.gates import GateError
 from conveyor.automation.model_copy import ChecksumMismatch
 from conveyor.automation.promotion import PromotionRefused, approve, promote
@@ -174,8 +174,17 @@ def test_a_version_goes_from_dev_to_prod_with_its_files_origin_and_approval(dev,
     assert created.actor == "carol" and created.details["origin"]["environment"] == "dev"
     assert prod.registry.history("churn", alias="production")[-1].actor == "carol"
 
-    with pytest.raises(AutomationConflict, match="already in prod as churn@1"):
-        promote(dev, prod, "churn@1")
+    # Again (a pipeline run again): the version it is there, nothing moved or judged.
+    again = promote(dev, prod, "churn@1", alias="canary")
+    assert (again.already, again.promoted, again.target_version, again.gates) == (
+        True,
+        False,
+        1,
+        [],
+    )
+    assert again.target_aliases == ["default", "production"]
+    assert [v.version_id for v in prod.registry.list_versions("churn")] == [1]
+    assert prod.registry.history("churn") == history  # canary not set: nothing recorded
 
 
 def test_a_corrupted_source_file_is_refused_and_nothing_reaches_prod(dev, prod_on, tmp_path, s3):

@@ -75,6 +75,8 @@ def test_show_masks_secrets(cli, project, monkeypatch):
         "min_metrics": {"roc_auc": 0.8},
         "max_regression": {},
         "approval": False,
+        "infra_validation": False,
+        "monitoring": False,
     }
     table = cli("env", "show", "staging")
     assert table.code == 0 and str(project / "staging-home") in table.out

@@ -1,4 +1,6 @@
-"""`conveyor models promote` and `approve` between two SQLite environments of a conveyor.toml."""
+"""`conveyor models promote` and `approve` between two SQLite environments of a conveyor.toml;
+a version promoted again (exit 0, nothing moved), and `conveyor lineage` in the target
+leading back to the source."""
 
 import json
 from pathlib import Path
@@ -75,8 +77,35 @@ def test_promote_through_the_gates_and_show_where_it_came_from(cli, project):
         "production",
     )
 
+    again = cli(
+        "models", "promote", "churn@1", "--from", "dev", "--to", "prod", "--alias", "canary"
+    )
+    assert again.code == 0, again.err
+    assert again.out.startswith(
+        "Already promoted: dev churn@1 is prod churn@1 [default, production]; nothing moved\n"
+    )
+    assert (
+        "The alias canary stays where it is: `conveyor --env prod models alias churn canary 1` "
+        "moves it" in again.out
+    )
+    again = cli("models", "promote", "churn@1", "--from", "dev", "--to", "prod", "--json")
+    assert again.code == 0, again.err
+    assert json.loads(again.out)["already"] is True
+
+    with open_home(settings=Settings.from_env(env="dev")) as dev:
+        source = dev.registry.get_version("churn@1").artifact_id
+    with open_home(settings=Settings.from_env(env="prod")) as prod:
+        copy = prod.registry.get_version("churn@1").artifact_id
     shown = cli("--env", "prod", "models", "show", "churn@production")
     assert "origin:         promoted from dev: churn@1" in shown.out
+    assert f"origin lineage: conveyor --env dev lineage {source}" in shown.out
+    lineage = cli("--env", "prod", "lineage", str(copy))
+    assert lineage.code == 0, lineage.err
+    assert (
+        f"promoted from dev: churn@1  artifact {source}  (conveyor --env dev lineage {source})"
+        in lineage.out
+    )
+    assert "made outside any run" not in lineage.out
     history = cli("--env", "prod", "models", "history", "churn").out
     assert "promotion of dev churn@1 refused: approval" in history
     assert "promotion of dev churn@1 approved" in history and "reviewed" in history

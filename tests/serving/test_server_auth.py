@@ -94,8 +94,11 @@ def test_a_tokens_file(churn, endpoints, serve, tmp_path, monkeypatch):
 def test_bad_token_settings_are_refused_before_serving(tmp_path):
     with pytest.raises(UsageError, match="entry 1 is not ROLE:TOKEN"):
         ServerSettings.from_env({"CONVEYOR_API_TOKENS": "just-a-token"})
-    with pytest.raises(UsageError, match="role 'root' is not one of read, predict, deploy, admin"):
+    roles = "read, predict, deploy, approver, admin"
+    with pytest.raises(UsageError, match=f"role 'root' is not one of {roles}"):
         ServerSettings.from_env({"CONVEYOR_API_TOKENS": "root:x"})
+    approver = ServerSettings.from_env({"CONVEYOR_API_TOKENS": "approver:x"}).tokens
+    assert approver.lookup("x") == (Role.APPROVER, "env-1")
     path = tmp_path / "tokens"
     path.write_text("predict\n")
     with pytest.raises(UsageError, match=r"tokens:1: write ROLE TOKEN \[NAME\]"):

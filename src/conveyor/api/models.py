@@ -17,6 +17,7 @@
     PUT    /api/v1/models/{name}/aliases/{alias}             put an alias on a version
     DELETE /api/v1/models/{name}/aliases/{alias}             take it off
     GET    /api/v1/models/{name}/history                     who changed what, when and why
+    POST   /api/v1/models/{name}:approvePromotion            approve promoting a version here
 
 Request and answer shapes are pydantic models, so `/openapi.json` documents them. The
 registry acts as the caller (`conveyor.api.caller`) and asks the home's delete guards (a
@@ -26,11 +27,14 @@ deployed version stays). Errors answer `{"error": {"code", "message", "status"}}
 
 from __future__ import annotations
 
+import re
+import reprlib
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from conveyor.api.bodies import JsonRoute
 from conveyor.api.caller import RegistryDep
@@ -47,6 +51,7 @@ from conveyor.api.params import (
     VersionName,
     VersionPath,
 )
+from conveyor.automation.gates import record_approval
 from conveyor.registry import (
     Evaluation,
     Framework,
@@ -65,7 +70,7 @@ router = APIRouter(prefix=PREFIX, tags=["models"], route_class=JsonRoute)
 CommentQuery = Annotated[
     str | None, Query(pattern=NO_NUL, description="Why: kept in the model's history.")
 ]
-READ, ADMIN = needs(Role.READ), needs(Role.ADMIN)
+READ, APPROVER, ADMIN = needs(Role.READ), needs(Role.APPROVER), needs(Role.ADMIN)
 
 
 # Shapes
@@ -147,6 +152,44 @@ class NewEvaluation(_Shape):
         examples=[{"country": "FR"}],
     )
     run_id: str | None = None
+
+
+def _text(pattern: str, rule: str, **field: Any) -> Any:
+    """Text matching `pattern` (stated in the OpenAPI document), else a 400 naming the
+    `rule` it breaks."""
+    compiled = re.compile(pattern)
+
+    def check(value: Any) -> Any:
+        if not isinstance(value, str) or not compiled.fullmatch(value):
+            given = {"given": reprlib.repr(value)}
+            raise PydanticCustomError("text_rule", "{given} is not " + rule, given)
+        return value
+
+    return Annotated[str, Field(pattern=f"^{pattern}$", **field), BeforeValidator(check)]
+
+
+EnvironmentName = _text(
+    r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}",  # as conveyor.toml names them (conveyor.environments)
+    "an environment name: a letter or digit, then letters, digits, '.', '-' and '_', up to "
+    "128 characters (dev)",
+    examples=["dev"],
+)
+Sha256 = _text(r"[0-9a-f]{64}", "a sha256: 64 lowercase hexadecimal digits")
+Reason = _text(
+    r"[^\x00]*\S[^\x00]*",
+    "a reason: say why the version is approved (text, not only blanks, without NUL)",
+    examples=["eval report reviewed"],
+)
+
+
+class PromotionApproval(_Shape):
+    """A person's approval of promoting a version of another environment into this
+    server's: the candidate as that environment's registry names it, and why."""
+
+    environment: EnvironmentName = Field(description="The environment the version is in.")
+    version: Id = Field(description="The version's id there.", examples=[3])
+    sha256: Sha256 = Field(description="The version's sha256 there.")
+    reason: Reason = Field(description="Why it may go: kept in the history.")
 
 
 class ArtifactFileOut(BaseModel):
@@ -516,6 +559,26 @@ def history(
     deleted since. Poll with `after` set to the last entry id seen to follow it."""
     entries = registry.history(name, alias=alias, version=version, after=after, limit=limit)
     return History(entries=[HistoryEntryOut.of(e) for e in entries])
+
+
+@router.post(
+    "/{name}:approvePromotion",
+    response_model=HistoryEntryOut,
+    status_code=201,
+    responses=responses(400),
+    summary="Approve promoting a version into this environment",
+    openapi_extra=APPROVER,
+)
+def approve_promotion(
+    name: ModelPath, body: PromotionApproval, registry: RegistryDep
+) -> HistoryEntryOut:
+    """Record in the model's history that the caller approves promoting version `version`
+    of model `name` in environment `environment` (with that `sha256`) into this one, and
+    why: what an `approval` gate of this environment looks for (docs/environments.md),
+    as `conveyor models approve` records it. The model need not exist here yet."""
+    candidate = {"environment": body.environment, "model": name}
+    candidate |= {"version": body.version, "sha256": body.sha256}
+    return HistoryEntryOut.of(record_approval(registry, candidate, body.reason))
 
 
 def _register(registry: Registry, name: str, body: Registration, response: Response) -> VersionOut:

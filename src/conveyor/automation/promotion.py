@@ -15,9 +15,17 @@ schemas, labels (plus `promoted-from`), trust and evaluations, and its `origin`:
 environment, model, version, run, execution, store artifact and sha256, and the gates it
 passed. The alias, if any, moves last, once the version is whole.
 
+The copy gets a store artifact of its own in the target's metadata store (the one its
+version links to), whose metadata `origin` names where it came from: `conveyor lineage`
+in the target starts from it and points to the source's run.
+
 The target's gates (`gates`) are judged first: a failed gate refuses (`PromotionRefused`,
 naming the gate and its figures) and a dry run only reports them. Approvals and refusals
 are kept in the TARGET's history of the model, beside the versions promoted there.
+
+A version promoted to the target before is not copied again: the outcome says so
+(`already`, with the version it is there) and nothing moves, no gate is judged, not even
+the alias, so that a pipeline run again does not fail, nor take an alias back.
 """
 
 from __future__ import annotations
@@ -27,9 +35,11 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from conveyor.automation.errors import AutomationConflict, AutomationUsageError
-from conveyor.automation.gates import Candidate, GateResult, judge
+from conveyor.automation.gates import Candidate, GateResult, judge, record_approval
 from conveyor.automation.model_copy import copy_version
 from conveyor.registry import HistoryAction, ModelNotFound, parse_reference
+from conveyor.registry.provenance import MODEL_TYPE
+from conveyor.store.metadata.kinds import ArtifactState
 from conveyor.store.metadata.records import to_json
 
 if TYPE_CHECKING:
@@ -38,6 +48,9 @@ if TYPE_CHECKING:
 
 PROMOTED_FROM = "promoted-from"
 """The label a promoted version carries: the source environment's name."""
+ORIGIN = "origin"
+"""The metadata key of a promoted copy's store artifact in the target: where it came from
+(environment, model, version, sha256, artifact_uri, artifact_id, run_id, execution_id)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,11 +64,17 @@ class Promotion:
     target_env: str
     target_model: str
     target_version: int | None
-    """The new version in the target; None on a dry run or a refusal."""
+    """The new version in the target (the one it is already, when `already`); None on a
+    dry run or a refusal."""
     alias: str | None
+    """The alias asked for."""
     gates: list[GateResult]
     promoted: bool
     dry_run: bool = False
+    already: bool = False
+    """The candidate was promoted to the target before: nothing moved, no gate judged."""
+    target_aliases: list[str] = dataclasses.field(default_factory=list)
+    """The aliases the target version holds, once promoted (or already there)."""
 
     @property
     def passed(self) -> bool:
@@ -84,14 +103,23 @@ def promote(
     user: str | None = None,
 ) -> Promotion:
     """Promote the version `reference` names in `source` to `target`, through the target's
-    gates; a dry run judges them and moves nothing. `user` is who the target's history
-    records (default: the target registry's user)."""
+    gates; a dry run judges them and moves nothing. A version promoted there before comes
+    back `already` (its version there in `target_version`), nothing moved and no gate
+    judged. `user` is who the target's history records (default: the target registry's
+    user)."""
     _check_apart(source, target)
     registry = _registry(target, user)
     candidate = _candidate(source, reference)
     if alias is not None:
         parse_reference(f"{candidate.version.model}@{alias}")  # an alias, not a number
-    _check_new(candidate, registry, target.settings.env)
+    existing = _promoted_before(candidate, registry)
+    if existing is not None:
+        return dataclasses.replace(
+            _result(candidate, target, alias, [], dry_run=dry_run),
+            target_version=existing.version_id,
+            already=True,
+            target_aliases=sorted(existing.aliases),
+        )
     gates = judge(target.settings.gates, candidate, registry, target.settings.env)
     result = _result(candidate, target, alias, gates, dry_run=dry_run)
     if dry_run:
@@ -111,7 +139,12 @@ def promote(
     created = _copy(candidate, target, registry, gates)
     if alias is not None:
         created = registry.set_alias(created.model, alias, created.version_id)
-    return dataclasses.replace(result, target_version=created.version_id, promoted=True)
+    return dataclasses.replace(
+        result,
+        target_version=created.version_id,
+        promoted=True,
+        target_aliases=sorted(created.aliases),
+    )
 
 
 def approve(
@@ -120,15 +153,8 @@ def approve(
     """Record in `target`'s history that `user` approves promoting the version `reference`
     names in `source` (by its environment, model, version and sha256), and why."""
     _check_apart(source, target)
-    if not isinstance(reason, str) or not reason.strip():
-        raise AutomationUsageError("reason: say why the version is approved (--reason TEXT)")
     candidate = _candidate(source, reference)
-    return _registry(target, user).record_event(
-        candidate.version.model,
-        HistoryAction.PROMOTION_APPROVED,
-        comment=reason.strip(),
-        details=candidate.key,
-    )
+    return record_approval(_registry(target, user), candidate.key, reason)
 
 
 def _check_apart(source: Home, target: Home) -> None:
@@ -148,22 +174,20 @@ def _registry(home: Home, user: str | None) -> Registry:
 def _candidate(source: Home, reference: str) -> Candidate:
     version = source.registry.get_version(reference)
     evaluations = source.registry.list_evaluations(version.model, version.version_id)
-    return Candidate(source.settings.env, version, evaluations)
+    return Candidate(source.settings.env, version, evaluations, source)
 
 
-def _check_new(candidate: Candidate, registry: Registry, target_env: str) -> None:
-    """Refuse a candidate already promoted to the target: it has that version already."""
+def _promoted_before(candidate: Candidate, registry: Registry) -> ModelVersion | None:
+    """The target's version that this candidate became when promoted before, if any."""
     try:
         existing = registry.list_versions(candidate.version.model)
     except ModelNotFound:
-        return
+        return None
     key = candidate.key
     for v in existing:
         if v.origin and {k: v.origin.get(k) for k in key} == key:
-            raise AutomationConflict(
-                f"{candidate.label} is already in {target_env} as {v.reference} "
-                f"(sha256 {v.sha256[:12]}); move an alias to it there instead"
-            )
+            return v
+    return None
 
 
 def _result(
@@ -203,9 +227,14 @@ def _copy(
         "artifact_id": v.artifact_id,
         "run_id": v.run_id,
         "execution_id": v.execution_id,
-        "gates": [g.to_json() for g in gates],
     }
+    # The copy's store artifact, which the upload links the version to (LIVE, same URI
+    # and sha256), so that lineage in the target starts from where it came from.
+    artifact = target.store.create_artifact(
+        published.uri, MODEL_TYPE, v.model, metadata={ORIGIN: origin}
+    )
     try:
+        target.store.publish_artifact(artifact, sha256=published.sha256, size=published.size)
         created = registry.upload(
             v.model,
             published.uri,
@@ -215,10 +244,11 @@ def _copy(
             input_schema=v.input_schema,
             output_schema=v.output_schema,
             trusted=v.trusted,
-            origin=origin,
+            origin={**origin, "gates": [g.to_json() for g in gates]},
             comment=f"promoted from {candidate.label}",
         )
     except BaseException:
+        target.store.set_artifact_state(artifact, ArtifactState.DELETED)
         target.artifacts.delete(published.uri)
         raise
     for e in candidate.evaluations:

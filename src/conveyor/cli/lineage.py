@@ -1,4 +1,8 @@
-"""`conveyor lineage ARTIFACT`: where an artifact came from and what it led to, as a tree."""
+"""`conveyor lineage ARTIFACT`: where an artifact came from and what it led to, as a tree.
+
+A model promoted from another environment has no run here: its store artifact names its
+origin (`conveyor.automation.promotion.ORIGIN`), shown upstream with the command that
+shows the source environment's lineage."""
 
 from __future__ import annotations
 
@@ -60,7 +64,9 @@ def lineage(
     execution's inputs and on up to where they came from; downstream, to the
     executions that read it and what they wrote. A URI that several artifacts
     share (an imported file) shows each of them. Cache hits of one task in
-    several runs show as one line; `--json` lists each.
+    several runs show as one line; `--json` lists each. A model promoted from
+    another environment shows upstream where it came from (environment, model,
+    version, run, execution, artifact) and the command for that lineage.
 
     Example: conveyor lineage .conveyor/artifacts/hello-pipeline/RUN_ID/write-report/report
     """
@@ -96,7 +102,12 @@ def lineage_tree(graph: Lineage, root: int) -> Tree:
 
 
 def _grow(graph: Lineage, direction: Direction, branch: Tree, artifact: int, seen: set) -> None:
-    """Add the executions one step from `artifact`, and under each the artifacts past it."""
+    """Add the executions one step from `artifact`, and under each the artifacts past it;
+    upstream, first where it was promoted from, when it was."""
+    if direction == Direction.UPSTREAM:
+        came = _promoted_from(graph, artifact)
+        if came is not None:
+            branch.add(came)
     for group in _grouped(graph, graph.edges_from(direction, artifact, artifact=True)):
         executions = [graph.executions[edge.execution_id] for edge in group]
         label = _execution_label(graph, direction, group[0], executions)
@@ -116,6 +127,35 @@ def _grow(graph: Lineage, direction: Direction, branch: Tree, artifact: int, see
                 continue
             seen.add(edge.artifact_id)
             _grow(graph, direction, step.add(text), edge.artifact_id, seen)
+
+
+def _promoted_from(graph: Lineage, artifact_id: int) -> Text | None:
+    """`promoted from dev: churn@3, run R, execution 4, artifact 12  (conveyor --env dev
+    lineage 12)` for a promoted model's artifact; None for any other."""
+    from conveyor.automation.promotion import ORIGIN  # the registry's: only when shown
+
+    origin = graph.artifacts[artifact_id].metadata.get(ORIGIN)
+    if not isinstance(origin, dict):
+        return None
+    env, source = origin.get("environment"), origin.get("artifact_id")
+    where = [
+        f"{label} {origin[key]}"
+        for label, key in (
+            ("run", "run_id"),
+            ("execution", "execution_id"),
+            ("artifact", "artifact_id"),
+        )
+        if origin.get(key) is not None
+    ]
+    text = Text.assemble(
+        "promoted from ",
+        (str(env), "bold"),
+        f": {origin.get('model')}@{origin.get('version')}",
+        (f"  {', '.join(where)}" if where else "", "dim"),
+    )
+    if source is not None:
+        text.append(f"  (conveyor --env {env} lineage {source})", style="cyan")
+    return text
 
 
 def _grouped(graph: Lineage, edges: list[LineageEdge]) -> list[list[LineageEdge]]:

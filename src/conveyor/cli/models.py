@@ -425,7 +425,8 @@ def promote(
 
     The files are checked by sha256 on both sides; framework, schemas, labels,
     evaluations and the origin (environment, model, version, run) go with them. A
-    failed gate of the target refuses, naming the gate and its figures.
+    failed gate of the target refuses, naming the gate and its figures. A version
+    promoted there before is said so (exit 0), and nothing moves, not even the alias.
 
     Example: conveyor models promote churn@candidate --from dev --to prod --alias production
     """
@@ -451,7 +452,8 @@ def approve(
     """Approve promoting a version to an environment whose gates require an approval.
 
     Recorded in the target's history of the model: who, when, why, and the
-    version (its environment, number and sha256).
+    version (its environment, number and sha256). A target with a server_url
+    records it on its server, as the owner of its token (role approver).
 
     Example: conveyor models approve churn@3 --from dev --to prod --reason "eval report reviewed"
     """
@@ -490,11 +492,13 @@ def _show_promotion(promotion: Promotion, as_json: bool) -> None:
         for g in p.gates:
             table.add_row(g.name, "pass" if g.passed else "FAIL", g.detail)
         print_table(table)
-    else:
+    elif not p.already:  # judged when it went
         out.print(f"{p.target_env} declares no gates", markup=False)
     source = f"{p.source_env} {p.model}@{p.version}"
     held = f" [{p.alias}]" if p.alias else ""
-    if p.promoted:
+    if p.already:
+        _show_already(p, source)
+    elif p.promoted:
         out.print(
             f"Promoted {source} to {p.target_env} as {p.target_model}@{p.target_version}{held} "
             f"(sha256 {p.sha256[:12]})",
@@ -503,6 +507,23 @@ def _show_promotion(promotion: Promotion, as_json: bool) -> None:
     elif p.dry_run:
         verdict = "would be promoted" if p.passed else "would be refused"
         out.print(f"Dry run: {source} {verdict} to {p.target_env}; nothing moved", markup=False)
+
+
+def _show_already(p: Promotion, source: str) -> None:
+    """`Already promoted: dev churn@3 is prod churn@5 [production]; nothing moved`, and how
+    to move the alias asked for when it is elsewhere (a promotion done before moves none)."""
+    target = f"{p.target_model}@{p.target_version}"
+    held = f" [{', '.join(p.target_aliases)}]" if p.target_aliases else ""
+    out.print(
+        f"Already promoted: {source} is {p.target_env} {target}{held}; nothing moved",
+        markup=False,
+    )
+    if p.alias and p.alias not in p.target_aliases:
+        out.print(
+            f"The alias {p.alias} stays where it is: `conveyor --env {p.target_env} models "
+            f"alias {p.target_model} {p.alias} {p.target_version}` moves it",
+            markup=False,
+        )
 
 
 def _confirm(model: Model, yes: bool) -> None:
@@ -617,6 +638,7 @@ def _show_version(version: ModelVersion, evaluations: list[Evaluation]) -> None:
         ("execution", str(version.execution_id or "")),
         ("store artifact", str(version.artifact_id or "")),
         ("origin", _origin(version.origin)),
+        ("origin lineage", _origin_lineage(version.origin)),
         ("created", f"{when(version.created_at)} UTC by {version.created_by}"),
     ]
     for key, value in rows:
@@ -639,6 +661,13 @@ def _origin(origin: dict[str, Any] | None) -> str:
         return ""
     run = f", run {origin['run_id']}" if origin.get("run_id") else ""
     return f"promoted from {origin['environment']}: {origin['model']}@{origin['version']}{run}"
+
+
+def _origin_lineage(origin: dict[str, Any] | None) -> str:
+    """The command that shows, in the source environment, the run that made the version."""
+    if not origin or origin.get("artifact_id") is None:
+        return ""
+    return f"conveyor --env {origin['environment']} lineage {origin['artifact_id']}"
 
 
 def _metric(value: Any) -> str:

@@ -1,5 +1,6 @@
 """`RemoteRegistry`: the model registry of a Conveyor server, with `Registry`'s methods over
-`/api/v1/models` (docs/api.md), returning the same records.
+`/api/v1/models` (docs/api.md), returning the same records; and `approve_promotion`, the
+approval that a promotion into the server's environment may need (`:approvePromotion`).
 
 Names, aliases and references are checked here first, as `Registry` checks them (the same
 errors, before any request). A version is registered from files the server reads: a URL
@@ -150,6 +151,19 @@ class RemoteRegistry:
         params = {"alias": alias, "version": version, "after": after, "limit": limit}
         found = self._call("GET", path(ROOT, check_model_name(model), "history"), params=params)
         return [rebuild(HistoryEntry, e) for e in found["entries"]]
+
+    def approve_promotion(
+        self, model: str, *, environment: str, version: int, sha256: str, reason: str
+    ) -> HistoryEntry:
+        """Record in the server's history of `model` that the caller (its token's name)
+        approves promoting version `version` (with that `sha256`) of `model` in environment
+        `environment` into the server's, and why: what its `approval` gate looks for. The
+        token needs the role `approver`."""
+        if not isinstance(reason, str) or not reason.strip():
+            raise RegistryUsageError("reason: say why the version is approved (--reason TEXT)")
+        body = {"environment": environment, "version": version, "sha256": sha256}
+        where = path(ROOT, check_model_name(model), suffix=":approvePromotion")
+        return rebuild(HistoryEntry, self._call("POST", where, body=body | {"reason": reason}))
 
     # Evaluations
 

@@ -7,6 +7,9 @@ Roles, each allowing what the ones before it allow:
 - `predict`: `:predict`, `:rawPredict` and `/infer`;
 - `deploy`: `:deployModel`, `:undeployModel` and `:setTraffic` (`/api/v1/endpoints`),
   uploading pipeline versions and moving their tags (`/api/v1/pipelines`);
+- `approver`: approving the promotion of a model version into this server's environment
+  (`:approvePromotion`, `/api/v1/models`), which an `approval` gate asks for: a person
+  signs, apart from the release automation that deploys;
 - `admin`: every other change: creating, updating and deleting endpoints, and changing
   the model registry.
 
@@ -64,19 +67,21 @@ _READS = frozenset({"GET", "HEAD"})
 
 
 class Role(IntEnum):
+    """A token's role; each allows what the lower ones allow (the module docstring)."""
+
     READ = 1
     PREDICT = 2
     DEPLOY = 3
-    ADMIN = 4
+    APPROVER = 4
+    ADMIN = 5
 
     @classmethod
     def parse(cls, text: str, where: str) -> Role:
         try:
             return cls[text.strip().upper()]
         except KeyError:
-            raise UsageError(
-                f"{where}: role {text.strip()!r} is not one of read, predict, deploy, admin"
-            ) from None
+            known = ", ".join(r.name.lower() for r in cls)
+            raise UsageError(f"{where}: role {text.strip()!r} is not one of {known}") from None
 
 
 def needs(role: Role) -> dict[str, str]:

@@ -5,12 +5,13 @@ The promotion goes through `conveyor.client.Client.promote`, from the task's hom
 run's environment) to an environment of `conveyor.toml`, as `conveyor models promote`
 does. What the task reports in its `gates` artifact (one JSON file): the promotion as
 `conveyor models promote --json` prints it (`source_env`, `model`, `version`, `sha256`,
-`target_env`, `target_version`, `alias`, `gates`, `promoted`, `passed`, `dry_run`), plus
-`refused` (a gate failed) and `reason` (one sentence).
+`target_env`, `target_version`, `alias`, `gates`, `promoted`, `passed`, `dry_run`,
+`already`, `target_aliases`), plus `refused` (a gate failed) and `reason` (one sentence).
 
-A refusal is an outcome, not a failure, unless the pipeline asks (`fail_on_refusal`);
-anything else that stops the promotion (an unknown environment, a gate naming a metric the
-version has no evaluation of, a version already promoted there) fails the task.
+A refusal is an outcome, not a failure, unless the pipeline asks (`fail_on_refusal`); so
+is a version promoted there before (`already`: a pipeline run again). Anything else that
+stops the promotion (an unknown environment, a gate naming a metric the version has no
+evaluation of) fails the task.
 """
 
 from __future__ import annotations
@@ -33,12 +34,15 @@ class Promoted:
 
     promoted: bool
     target_version: str
-    """The new version in the target (`churn@5`); "" when none."""
+    """The version in the target (`churn@5`): the new one, or the one it already is; ""
+    when neither."""
     refused: bool
     """A gate failed (on a dry run too: it would be refused)."""
     document: dict[str, Any] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
     """What the task's log shows: a line per gate, then the verdict."""
+    already: bool = False
+    """The version was promoted to the target before: nothing moved."""
 
 
 def client() -> Client:
@@ -60,7 +64,13 @@ def promote(model_version: str, to_env: str, alias: str = "", dry_run: bool = Fa
         )
     if not model_version.strip():
         reason = "no model version was given (nothing uploaded)"
-        document = {"promoted": False, "passed": False, "refused": False, "reason": reason}
+        document = {
+            "promoted": False,
+            "already": False,
+            "passed": False,
+            "refused": False,
+            "reason": reason,
+        }
         return Promoted(False, "", False, document, [f"NOT PROMOTED: {reason}"])
     with client() as conveyor:
         try:
@@ -91,9 +101,14 @@ def stop_on_refusal(promoted: Promoted) -> None:
 
 def _outcome(p: Promotion) -> Promoted:
     source = f"{p.source_env} {p.model}@{p.version}"
-    target = f"{p.target_model}@{p.target_version}" if p.promoted else ""
+    there = p.promoted or p.already
+    target = f"{p.target_model}@{p.target_version}" if there else ""
     failed = [g for g in p.gates if not g.passed]
-    if p.promoted:
+    if p.already:
+        held = f" [{', '.join(p.target_aliases)}]" if p.target_aliases else ""
+        verdict = "ALREADY PROMOTED"
+        reason = f"{source} is {p.target_env} {target}{held}; nothing moved"
+    elif p.promoted:
         held = f" [{p.alias}]" if p.alias else ""
         verdict = "PROMOTED"
         reason = f"{source} promoted to {p.target_env} as {target}{held} (sha256 {p.sha256[:12]})"
@@ -107,11 +122,9 @@ def _outcome(p: Promotion) -> Promoted:
             f"{g.name}: {g.detail}" for g in failed
         )
     lines = [f"  {'PASS' if g.passed else 'FAIL'} {g.name}: {g.detail}" for g in p.gates]
+    if not lines and not p.already:
+        lines = [f"  {p.target_env} declares no gates"]
     document = {**p.to_json(), "refused": bool(failed), "reason": reason}
     return Promoted(
-        p.promoted,
-        target,
-        bool(failed),
-        document,
-        (lines or [f"  {p.target_env} declares no gates"]) + [f"{verdict}: {reason}"],
+        p.promoted, target, bool(failed), document, [*lines, f"{verdict}: {reason}"], p.already
     )
