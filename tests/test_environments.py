@@ -208,3 +208,11 @@ def test_the_environment_s_executor_runs_the_pipeline(tmp_path, monkeypatch):
         )
     assert inline.outputs["Output"] == os.getpid()
     assert local.outputs["Output"] != os.getpid()
+
+
+def test_an_environment_declares_its_cloud_storage_root(tmp_path):
+    (tmp_path / "conveyor.toml").write_text('[env.laptop]\ngcs_root = "gcs"\n')
+    settings = Settings.from_env(
+        environ={"CONVEYOR_CONFIG": str(tmp_path / "conveyor.toml")}, env="laptop"
+    )
+    assert settings.gcs_root == str(tmp_path / "gcs")

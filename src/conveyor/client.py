@@ -350,6 +350,11 @@ class Client:
             comment=comment,
         )
 
+    def delete_model(self, name: str, *, comment: str | None = None) -> list[int]:
+        """Delete a model and every version of it (refused while one is deployed or
+        watched); the version ids deleted."""
+        return self.home.registry.delete_model(name, comment=comment)
+
     def get_model_version(self, reference: str) -> ModelVersion:
         """The version `churn@3`, `churn@production` or `churn` (its `default`) names;
         `NotFound` when there is none."""
@@ -554,6 +559,15 @@ class Client:
         except NotFound:
             return None
 
+    def update_endpoint(self, name: str, **changes: Any) -> Endpoint:
+        """Change an endpoint's `description`, `labels` (replaced whole) or
+        `log_sample_rate`; what is not given stays."""
+        return self.home.endpoints.update(name, **changes)
+
+    def delete_endpoint(self, name: str) -> None:
+        """Delete an endpoint; refused while models are deployed to it."""
+        self.home.endpoints.delete(name)
+
     def deploy(
         self,
         endpoint: str,
@@ -622,6 +636,19 @@ class Client:
     def abort_rollout(self, endpoint: str, *, reason: str | None = None) -> Rollout:
         """Stop the endpoint's rollout: all traffic back to the stable model."""
         return self.home.rollouts.abort(endpoint, reason=reason)
+
+    def undeploy(
+        self,
+        endpoint: str,
+        deployed_model_id: str,
+        *,
+        traffic_split: Mapping[str, int] | None = None,
+    ) -> Endpoint:
+        """Stop serving a deployed model; its traffic goes to the others in proportion, or
+        as `traffic_split` says. The endpoint afterwards."""
+        return self.home.endpoints.undeploy(
+            endpoint, deployed_model_id, traffic_split=traffic_split
+        )
 
     def set_traffic(
         self,

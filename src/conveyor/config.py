@@ -22,11 +22,15 @@
 | `server_url` | `CONVEYOR_SERVER_URL` | none |
 | `token_env` | `CONVEYOR_TOKEN_ENV`: the *name* of the variable holding the server's token | none |
 | `executor` | `CONVEYOR_EXECUTOR` (`local`, `inline`) | `local` |
+| `gcs_root` | `CONVEYOR_GCS_ROOT` (a folder) | none: `gs://` URIs go through fsspec (gcsfs) |
 | `gates` | only in `conveyor.toml` | none |
 
 The artifact settings bound what the registry reads when a version is uploaded
 (`conveyor.registry.ArtifactPolicy`, docs/registry.md); the SMTP settings are the server
 monitors email their alerts through (docs/monitoring.md, Alerts and their delivery).
+`gcs_root` runs Google Cloud Pipeline Components with `gs://` paths on a machine without
+Cloud Storage: `gs://bucket/path` is the file `<gcs_root>/bucket/path` (`local_gcs_path`,
+docs/gcpc.md).
 
 An environment of `conveyor.toml` (`conveyor.environments`) may declare any of them (the
 folder as `home`): what it declares wins over the variables, which give what it leaves out,
@@ -123,6 +127,9 @@ class Settings:
     """How the environment's runs execute tasks when not told."""
     gates: Gates | None = None
     """What a model version must pass to be promoted into the environment."""
+    gcs_root: str | None = None
+    """The local folder standing for Cloud Storage (`gs://bucket/path` is
+    `<gcs_root>/bucket/path`); None: `gs://` URIs are read through fsspec (gcsfs)."""
 
     @classmethod
     def from_env(
@@ -212,6 +219,7 @@ class Settings:
             server_url=env.get("CONVEYOR_SERVER_URL", "").strip() or None,
             token_env=env.get("CONVEYOR_TOKEN_ENV", "").strip() or None,
             executor=env.get("CONVEYOR_EXECUTOR", "").strip() or cls.executor,
+            gcs_root=_folder(env, "CONVEYOR_GCS_ROOT"),
         )
         return dataclasses.replace(from_variables, **declared)
 
@@ -239,6 +247,7 @@ class Settings:
             "CONVEYOR_SERVER_URL": self.server_url or "",
             "CONVEYOR_TOKEN_ENV": self.token_env or "",
             "CONVEYOR_EXECUTOR": self.executor,
+            "CONVEYOR_GCS_ROOT": self.gcs_root or "",
         }
 
     @property
@@ -274,6 +283,22 @@ def _find_config(environ: Mapping[str, str]) -> Path | None:
     )
 
 
+GCS_SCHEMES = ("gs://", "gcs://")
+
+
+def local_gcs_path(uri: str, gcs_root: str | None) -> Path | None:
+    """The local file standing for the Cloud Storage URI `uri` under `gcs_root`
+    (`gs://bucket/a/b` is `<gcs_root>/bucket/a/b`); None when `uri` is not a `gs://` URI or
+    there is no root. A path that climbs out of its bucket (`..`) is refused."""
+    scheme = next((s for s in GCS_SCHEMES if uri.startswith(s)), None)
+    if scheme is None or not gcs_root:
+        return None
+    parts = [p for p in uri[len(scheme) :].split("/") if p not in ("", ".")]
+    if not parts or ".." in parts:
+        raise UsageError(f"{uri} is not a Cloud Storage path of a bucket (gs://bucket/path)")
+    return Path(gcs_root).joinpath(*parts)
+
+
 def user_from_env(environ: Mapping[str, str] | None = None) -> str | None:
     """`CONVEYOR_USER`, when set: who makes changes, for a registry given no user."""
     env = os.environ if environ is None else environ
@@ -292,6 +317,12 @@ def _number(environ: Mapping[str, str], name: str, default: float) -> float:
     if not (value > 0 and math.isfinite(value)):
         raise UsageError(f"{name}={text!r} must be a positive number")
     return value
+
+
+def _folder(environ: Mapping[str, str], name: str) -> str | None:
+    """An absolute folder from `environ[name]`, else None."""
+    text = environ.get(name, "").strip()
+    return str(Path(text).expanduser().resolve()) if text else None
 
 
 def _port(environ: Mapping[str, str], name: str, default: int) -> int:

@@ -94,6 +94,7 @@ class Environment(_Strict):
     smtp_starttls: bool | None = None
     smtp_user: Text | None = None
     smtp_password_setting: Variable | None = None
+    gcs_root: Text | None = None
 
     @field_validator("artifact_schemes")
     @classmethod
@@ -145,6 +146,8 @@ class Environments:
             declared["metadata_url"] = self._sqlite(declared["metadata_url"])
         if "artifact_root" in declared and "://" not in declared["artifact_root"]:
             declared["artifact_root"] = str(self._path(declared["artifact_root"]))
+        if "gcs_root" in declared:
+            declared["gcs_root"] = str(self._path(declared["gcs_root"]))
         if "artifact_schemes" in declared:
             declared["artifact_schemes"] = tuple(declared["artifact_schemes"])
         if "allowed_artifact_roots" in declared:

@@ -53,6 +53,10 @@ class RemoteEndpoints:
         found = self.server.call("GET", ROOT, answers=_ANSWERS)
         return [rebuild(Endpoint, e) for e in found["endpoints"]]
 
+    def update(self, name: str, **changes: Any) -> Endpoint:
+        """Change the description, labels (replaced whole) or log sample rate given."""
+        return self._endpoint("PATCH", path(ROOT, name), body=changes, answers=_ONE)
+
     def delete(self, name: str) -> None:
         self.server.call("DELETE", path(ROOT, name), answers=_ANSWERS)
 

@@ -1,6 +1,7 @@
 """The executors of a run, by the name `conveyor run --executor` takes.
 
-- `local` (the default): Python components in warm worker processes, container
+- `local` (the default): Python components in warm worker processes, Google Cloud
+  Pipeline Components by Conveyor's implementations (`gcpc`), other container
   components in docker/podman or as local processes, importers at once.
 - `inline`: Python components in the calling process, on its thread, one at a
   time, for a debugger; container components and importers as with `local`.
@@ -16,7 +17,7 @@ from pathlib import Path
 from conveyor.errors import UsageError
 from conveyor.pipelines.executors.base import Executor
 from conveyor.pipelines.executors.container import ContainerExecutor
-from conveyor.pipelines.executors.importer import ImporterExecutor
+from conveyor.pipelines.executors.gcpc_executor import GcpcExecutor, GcsImporterExecutor
 from conveyor.pipelines.executors.inline import InlineExecutor
 from conveyor.pipelines.executors.python import PythonExecutor
 from conveyor.pipelines.placeholders import Job
@@ -44,4 +45,9 @@ def make(
     `import_roots` (when there are any)."""
     check(name)
     python = InlineExecutor() if name == "inline" else PythonExecutor(envs_dir, log=log)
-    return [python, ContainerExecutor(job=job), ImporterExecutor(import_roots)]
+    return [
+        python,
+        GcpcExecutor(job, envs_dir, log),
+        ContainerExecutor(job=job),
+        GcsImporterExecutor(import_roots),
+    ]

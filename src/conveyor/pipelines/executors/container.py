@@ -201,7 +201,8 @@ class ContainerExecutor(Executor):
 
     `job` gives the values of `{{$.pipeline_job_name}}` and the other run
     placeholders; without it, a command that uses them fails with a clear error.
-    `runtimes` are the container clients to try (`()` always runs locally).
+    `runtimes` are the container clients to try (`()` always runs locally); with
+    `name_ignored_images`, the log says once per image that it runs as a local process.
     """
 
     def __init__(
@@ -210,9 +211,11 @@ class ContainerExecutor(Executor):
         *,
         runtimes: Sequence[str] = RUNTIMES,
         grace: float = GRACE_SECONDS,
+        name_ignored_images: bool = True,
     ) -> None:
         super().__init__()
         self._job = job
+        self._name_ignored_images = name_ignored_images
         self._runtimes = tuple(runtimes)
         self._grace = grace
         self.close_seconds = grace + PROBE_SECONDS
@@ -271,6 +274,8 @@ class ContainerExecutor(Executor):
             return self._runtime
 
     def _warn(self, image: str) -> None:
+        if not self._name_ignored_images:
+            return
         with self._once_lock:
             if image in self._warned:
                 return
