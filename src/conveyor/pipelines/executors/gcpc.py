@@ -48,6 +48,10 @@ class Implementation:
     module: str
     custom_job: bool = False
     """Its payload holds worker pools to prepare as Vertex AI's backend does."""
+    whole_metadata: tuple[str, ...] = ()
+    """Keys of input artifacts' metadata its args read that an artifact may lack (Vertex AI
+    leaves such a placeholder as it is, and the launcher checks for that): the args get the
+    artifact's whole metadata, as JSON, for the implementation to look the key up in."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,9 @@ SUPPORTED: dict[str, Implementation] = {
     "v1.custom_job.launcher": Implementation("CustomTrainingJobOp", "custom_job", True),
     "preview.custom_job.launcher": Implementation("CustomTrainingJobOp", "custom_job", True),
     "v1.wait_gcp_resources.launcher": Implementation("WaitGcpResourcesOp", "wait_gcp_resources"),
+    "_implementation.model_evaluation.import_model_evaluation": Implementation(
+        "ModelImportEvaluationOp", "import_evaluation", whole_metadata=("explanation_gcs_path",)
+    ),
     **{
         f"v1.aiplatform.remote_runner {kind}Dataset.create": Implementation(
             f"{kind}DatasetCreateOp", "create_dataset"
@@ -140,10 +147,15 @@ UNSUPPORTED: dict[str, Unsupported] = {
         "the email alerts of model monitors (docs/monitoring.md), or a component of your own",
     ),
     "_implementation.model_evaluation.": Unsupported(
-        "model evaluation (ModelEvaluation*Op, ModelImportEvaluationOp, "
-        "ModelImportEvaluatedAnnotationOp)",
+        "model evaluation (ModelEvaluation*Op)",
         "conveyor.components.evaluate_model, and upload_model's evaluation input to attach "
         "it to the registered version (or Client.add_model_evaluation)",
+    ),
+    "_implementation.model_evaluation.import_evaluated_annotation": Unsupported(
+        "ModelImportEvaluatedAnnotationOp",
+        "Conveyor's registry holds metrics, not the annotations of Vertex AI's data items: "
+        "import the metrics with ModelImportEvaluationOp (a slice per annotation spec) and "
+        "keep the annotations' file as an artifact of the run",
     ),
     "_implementation.llm.": Unsupported(
         "LLM tuning and inference", "a CustomTrainingJobOp of your own training code"
@@ -260,16 +272,18 @@ def local_container(container: dict[str, Any], given: dict[str, Any]) -> dict[st
     """A supported GCPC container as it runs here: its command the implementation's module in
     Conveyor's interpreter, then the words after GCPC's module; its args GCPC's, with each
     optional input parameter missing from `given` (the task's values) as JSON `null`, as
-    Vertex AI (and kfp's local runner) fill it in, so GCPC's payloads stay JSON."""
+    Vertex AI (and kfp's local runner) fill it in, so GCPC's payloads stay JSON, and the
+    metadata keys of `Implementation.whole_metadata` as the artifact's whole metadata."""
     found = implementation(container)
     if found is None:
         raise GcpcError(refusal(container) or "not a GCPC executor Conveyor runs")
     command = list(container.get("command") or [])
     rest = command[command.index("-m") + 2 :]
+    args = [_nulls_for_missing(a, given) for a in container.get("args") or []]
     return {
         **container,
         "command": [sys.executable, "-u", "-m", IMPLEMENTATIONS + found.module, *rest],
-        "args": [_nulls_for_missing(a, given) for a in container.get("args") or []],
+        "args": [_whole_metadata(a, found.whole_metadata) for a in args],
     }
 
 
@@ -279,4 +293,15 @@ _INPUT_PARAMETER = re.compile(r"\{\{\$\.inputs\.parameters\['([^']*)'\]\}\}")
 def _nulls_for_missing(argument: str, given: dict[str, Any]) -> str:
     return _INPUT_PARAMETER.sub(
         lambda m: m.group(0) if given.get(m.group(1)) is not None else "null", argument
+    )
+
+
+_METADATA_KEY = re.compile(r"(\{\{\$\.inputs\.artifacts\['[^']*'\]\.metadata)\['([^']*)'\]\}\}")
+
+
+def _whole_metadata(argument: str, keys: tuple[str, ...]) -> str:
+    """`argument` with each `{{$.inputs.artifacts['x'].metadata['KEY']}}` of `keys` as the
+    artifact's whole metadata (`Implementation.whole_metadata`)."""
+    return _METADATA_KEY.sub(
+        lambda m: m.group(1) + "}}" if m.group(2) in keys else m.group(0), argument
     )
