@@ -258,6 +258,14 @@ def test_bad_rollouts_are_refused_before_anything_moves(rollouts, endpoints, opt
     assert rollouts.list("churn-prod") == []
 
 
+def test_a_bad_alias_is_refused_at_the_start(rollouts, endpoints):
+    from conveyor.registry.errors import InvalidName
+
+    with pytest.raises(InvalidName):
+        canary(rollouts, alias="Not An Alias!")
+    assert len(endpoints.get("churn-prod").deployed_models) == 1
+
+
 def test_a_second_rollout_on_an_endpoint_is_refused(rollouts, endpoints):
     first = canary(rollouts)
     with pytest.raises(AutomationConflict, match=f"already has rollout {first.id}"):

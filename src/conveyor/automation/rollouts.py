@@ -47,6 +47,7 @@ from conveyor.automation.rollout_records import (
 )
 from conveyor.registry import Registry, parse_reference
 from conveyor.registry.history import current_user
+from conveyor.registry.names import check_alias
 from conveyor.registry.records import HistoryAction
 from conveyor.serving.endpoints import Endpoints, check_endpoint_name
 from conveyor.serving.errors import DeployedModelNotFound, EndpointNotFound
@@ -173,6 +174,8 @@ class Rollouts:
             )
         if alias is None and stable.alias is not None and stable.model == candidate.model:
             alias = stable.alias
+        elif alias is not None:
+            check_alias(alias)  # refused now, not when the rollout is promoted
         endpoint_id = self._endpoint_id(endpoint)
         try:
             with self.store.transaction(write=True) as conn:
