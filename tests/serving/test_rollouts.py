@@ -39,7 +39,7 @@ def tick(rollouts, totals, owner=ME):
     """One controller tick of `owner`: lease, then advance with `totals`."""
     [active] = rollouts.active()
     assert rollouts.claim(active.id, owner, 30)
-    return rollouts.advance(rollouts.get(active.id), totals, owner)
+    return rollouts.advance(rollouts.get(active.id), lambda: totals, owner)
 
 
 def canary(rollouts, **options):
@@ -137,12 +137,18 @@ def test_one_server_at_a_time_leases_a_rollout_and_a_new_holder_opens_its_window
     candidate = started.candidate_deployed_model_id
     assert rollouts.claim(started.id, "server-a", 30)
     assert not rollouts.claim(started.id, "server-b", 30)
-    rollouts.advance(rollouts.get(started.id), {candidate: counts(0)}, "server-a")
-    assert rollouts.advance(rollouts.get(started.id), {candidate: counts(50)}, "server-b") is None
+    rollouts.advance(rollouts.get(started.id), lambda: {candidate: counts(0)}, "server-a")
+    assert (
+        rollouts.advance(rollouts.get(started.id), lambda: {candidate: counts(50)}, "server-b")
+        is None
+    )
     rollouts.release(started.id, "server-a")
     assert rollouts.claim(started.id, "server-b", 30)
     # Taking the lease closed server-a's window: server-b opens its own first.
-    assert rollouts.advance(rollouts.get(started.id), {candidate: counts(50)}, "server-b") is None
+    assert (
+        rollouts.advance(rollouts.get(started.id), lambda: {candidate: counts(50)}, "server-b")
+        is None
+    )
     assert rollouts.get(started.id).analyses == []
 
 

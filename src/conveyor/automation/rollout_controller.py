@@ -3,14 +3,15 @@
 Each server process (each worker of `conveyor serve`) runs one on a thread. Every
 `tick_seconds` it leases each unfinished rollout it can (one process at a time holds a
 rollout's lease, renewed at every tick, for `lease_seconds`), and advances those it holds
-with the server's counters (`Metrics.totals`, every worker's added up): opens an analysis
-window, or judges one that has lasted its interval and acts on the verdict
-(`Rollouts.advance`). A process that stops gives its leases back; one that is killed
+with the server's counters (`Metrics.totals`, every worker's added up, read only when a
+window opens or is judged): opens an analysis window, or judges one that has lasted its
+interval and acts on the verdict (`Rollouts.advance`). A process that stops gives its leases back; one that is killed
 loses them when they expire, and a restarted server takes the rollout over at its step.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -22,7 +23,7 @@ from conveyor.serving.totals import DeployedTotals
 
 log = logging.getLogger("conveyor.automation")
 
-Totals = Callable[[str], dict[str, DeployedTotals]]
+EndpointTotals = Callable[[str], dict[str, DeployedTotals]]
 """The server's counters of an endpoint's deployed models, by deployed model id."""
 
 TICK_SECONDS = 1.0
@@ -37,7 +38,7 @@ class RolloutController:
     def __init__(
         self,
         rollouts: Rollouts,
-        totals: Totals,
+        totals: EndpointTotals,
         *,
         tick_seconds: float = TICK_SECONDS,
         lease_seconds: float = LEASE_SECONDS,
@@ -79,7 +80,9 @@ class RolloutController:
             self._held.add(found.id)
             rollout = self.rollouts.get(found.id)
             try:
-                analysis = self.rollouts.advance(rollout, self.totals(rollout.endpoint), self.owner)
+                analysis = self.rollouts.advance(
+                    rollout, functools.partial(self.totals, rollout.endpoint), self.owner
+                )
             except Exception:
                 log.exception(
                     "rollouts: advancing rollout %s on %s failed", found.id, found.endpoint

@@ -25,7 +25,7 @@ what the faces call, in any process. Every start and end is in the model's histo
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from datetime import timedelta
 from itertools import pairwise
@@ -56,6 +56,8 @@ from conveyor.serving.totals import DeployedTotals
 from conveyor.store.metadata import MetadataStore
 from conveyor.store.metadata.recording import now
 
+Totals = Callable[[], dict[str, DeployedTotals]]
+"""Reads the server's counters of an endpoint's deployed models, by deployed model id."""
 MAX_ANALYSES = 200
 """The analyses a rollout keeps (the latest)."""
 STARTING_SECONDS = 300.0
@@ -256,12 +258,10 @@ class Rollouts:
         with self.store.transaction(write=True) as conn:
             rows.release(conn, rollout_id, owner)
 
-    def advance(
-        self, rollout: Rollout, totals: dict[str, DeployedTotals], owner: str
-    ) -> Analysis | None:
-        """One look at a rollout this process leases, with the server's `totals` now:
-        open a window if none is open, or judge the window once it is `interval` long and
-        act on the verdict. The analysis made, if any."""
+    def advance(self, rollout: Rollout, totals: Totals, owner: str) -> Analysis | None:
+        """One look at a rollout this process leases: open a window if none is open, or
+        judge the window once it is `interval` long and act on the verdict, reading the
+        server's counters (`totals()`) only then. The analysis made, if any."""
         if rollout.state is not RolloutState.PROGRESSING or rollout.leased_by != owner:
             return None
         if rollout.candidate_deployed_model_id is None:  # `start` is deploying it
@@ -285,18 +285,19 @@ class Rollouts:
             return None
         window = self._window(rollout.id)
         if not window:
-            self._open_window(rollout, totals, owner, rollout.message)
+            self._open_window(rollout, totals(), owner)
             return None
         ended = now()
         if (ended - rollout.window_started_at).total_seconds() < rollout.interval_seconds:
             return None
-        analysis = self._judge(rollout, totals, window, ended)
+        counts = totals()
+        analysis = self._judge(rollout, counts, window, ended)
         if analysis.verdict is Verdict.INCONCLUSIVE:
             self._note(rollout, analysis, owner)
         elif analysis.verdict is Verdict.PASSED:
-            self._passed(rollout, analysis, totals, owner)
+            self._passed(rollout, analysis, counts, owner)
         else:
-            self._failed(rollout, analysis, totals, owner)
+            self._failed(rollout, analysis, counts, owner)
         return analysis
 
     # Plumbing
@@ -342,7 +343,7 @@ class Rollouts:
         step = rollout.step + 1
         weight = rollout.steps[step]
         message = f"step {step + 1} of {len(rollout.steps)} at {weight}%: {analysis.message}"
-        if self._move(rollout, owner, analysis, message, step_index=step):
+        if self._move(rollout, owner, analysis, message, totals, step_index=step):
             assert rollout.stable_deployed_model_id and rollout.candidate_deployed_model_id
             self.endpoints.set_traffic(
                 rollout.endpoint,
@@ -352,7 +353,6 @@ class Rollouts:
                     rollout.candidate_deployed_model_id: weight,
                 },
             )
-            self._open_window(self.get(rollout.id), totals, owner, message)
 
     def _failed(
         self,
@@ -372,8 +372,7 @@ class Rollouts:
         message = (
             f"analysis failed ({failures} of {rollout.failure_limit} allowed): {analysis.message}"
         )
-        if self._move(rollout, owner, analysis, message, failures=failures):
-            self._open_window(self.get(rollout.id), totals, owner, message)
+        self._move(rollout, owner, analysis, message, totals, failures=failures)
 
     def _note(self, rollout: Rollout, analysis: Analysis, owner: str) -> None:
         """Keep an inconclusive verdict's message; the window goes on."""
@@ -383,10 +382,17 @@ class Rollouts:
                 rows.change(conn, rollout.id, message=analysis.message)
 
     def _move(
-        self, rollout: Rollout, owner: str, analysis: Analysis, message: str, **values: Any
+        self,
+        rollout: Rollout,
+        owner: str,
+        analysis: Analysis,
+        message: str,
+        totals: dict[str, DeployedTotals],
+        **values: Any,
     ) -> bool:
-        """Record a verdict and what it changes, if the rollout is still as it was read and
-        still this process's: False when someone paused, aborted or took it meanwhile."""
+        """Record a verdict and what it changes, and open the next window at `totals`, if
+        the rollout is still as it was read and still this process's: False when someone
+        paused, aborted or took it meanwhile."""
         with self.store.transaction(write=True) as conn:
             row = rows.get(conn, rollout.id)
             if not _unchanged(row, rollout, owner):
@@ -396,30 +402,15 @@ class Rollouts:
                 rollout.id,
                 analyses=_appended(row.analyses, analysis),
                 message=message,
-                window_start={},
+                **_window_at(rollout, totals),
                 **values,
             )
             return True
 
-    def _open_window(
-        self,
-        rollout: Rollout,
-        totals: dict[str, DeployedTotals],
-        owner: str,
-        message: str | None,
-    ) -> None:
-        ids = [rollout.candidate_deployed_model_id, rollout.stable_deployed_model_id]
-        start = {i: totals.get(i, DeployedTotals()).to_json() for i in ids if i is not None}
+    def _open_window(self, rollout: Rollout, totals: dict[str, DeployedTotals], owner: str) -> None:
         with self.store.transaction(write=True) as conn:
-            row = rows.get(conn, rollout.id)
-            if _unchanged(row, rollout, owner):
-                rows.change(
-                    conn,
-                    rollout.id,
-                    window_start={"open": True, **start},
-                    window_started_at=now(),
-                    message=message,
-                )
+            if _unchanged(rows.get(conn, rollout.id), rollout, owner):
+                rows.change(conn, rollout.id, **_window_at(rollout, totals))
 
     def _window(self, rollout_id: int) -> dict[str, Any]:
         with self.store.transaction() as conn:
@@ -638,6 +629,13 @@ def _unchanged(row: Any, rollout: Rollout, owner: str) -> bool:
         and row.failures == rollout.failures
         and row.leased_by == owner
     )
+
+
+def _window_at(rollout: Rollout, totals: dict[str, DeployedTotals]) -> dict[str, Any]:
+    """The columns of a window opening now, at the counters `totals` of its models."""
+    ids = [rollout.candidate_deployed_model_id, rollout.stable_deployed_model_id]
+    start = {i: totals.get(i, DeployedTotals()).to_json() for i in ids if i is not None}
+    return {"window_start": {"open": True, **start}, "window_started_at": now()}
 
 
 def _appended(analyses: list[Any], analysis: Analysis) -> list[Any]:
