@@ -42,7 +42,6 @@ work on the environment's own store when `conveyor.toml` declares one (its `home
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import os
@@ -608,13 +607,7 @@ class Client:
         if isinstance(criteria, Mapping):
             from conveyor.automation.rollout_records import Criteria
 
-            known = {f.name for f in dataclasses.fields(Criteria)}
-            if unknown := sorted(set(criteria) - known):
-                raise UsageError(
-                    f"unknown rollout criteria {', '.join(unknown)}; the criteria are "
-                    f"{', '.join(sorted(known))}"
-                )
-            criteria = Criteria(**criteria)
+            criteria = Criteria.of(criteria)
         return self.home.rollouts.start(
             endpoint,
             model,

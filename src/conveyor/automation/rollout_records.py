@@ -9,10 +9,12 @@ the store keeps it.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from conveyor.automation.errors import AutomationUsageError
 from conveyor.store.metadata.records import to_json
 
 
@@ -73,6 +75,17 @@ class Criteria:
     def from_json(cls, data: dict[str, Any]) -> Criteria:
         fields = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in fields})
+
+    @classmethod
+    def of(cls, given: Mapping[str, Any]) -> Criteria:
+        """Criteria named by field; an unknown name is a usage error naming it."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        if unknown := sorted(set(given) - fields):
+            raise AutomationUsageError(
+                f"unknown rollout criteria {', '.join(unknown)}; the criteria are "
+                f"{', '.join(sorted(fields))}"
+            )
+        return cls(**given)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -104,9 +104,11 @@ def show(
 
     Example: conveyor endpoints show churn-prod
     """
-    with _endpoints() as endpoints:
-        endpoint = endpoints.get(name)
-    current = rollouts.current(name)
+    from conveyor.client import Client
+
+    with Client() as client:
+        endpoint = client.home.endpoints.get(name)
+        current = client.home.rollouts.current(name)
     if as_json:
         print_json({**endpoint.to_json(), "rollout": current and current.to_json()})
         return

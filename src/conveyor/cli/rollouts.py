@@ -193,12 +193,6 @@ def abort(
         _done(found.abort(endpoint, reason=reason), as_json)
 
 
-def current(endpoint: str) -> Rollout | None:
-    """The endpoint's unfinished rollout, for `conveyor endpoints show`."""
-    with _rollouts() as found:
-        return found.current(endpoint)
-
-
 def describe(rollout: Rollout) -> str:
     """One line about a rollout, for `conveyor endpoints show`."""
     return (
