@@ -80,8 +80,17 @@ def serving(root: Path) -> Iterator[Served]:
     """`conveyor serve` over a filled home under `root`, with a token of each role."""
     folder = root / "server-home"
     fill_home(folder)
-    tokens = root / "tokens"
-    tokens.write_text("".join(f"{role} {token} {role}r\n" for role, token in TOKENS.items()))
+    tokens = {role: (token, f"{role}r") for role, token in TOKENS.items()}
+    with conveyor_serve(folder, tokens, root) as url:
+        yield Served(url, folder)
+
+
+@contextmanager
+def conveyor_serve(folder: Path, tokens: dict[str, tuple[str, str]], root: Path) -> Iterator[str]:
+    """`conveyor serve` on a free loopback port over the home at `folder`, with `tokens`
+    (role -> token and its name; one must be `read`), its log under `root`; its URL."""
+    tokens_file = root / "tokens"
+    tokens_file.write_text("".join(f"{role} {t} {name}\n" for role, (t, name) in tokens.items()))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")}
     env.update(CONVEYOR_HOME=str(folder), CONVEYOR_CONFIG="")
@@ -89,7 +98,7 @@ def serving(root: Path) -> Iterator[Served]:
     log_path = root / "serve.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [str(command), "serve", "--port", str(port), "--tokens", str(tokens)]
+            [str(command), "serve", "--port", str(port), "--tokens", str(tokens_file)]
             + ["--log-level", "warning"],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -97,8 +106,8 @@ def serving(root: Path) -> Iterator[Served]:
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            _wait_ready(process, url, log_path)
-            yield Served(url, folder)
+            _wait_ready(process, url, log_path, tokens["read"][0])
+            yield url
         finally:
             process.terminate()
             try:
@@ -108,8 +117,8 @@ def serving(root: Path) -> Iterator[Served]:
                 process.wait()
 
 
-def _wait_ready(process: subprocess.Popen, url: str, log: Path) -> None:
-    headers = {"Authorization": f"Bearer {TOKENS['read']}"}
+def _wait_ready(process: subprocess.Popen, url: str, log: Path, token: str) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
     deadline = time.monotonic() + 120
     while True:
         try:

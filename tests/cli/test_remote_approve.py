@@ -6,15 +6,10 @@ read from dev's store, the server records the approval as the token's owner, whe
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from conveyor.automation import gates
@@ -25,7 +20,7 @@ from conveyor.errors import UsageError
 from conveyor.home import Home, open_home
 from conveyor.registry import HistoryAction
 from conveyor.remote import PermissionDenied
-from remote_support import free_port
+from remote_support import conveyor_serve
 
 TOKENS = {"read": "r-token-9", "deploy": "d-token-9", "approver": "ap-token-9"}
 NAMES = {"read": "grafana", "deploy": "release-bot", "approver": "erin"}
@@ -42,41 +37,9 @@ class Prod:
 def prod(tmp_path_factory) -> Iterator[Prod]:
     """`conveyor serve` over an empty home, with a read, a deploy and an approver token."""
     root = tmp_path_factory.mktemp("prod")
-    tokens = root / "tokens"
-    tokens.write_text("".join(f"{role} {TOKENS[role]} {NAMES[role]}\n" for role in TOKENS))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")}
-    env.update(CONVEYOR_HOME=str(root / "prod-home"), CONVEYOR_CONFIG="")
-    port = free_port()
-    command = [str(Path(sys.executable).with_name("conveyor")), "serve", "--port", str(port)]
-    command += ["--tokens", str(tokens), "--log-level", "warning"]
-    with (root / "serve.log").open("w") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(process, url, root / "serve.log")
+    tokens = {role: (token, NAMES[role]) for role, token in TOKENS.items()}
+    with conveyor_serve(root / "prod-home", tokens, root) as url:
         yield Prod(url, root / "prod-home")
-    finally:
-        process.terminate()
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_ready(process: subprocess.Popen, url: str, log: Path) -> None:
-    headers = {"Authorization": f"Bearer {TOKENS['read']}"}
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(f"{url}/v2/health/ready", headers=headers).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"conveyor serve did not start:\n{log.read_text()}")
-        time.sleep(0.05)
 
 
 @pytest.fixture
