@@ -1,6 +1,7 @@
 """Fixtures of the automation tests: the pipeline registry on SQLite and PostgreSQL (`store`
 runs each test on both) or on SQLite alone (`quick_pipelines`, for the many refusals), and
-a clock the tests move (`clock`), so that no test waits for a cron minute."""
+a clock the tests move (`clock`), so that no test waits for a cron minute; for promotion,
+an S3 server (`s3`, one per module) and a dev home (`dev`)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from promotion_support import env_home
 
 from conveyor.automation.pipelines import PipelineRegistry
+from conveyor.home import Home
 from conveyor.store.metadata import MetadataStore
+from store.s3_server import S3Server, running_s3
 
 
 @pytest.fixture
@@ -45,3 +49,15 @@ class Clock:
 @pytest.fixture
 def clock() -> Clock:
     return Clock(START)
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[S3Server]:
+    with running_s3() as server:
+        yield server
+
+
+@pytest.fixture
+def dev(tmp_path: Path) -> Iterator[Home]:
+    with env_home(tmp_path, "dev") as home:
+        yield home

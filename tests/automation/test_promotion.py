@@ -4,45 +4,17 @@ artifacts on S3 (moto), the files checked by sha256, the origin kept, the gates 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from promotion_support import env_home
 
 from conveyor.automation.errors import AutomationUsageError
 from conveyor.automation.gates import GateError
 from conveyor.automation.model_copy import ChecksumMismatch
 from conveyor.automation.promotion import PromotionRefused, approve, promote
-from conveyor.config import Settings
-from conveyor.environments import Gates
-from conveyor.home import Home, open_home
+from conveyor.home import Home
 from conveyor.registry import HistoryAction, ModelNotFound, VersionNotFound
-from store.s3_server import S3Server, running_s3
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Server]:
-    with running_s3() as server:
-        yield server
-
-
-def _home(tmp_path: Path, env: str, url: str | None = None, root: str | None = None, **gates):
-    folder = tmp_path / env / uuid.uuid4().hex[:8]  # each target a home of its own
-    settings = Settings(
-        folder=folder,
-        metadata_url=url or f"sqlite:///{folder / 'metadata.db'}",
-        artifact_root=root or str(folder / "artifacts"),
-        env=env,
-        user="alice",
-        gates=Gates(**gates) if gates else None,
-    )
-    return open_home(settings=settings)
-
-
-@pytest.fixture
-def dev(tmp_path) -> Iterator[Home]:
-    with _home(tmp_path, "dev") as home:
-        yield home
 
 
 @pytest.fixture
@@ -53,7 +25,7 @@ def prod_on(tmp_path, s3, postgres_server, monkeypatch):
 
     def make(**gates) -> Home:
         root = f"s3://{s3.bucket}/prod-{uuid.uuid4().hex[:8]}"
-        home = _home(tmp_path, "prod", postgres_server.new_database(), root, **gates)
+        home = env_home(tmp_path, "prod", postgres_server.new_database(), root, **gates)
         opened.append(home)
         return home
 
@@ -68,7 +40,7 @@ def staging_on(tmp_path):
     opened: list[Home] = []
 
     def make(**gates) -> Home:
-        home = _home(tmp_path, "staging", **gates)
+        home = env_home(tmp_path, "staging", **gates)
         opened.append(home)
         return home
 

@@ -16,14 +16,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from promotion_support import env_home
 
 from conveyor.automation.promotion import ORIGIN, PromotionRefused, promote
-from conveyor.config import Settings
-from conveyor.environments import Gates
-from conveyor.home import Home, open_home
+from conveyor.home import Home
 from conveyor.serving.prediction_log import Entry, PredictionLogger
 from conveyor.store.metadata.kinds import Direction
-from store.s3_server import S3Server, running_s3
 
 SCHEMA = [
     {"name": "tenure", "type": "integer"},
@@ -34,38 +32,13 @@ NOW = datetime(2026, 6, 2, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 
 
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Server]:
-    with running_s3() as server:
-        yield server
-
-
-def _home(tmp_path: Path, env: str, url: str | None = None, root: str | None = None, **gates):
-    folder = tmp_path / env / uuid.uuid4().hex[:8]
-    settings = Settings(
-        folder=folder,
-        metadata_url=url or f"sqlite:///{folder / 'metadata.db'}",
-        artifact_root=root or str(folder / "artifacts"),
-        env=env,
-        user="alice",
-        gates=Gates(**gates) if gates else None,
-    )
-    return open_home(settings=settings)
-
-
-@pytest.fixture
-def dev(tmp_path) -> Iterator[Home]:
-    with _home(tmp_path, "dev") as home:
-        yield home
-
-
 @pytest.fixture
 def homes(tmp_path) -> Iterator:
     """`homes(env, **gates)`: a SQLite home of its own, with those gates."""
     opened: list[Home] = []
 
     def make(env: str, **gates) -> Home:
-        home = _home(tmp_path, env, **gates)
+        home = env_home(tmp_path, env, **gates)
         opened.append(home)
         return home
 
@@ -82,7 +55,7 @@ def prod_on(tmp_path, s3, postgres_server, monkeypatch):
 
     def make(**gates) -> Home:
         root = f"s3://{s3.bucket}/prod-{uuid.uuid4().hex[:8]}"
-        home = _home(tmp_path, "prod", postgres_server.new_database(), root, **gates)
+        home = env_home(tmp_path, "prod", postgres_server.new_database(), root, **gates)
         opened.append(home)
         return home
 
