@@ -1,8 +1,9 @@
 """Conveyor: run Kubeflow Pipelines v2 locally, fast, with the Vertex AI workflow around them.
 
-`conveyor.run(pipeline, arguments)` runs a pipeline and returns a `Run`. The
-names are imported on first use, so `import conveyor.store...` does not pay for
-importing kfp.
+`conveyor.run(pipeline, arguments)` runs a pipeline and returns a `Run`;
+`conveyor.init(experiment=...)`, `conveyor.start_run(...)` and the `log_*` calls track
+experiments (`conveyor.tracking`). The names are imported on first use, so
+`import conveyor.store...` does not pay for importing kfp.
 """
 
 from __future__ import annotations
@@ -13,7 +14,23 @@ if TYPE_CHECKING:
     from conveyor.home import Home
     from conveyor.pipelines.runner import Run, TaskInfo
 
-__all__ = ["Run", "TaskInfo", "resume", "run"]
+_TRACKING_NAMES = frozenset(
+    {
+        "TrackedRun",
+        "end_run",
+        "get_experiment_df",
+        "init",
+        "log_classification_metrics",
+        "log_metrics",
+        "log_model",
+        "log_params",
+        "log_time_series_metrics",
+        "start_run",
+    }
+)
+"""The experiment-tracking calls, from `conveyor.tracking`."""
+
+__all__ = ["Run", "TaskInfo", "resume", "run", *sorted(_TRACKING_NAMES)]
 
 
 def run(
@@ -45,4 +62,8 @@ def __getattr__(name: str) -> Any:
         from conveyor.pipelines import runner
 
         return getattr(runner, name)
+    if name in _TRACKING_NAMES:
+        from conveyor import tracking
+
+        return getattr(tracking, name)
     raise AttributeError(f"module 'conveyor' has no attribute {name!r}")

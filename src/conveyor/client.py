@@ -73,9 +73,12 @@ from conveyor.store.metadata import (
 from conveyor.store.metadata.records import DEFAULT_LINEAGE_DEPTH
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from conveyor.automation.promotion import Promotion, PromotionRefused
     from conveyor.automation.records import PipelineVersionRecord
     from conveyor.automation.rollout_records import Criteria, Rollout
+    from conveyor.experiments import Experiments
     from conveyor.monitoring import (
         AlertDelivery,
         FeedbackSummary,
@@ -277,19 +280,54 @@ class Client:
         status: str | None = None,
         since: str | datetime | timedelta | None = None,
         limit: int | None = None,
+        *,
+        experiment: str | None = None,
+        labels: Mapping[str, str] | None = None,
     ) -> list[RunRecord]:
         """Runs, newest first: of one pipeline, in one status (any case), created since a
-        moment (`30m`, `7d`, an ISO date or time, a datetime, or a timedelta back from now)."""
+        moment (`30m`, `7d`, an ISO date or time, a datetime, or a timedelta back from now),
+        in one experiment, with these labels."""
         wanted = _status(status) if status is not None else None
         after = parse_since(since) if since is not None else None
         if limit is not None and limit < 1:
             raise UsageError(f"limit must be at least 1, got {limit}")
-        return self.home.store.list_runs(pipeline=pipeline, status=wanted, since=after, limit=limit)
+        return self.home.store.list_runs(
+            pipeline=pipeline,
+            status=wanted,
+            since=after,
+            limit=limit,
+            experiment=experiment,
+            labels=labels,
+        )
 
     @_needs_store
     def get_run(self, run_id: str) -> RunDetail:
         """One run with its parameters, spec and executions; `NotFound` if unknown."""
         return self.home.store.get_run(run_id)
+
+    # -- experiments -------------------------------------------------------------
+
+    @property
+    def experiments(self) -> Experiments:
+        """Experiments and their runs (Vertex AI Experiments), on the home or the server:
+        `create`, `start_run`, `log_params`, `log_metrics`, `log_time_series_metrics`,
+        `end_run`, `search_runs`, ... (`conveyor.experiments.Experiments`)."""
+        return self.home.experiments
+
+    def get_experiment_df(self, experiment: str | Sequence[str]) -> pd.DataFrame:
+        """The runs of one experiment or several as a DataFrame, oldest first: columns
+        `experiment_name`, `run_name`, `run_type`, `state`, `start_time`, `end_time`,
+        `param.*`, `metric.*`, `time_series_metric.*` (Vertex AI's `get_experiment_df`)."""
+        from conveyor.experiments.frame import experiment_frame
+
+        rows: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            page = self.experiments.search_runs(experiment, order_by="start_time", page_token=token)
+            rows += page.runs
+            token = page.next_page_token
+            if token is None:
+                return experiment_frame(rows)
 
     # -- lineage and the cache ---------------------------------------------------
 

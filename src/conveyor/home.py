@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from conveyor.automation.rollouts import Rollouts
     from conveyor.automation.schedules import Schedules
     from conveyor.automation.triggers import Triggers
+    from conveyor.experiments import Experiments
     from conveyor.monitoring.monitors import Monitors
     from conveyor.registry import Registry
     from conveyor.serving.endpoints import Endpoints
@@ -85,6 +86,11 @@ class Home:
         """Progressive delivery (canary, shadow) of model versions to the endpoints."""
         return self._services().rollouts
 
+    @property
+    def experiments(self) -> Experiments:
+        """Experiments and their runs: params, metrics, time series (Vertex AI Experiments)."""
+        return self._services().experiments
+
     def _services(self) -> _Services:
         built = self.__dict__.get("_built")  # set once (frozen: not through setattr)
         if built is None:
@@ -137,6 +143,7 @@ class _Services:
     schedules: Schedules
     triggers: Triggers
     rollouts: Rollouts
+    experiments: Experiments
 
     @classmethod
     def build(
@@ -146,6 +153,7 @@ class _Services:
         from conveyor.automation.rollouts import Rollouts
         from conveyor.automation.schedules import Schedules
         from conveyor.automation.triggers import Triggers
+        from conveyor.experiments import Experiments
         from conveyor.monitoring.monitors import Monitors
         from conveyor.registry import ArtifactPolicy, Registry
         from conveyor.serving.endpoints import Endpoints
@@ -171,4 +179,15 @@ class _Services:
         pipelines.add_delete_guard(triggers.delete_guard)  # a version a trigger runs stays
         monitors.add_delete_guard(triggers.monitor_guard)  # a monitor a trigger follows stays
         rollouts = Rollouts(store, registry, endpoints, user=settings.user)
-        return cls(registry, endpoints, models, monitors, pipelines, schedules, triggers, rollouts)
+        experiments = Experiments(store, registry, artifacts)
+        return cls(
+            registry,
+            endpoints,
+            models,
+            monitors,
+            pipelines,
+            schedules,
+            triggers,
+            rollouts,
+            experiments,
+        )

@@ -617,4 +617,4 @@ def test_a_store_at_0005_is_migrated_to_the_monitoring_tables(tmp_path, model_fo
         assert made.model_version_id == 1
         with store.transaction() as conn:
             version = conn.execute(text(f"SELECT version_num FROM {schema.VERSION_TABLE}")).scalar()
-        assert version == schema.head() == "0008"
+        assert version == schema.head() == "0009"

@@ -1,4 +1,5 @@
-"""Pipeline parameters as commands take them: `-p name=value`, repeated."""
+"""Pipeline parameters and labels as commands take them: `-p name=value` and
+`--label key=value`, repeated."""
 
 from __future__ import annotations
 
@@ -23,3 +24,19 @@ def parse_params(values: list[str]) -> dict[str, str]:
             raise UsageError(f"-p takes name=value, got {item!r}")
         params[name.strip()] = value
     return params
+
+
+LabelOption = Annotated[
+    list[str], typer.Option("--label", "-l", help="A label, as key=value (repeatable).")
+]
+
+
+def parse_labels(values: list[str]) -> dict[str, str]:
+    """`["team=growth"]` as `{"team": "growth"}`."""
+    labels: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--label takes key=value, got {item!r}")
+        labels[key] = value
+    return labels

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from conveyor.cli import rollouts
 from conveyor.cli._output import JsonOption, out, print_json, print_table, when
+from conveyor.cli._params import LabelOption, parse_labels
 from conveyor.errors import UsageError
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def _endpoints() -> Iterator[Endpoints | RemoteEndpoints]:
 def create(
     name: Annotated[str, typer.Argument(help="The endpoint's name: lowercase, digits and '-'.")],
     description: Annotated[str | None, typer.Option(help="What the endpoint serves.")] = None,
-    label: Annotated[list[str], typer.Option("--label", "-l", help="A label, as key=value.")] = [],  # noqa: B006 (typer reads the default)
+    label: LabelOption = [],  # noqa: B006 (typer reads the default)
     log_sample_rate: Annotated[
         float | None,
         typer.Option(help="Share of requests written to the prediction log, 0 to 1."),
@@ -61,7 +62,7 @@ def create(
 
     Example: conveyor endpoints create churn-prod --description "churn scores" --label team=growth --log-sample-rate 0.1
     """
-    labels = _pairs(label, "--label", "key=value")
+    labels = parse_labels(label)
     with _endpoints() as endpoints:
         endpoint = endpoints.create(
             name, description=description, labels=labels, log_sample_rate=log_sample_rate

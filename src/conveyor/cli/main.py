@@ -19,7 +19,7 @@ import typer
 from typer.core import TyperGroup
 
 from conveyor.cli._output import err
-from conveyor.cli._params import ParamOption, parse_params
+from conveyor.cli._params import LabelOption, ParamOption, parse_labels, parse_params
 from conveyor.cli.following import (
     ExecutorOption,
     OutcomeJsonOption,
@@ -143,6 +143,19 @@ def run(
         typer.Option(help="Identify input artifacts by their sha256 in cache keys, not their URI."),
     ] = False,
     executor: ExecutorOption = None,
+    experiment: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            help="Join this experiment (made if new): the run's parameters and its tasks' "
+            "Metrics become the experiment run's params and metrics.",
+        ),
+    ] = None,
+    run_name: Annotated[
+        str | None,
+        typer.Option(help="The run's name (in its experiment: default, the run id)."),
+    ] = None,
+    label: LabelOption = [],  # noqa: B006 (typer reads the default)
     as_json: OutcomeJsonOption = False,
 ) -> None:
     """Run a pipeline and wait for it to end.
@@ -150,9 +163,10 @@ def run(
     Exit code 0 when the run succeeded, 1 when it failed or was cancelled (Ctrl-C or
     SIGTERM: running tasks are stopped), 2 for bad usage or an invalid pipeline.
 
-    Example: conveyor run examples/hello.py:hello_pipeline -p name=World
+    Example: conveyor run examples/hello.py:hello_pipeline -p name=World --experiment hello
     """
     arguments = parse_params(param)
+    labels = parse_labels(label)
     executor = chosen_executor(executor)
     follow(
         target,
@@ -169,6 +183,9 @@ def run(
             executor=executor,
             listener=listener,
             log=log,
+            run_name=run_name,
+            labels=labels,
+            experiment=experiment,
         ),
     )
 

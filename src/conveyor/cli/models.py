@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from conveyor.cli._output import JsonOption, err, out, print_json, print_table, rounded, when
+from conveyor.cli._params import LabelOption, parse_labels
 from conveyor.errors import UsageError
 from conveyor.registry.frameworks import Framework
 from conveyor.registry.records import (
@@ -62,7 +63,7 @@ def upload(
     alias: Annotated[
         list[str], typer.Option("--alias", "-a", help="An alias to put on the new version.")
     ] = [],  # noqa: B006 (typer reads the default)
-    label: Annotated[list[str], typer.Option("--label", "-l", help="A label, as key=value.")] = [],  # noqa: B006
+    label: LabelOption = [],  # noqa: B006 (typer reads the default)
     description: Annotated[str | None, typer.Option(help="What this version is.")] = None,
     input_schema: Annotated[
         Path | None, typer.Option(help="A JSON file: the features the model takes.")
@@ -93,7 +94,7 @@ def upload(
             path,
             framework=framework,
             description=description,
-            labels=_parse_labels(label),
+            labels=parse_labels(label),
             input_schema=_read_json(input_schema, "--input-schema"),
             output_schema=_read_json(output_schema, "--output-schema"),
             aliases=alias,
@@ -556,16 +557,6 @@ def _set_trust(reference: str, trusted: bool, comment: str | None, as_json: bool
         out.print(f"{after.reference} is already {state}; nothing changed", markup=False)
     else:
         out.print(f"{after.reference} is now {state}", markup=False)
-
-
-def _parse_labels(values: list[str]) -> dict[str, str]:
-    labels: dict[str, str] = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--label takes key=value, got {item!r}")
-        labels[key] = value
-    return labels
 
 
 def _read_json(path: Path | None, option: str) -> Any:

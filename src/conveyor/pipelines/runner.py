@@ -132,6 +132,9 @@ def run(
     log: Callable[[str], None] | None = None,
     run_id: str | None = None,
     origin: dict[str, Any] | None = None,
+    run_name: str | None = None,
+    labels: dict[str, str] | None = None,
+    experiment: str | None = None,
 ) -> Run:
     """Run a pipeline in `home` (its settings, metadata and artifact stores) to its end
     and return what happened.
@@ -151,6 +154,9 @@ def run(
     `run_id` (default: the pipeline's name, the time and a random suffix) lets a caller
     that must know it beforehand (the scheduler) choose it: a second run with the same id
     is refused. `origin` is recorded with the run: the pipeline version and what fired it.
+    `run_name` and `labels` name and label the run; with `experiment`, the run joins that
+    experiment (made if new) as its run `run_name` (default: the run id), with the
+    pipeline's parameters as its params and its tasks' `Metrics` as its metrics.
     """
     executor = executor or home.settings.executor
     choice.check(executor)
@@ -174,6 +180,9 @@ def run(
             spec_digest=spec.digest,
             lease=token,
             origin=origin,
+            display_name=run_name,
+            labels=labels,
+            experiment=experiment,
         )
         return _execute(spec, bound, context, store, token, executor, listener, log)
 

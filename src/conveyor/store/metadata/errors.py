@@ -34,3 +34,7 @@ class RunBusy(RunConflict):
 
 class RunEnded(RunConflict):
     """The run has ended; there is nothing left to cancel."""
+
+
+class ExperimentRunExists(RunConflict):
+    """The experiment has a run of that name: a run's name is given once per experiment."""

@@ -54,11 +54,23 @@ class Direction(StrEnum):
     DOWNSTREAM = "downstream"
 
 
+class ExperimentRunState(StrEnum):
+    """An experiment run's state, in Vertex AI's names (`Execution.State`); MLflow's
+    FINISHED is COMPLETE, its KILLED is CANCELLED."""
+
+    RUNNING = "RUNNING"
+    COMPLETE = "COMPLETE"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
 PIPELINE = "system.Pipeline"
 PIPELINE_RUN = "system.PipelineRun"
 CONTAINER_EXECUTION = "system.ContainerExecution"
 DAG_EXECUTION = "system.DAGExecution"
 IMPORTER_EXECUTION = "system.ImporterExecution"
+EXPERIMENT = "system.Experiment"
+EXPERIMENT_RUN = "system.ExperimentRun"
 
 MAX_ID = 2**63 - 1
 """The largest id a store's row can hold (a signed 64-bit integer): a larger one names

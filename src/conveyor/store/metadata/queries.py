@@ -38,7 +38,16 @@ from conveyor.store.metadata.records import (
 PIPELINE = CONTEXTS.alias("pipeline")
 RUN_TYPE = CONTEXT_TYPES.alias("run_type")
 
-_SUMMARY_KEYS = ("status", "parameters", "error", "ended_at", "origin")
+_SUMMARY_KEYS = (
+    "status",
+    "parameters",
+    "error",
+    "ended_at",
+    "origin",
+    "display_name",
+    "labels",
+    "experiment",
+)
 """The run properties a listing reads: never the spec, which may be large."""
 
 
@@ -60,8 +69,14 @@ def list_runs(
     status: RunStatus | None,
     since: datetime | None,
     limit: int | None,
+    experiment: str | None = None,
+    labels: dict[str, str] | None = None,
 ) -> list[RunRecord]:
     query = _runs().add_columns(*(CONTEXTS.c.properties[k].label(k) for k in _SUMMARY_KEYS))
+    if experiment is not None:
+        query = query.where(CONTEXTS.c.properties["experiment"].as_string() == experiment)
+    for key, value in (labels or {}).items():
+        query = query.where(CONTEXTS.c.properties[("labels", key)].as_string() == value)
     if pipeline is not None:
         query = query.where(PIPELINE.c.name == pipeline)
     if status is not None:

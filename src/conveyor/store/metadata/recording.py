@@ -186,6 +186,7 @@ def create_run(
     parameters: dict[str, Any],
     spec_digest: str | None,
     origin: dict[str, Any] | None = None,
+    named: dict[str, Any] | None = None,
 ) -> None:
     pipeline_type, run_type = types
     if _context_id(conn, run_type, run_id) is not None:
@@ -214,6 +215,7 @@ def create_run(
     }
     if origin:
         properties["origin"] = origin
+    properties.update(named or {})
     driver.prepared(_INSERT_RUN, conn.dialect).execute(
         conn,
         {

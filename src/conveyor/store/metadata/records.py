@@ -125,6 +125,11 @@ class RunRecord(_Record):
     """Where the run came from, when not from a person's `conveyor run`: the pipeline
     version it ran (`pipeline_version`) and what fired it (`fired_by`: a schedule or a
     trigger, its event); empty otherwise."""
+    display_name: str | None
+    """The name it was given (`conveyor run --run-name`), if any."""
+    labels: dict[str, str]
+    experiment: str | None
+    """The experiment it joined (`conveyor run --experiment`), if any."""
 
     @property
     def runner_lost(self) -> bool:

@@ -193,4 +193,7 @@ def run_fields(
         "ended_at": datetime.fromisoformat(ended) if ended else None,
         "runner": runner,
         "origin": properties.get("origin") or {},
+        "display_name": properties.get("display_name"),
+        "labels": properties.get("labels") or {},
+        "experiment": properties.get("experiment"),
     }

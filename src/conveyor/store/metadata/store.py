@@ -16,11 +16,20 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, select
 
-from conveyor.store.metadata import connect, leases, queries, recording, schema
+from conveyor.store.metadata import (
+    connect,
+    experiment_contexts,
+    leases,
+    queries,
+    recording,
+    schema,
+)
 from conveyor.store.metadata.errors import NotFound, RunEnded
 from conveyor.store.metadata.failures import translated
 from conveyor.store.metadata.kinds import (
     CONTAINER_EXECUTION,
+    EXPERIMENT,
+    EXPERIMENT_RUN,
     FINAL_STATES,
     PIPELINE,
     PIPELINE_RUN,
@@ -141,6 +150,9 @@ class MetadataStore:
         spec_digest: str | None = None,
         lease: str | None = None,
         origin: Mapping[str, Any] | None = None,
+        display_name: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        experiment: str | None = None,
     ) -> None:
         """Record a run of `pipeline_name`, RUNNING, with its parameters and pipeline spec.
 
@@ -149,10 +161,22 @@ class MetadataStore:
         `lease` (a token of the caller's choosing) makes this process the run's
         runner: it renews the lease while it runs and gives it back in `end_run`.
         `origin` says which pipeline version ran and what fired the run (JSON).
+        `display_name` and `labels` name and label the run; with `experiment`, the run
+        joins that experiment (made if new) as its run `display_name` (default: the run
+        id), in the same transaction (`experiment_contexts`).
         """
         types = (self._type(CONTEXT_TYPES, PIPELINE), self._type(CONTEXT_TYPES, PIPELINE_RUN))
         if spec is not None and spec_digest is None:
             spec_digest = recording.spec_digest(spec)
+        labels = experiment_contexts.check_labels(labels)
+        if display_name is not None:
+            experiment_contexts.check_name(display_name, "run")
+        named = {"display_name": display_name, "labels": labels, "experiment": experiment}
+        if experiment is not None:
+            experiment_types = (
+                self._type(CONTEXT_TYPES, EXPERIMENT),
+                self._type(CONTEXT_TYPES, EXPERIMENT_RUN),
+            )
         with self._write() as conn:
             if spec is not None:
                 recording.store_spec(conn, spec, spec_digest)
@@ -164,7 +188,24 @@ class MetadataStore:
                 dict(parameters or {}),
                 spec_digest,
                 dict(origin or {}),
+                {k: v for k, v in named.items() if v},
             )
+            if experiment is not None:
+                stamp = recording.now()
+                experiment_id = experiment_contexts.ensure_experiment(
+                    conn, experiment_types[0], experiment, None, stamp
+                )
+                properties = experiment_contexts.new_run_properties(
+                    experiment,
+                    display_name or run_id,
+                    run_type=PIPELINE_RUN,
+                    pipeline_run=run_id,
+                    params=parameters,
+                    labels=labels,
+                )
+                experiment_contexts.create_run(
+                    conn, experiment_types[1], experiment_id, properties, stamp
+                )
             if lease is not None:
                 leases.give(conn, recording.run_context(conn, types[1], run_id), lease)
 
@@ -241,11 +282,16 @@ class MetadataStore:
         status: RunStatus | str | None = None,
         since: datetime | None = None,
         limit: int | None = None,
+        experiment: str | None = None,
+        labels: Mapping[str, str] | None = None,
     ) -> list[RunRecord]:
-        """Runs, newest first, optionally of one pipeline, in one status, created since a time."""
+        """Runs, newest first, optionally of one pipeline, in one status, created since a
+        time, in one experiment, with these labels."""
         status = RunStatus(status) if status is not None else None
         with self._read() as conn:
-            return queries.list_runs(conn, pipeline, status, since, limit)
+            return queries.list_runs(
+                conn, pipeline, status, since, limit, experiment, dict(labels or {})
+            )
 
     def get_run(self, run_id: str) -> RunDetail:
         """One run with its spec and its executions (parameters, artifacts, times)."""

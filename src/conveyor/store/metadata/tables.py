@@ -6,6 +6,7 @@ from sqlalchemy import Index, text
 from conveyor.store.metadata import (
     automation_models,
     endpoint_models,
+    experiment_models,
     monitoring_models,
     registry_models,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "CACHE_ENTRIES",
     "automation_models",
     "endpoint_models",
+    "experiment_models",
     "metadata",
     "monitoring_models",
     "registry_models",
