@@ -10,12 +10,14 @@ unreachable server fails fast.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
@@ -88,6 +90,7 @@ def _sqlite(url: URL) -> Engine:
         # An in-memory database lives in its one connection: share it. Otherwise take
         # the connection used last: SQLite's statement and page caches are warm in it.
         poolclass=StaticPool if memory else None,
+        json_deserializer=json_loads,
         **({} if memory else {"pool_use_lifo": True}),
     )
 
@@ -155,7 +158,17 @@ def _postgresql(url: URL) -> Engine:
         )
     # A connect_timeout in the URL's query wins over ours.
     timeout = {} if "connect_timeout" in url.query else {"connect_timeout": CONNECT_TIMEOUT_S}
-    return create_engine(url, connect_args=timeout)
+    return create_engine(url, connect_args=timeout, json_deserializer=json_loads)
+
+
+def json_loads(text: str | bytes) -> Any:
+    """JSON columns read with orjson, several times faster than the standard library on
+    the large documents of a run's or an experiment's properties; the standard library
+    reads what orjson refuses (the NaN and Infinity that Python's `json` writes)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def describe(url: URL) -> str:
