@@ -35,6 +35,7 @@ LAZY = {
     "models": "conveyor.cli.models:app",
     "endpoints": "conveyor.cli.endpoints:app",
     "monitors": "conveyor.cli.monitors:app",
+    "experiments": "conveyor.cli.experiments:app",
     "pipelines": "conveyor.cli.pipelines:app",
     "schedules": "conveyor.cli.schedules:app",
     "triggers": "conveyor.cli.triggers:app",

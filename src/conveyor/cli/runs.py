@@ -24,6 +24,7 @@ from conveyor.cli._output import (
     state_text,
     when,
 )
+from conveyor.cli._params import LabelOption, parse_labels
 from conveyor.cli.following import (
     ExecutorOption,
     OutcomeJsonOption,
@@ -36,6 +37,7 @@ from conveyor.store.metadata.kinds import DAG_EXECUTION
 
 if TYPE_CHECKING:
     from conveyor.client import Client
+    from conveyor.experiments import Experiments
     from conveyor.store.metadata.records import ExecutionDetail, RunDetail, RunRecord
 
 app = typer.Typer(
@@ -73,33 +75,53 @@ def list_runs(
     limit: Annotated[
         int, typer.Option(help="At most this many runs, newest first.")
     ] = DEFAULT_LIMIT,
+    experiment: Annotated[
+        str | None,
+        typer.Option(metavar="NAME", help="Only runs that joined this experiment."),
+    ] = None,
+    label: LabelOption = [],  # noqa: B006 (typer reads the default)
+    metric: Annotated[
+        list[str],
+        typer.Option(
+            "--metric",
+            metavar="KEY",
+            help="A column with this metric of each run in an experiment (repeatable).",
+        ),
+    ] = [],  # noqa: B006 (typer reads the default)
     as_json: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
 ) -> None:
     """List runs, newest first.
 
-    Example: conveyor runs list --pipeline hello-pipeline --status FAILED --since 7d
+    A run's experiment and name (`conveyor run --experiment --run-name`) are columns
+    when some run listed has them; --metric adds its experiment run's metrics.
+
+    Example: conveyor runs list --experiment churn --label team=growth --metric accuracy
     """
+    labels = parse_labels(label)
+    metric = list(dict.fromkeys(metric))
     # One more than asked, to know whether to say that there are more.
     with _client() as client:
-        records = client.list_runs(pipeline, status, since, limit + 1 if limit > 0 else limit)
-    shown = records[:limit]
+        if experiment is not None:
+            client.experiments.get(experiment)  # an unknown one is an error, not "no runs"
+        records = client.list_runs(
+            pipeline,
+            status,
+            since,
+            limit + 1 if limit > 0 else limit,
+            experiment=experiment,
+            labels=labels or None,
+        )
+        shown = records[:limit]
+        joined = sorted({r.experiment for r in shown if r.experiment is not None})
+        metrics = _metrics(client.experiments, joined, metric) if metric and joined else {}
     if as_json:
-        print_json({"runs": [r.to_json() for r in shown]})
+        print_json({"runs": [_run_json(r, metric, metrics) for r in shown]})
         return
     console = Console()
     if not shown:
         console.print("no runs match", highlight=False)
         return
-    rows = [
-        {
-            "run": record.run_id,
-            "pipeline": record.pipeline_name,
-            "status": run_state(record),
-            "started (UTC)": when(record.created_at),
-            "duration": span(record.created_at, record.ended_at),
-        }
-        for record in shown
-    ]
+    rows = [_list_row(record, shown, metric, metrics) for record in shown]
     print_whole(runs_table(rows, _width(console)))
     if len(records) > limit:
         console.print(f"[dim]the {limit} newest runs; --limit shows more[/]", highlight=False)
@@ -141,6 +163,9 @@ def show(
             highlight=False,
             markup=False,
         )
+    named = naming_text(run)
+    if named:
+        console.print(f"  {named}", highlight=False, markup=False)
     for name, value in run.parameters.items():
         console.print(f"  {name} = {_value(value, None)}", highlight=False, markup=False)
     if run.error:
@@ -228,10 +253,12 @@ def explain_cache(
 # -- drawing ---------------------------------------------------------------------------
 
 
-LIST_COLUMNS = ("run", "pipeline", "status", "started (UTC)", "duration")
-_KEPT_FIRST = ("run", "status", "started (UTC)", "duration", "pipeline")
+LIST_COLUMNS = ("run", "pipeline", "status", "started (UTC)", "duration", "experiment", "name")
+"""The columns of `runs list`, in order (experiment and name only when a run has them), and
+after them `metric.KEY` for each `--metric`."""
+_KEPT_FIRST = ("run", "status", "started (UTC)", "duration", "name", "experiment", "pipeline")
 """What a narrow terminal keeps: the run id and status always; the pipeline last, as every
-run id starts with its pipeline's name."""
+run id starts with its pipeline's name. Metrics, asked for, come right after the status."""
 _SHORTEST_PIPELINE = 10
 """A pipeline name cut shorter than this says too little: the column goes instead."""
 _GAP = 2
@@ -244,11 +271,14 @@ def runs_table(rows: list[dict[str, str | Text]], width: int | None) -> Table:
     fit beside the id and status are left out, the pipeline's name first shortened;
     an id longer than the width overflows it, whole, on one line.
     """
-    natural = {c: max(cell_len(c), *(cell_len(str(row[c])) for row in rows)) for c in LIST_COLUMNS}
+    present = list(rows[0])
+    natural = {c: max(cell_len(c), *(cell_len(str(row[c])) for row in rows)) for c in present}
     budget = None if width is None else width + _GAP  # each column takes its width and a gap
     kept: list[str] = []
     pipeline_width = None
-    for name in _KEPT_FIRST:
+    metrics = [name for name in present if name not in LIST_COLUMNS]
+    priority = [*_KEPT_FIRST[:2], *metrics, *_KEPT_FIRST[2:]]
+    for name in (name for name in priority if name in natural):
         need = natural[name] + _GAP
         shortened = budget is not None and need > budget >= _SHORTEST_PIPELINE + _GAP
         if name == "pipeline" and shortened:
@@ -257,7 +287,7 @@ def runs_table(rows: list[dict[str, str | Text]], width: int | None) -> Table:
             kept.append(name)
             budget = None if budget is None else budget - need
     table = Table(box=None, pad_edge=False)
-    columns = [name for name in LIST_COLUMNS if name in kept]
+    columns = [name for name in present if name in kept]
     for name in columns:
         table.add_column(
             name, no_wrap=True, max_width=pipeline_width if name == "pipeline" else None
@@ -457,6 +487,19 @@ def run_state(run: RunRecord) -> Text:
     return state_text(run.status)
 
 
+def naming_text(run: RunRecord) -> str:
+    """A run's name, experiment and labels, as far as it has them (`name d4, experiment
+    churn, labels team=growth`); empty for a run that has none."""
+    parts = []
+    if run.display_name:
+        parts.append(f"name {run.display_name}")
+    if run.experiment:
+        parts.append(f"experiment {run.experiment}")
+    if run.labels:
+        parts.append("labels " + ", ".join(f"{k}={v}" for k, v in sorted(run.labels.items())))
+    return ", ".join(parts)
+
+
 def runner_text(run: RunRecord) -> str:
     """Who runs a RUNNING run, or what to do once nobody does."""
     runner = run.runner
@@ -476,6 +519,62 @@ def span(start: datetime | None, end: datetime | None) -> str:
     if start is None:
         return ""
     return seconds_text(((end or datetime.now(UTC)) - start).total_seconds())
+
+
+def _list_row(
+    record: RunRecord,
+    shown: list[RunRecord],
+    keys: list[str],
+    metrics: dict[str, dict[str, Any]],
+) -> dict[str, str | Text]:
+    """A run's row of `runs list`: its experiment and name only when some run `shown` has
+    one (the table of runs without them stays as it was), then its `keys` metrics."""
+    row: dict[str, str | Text] = {
+        "run": record.run_id,
+        "pipeline": record.pipeline_name,
+        "status": run_state(record),
+        "started (UTC)": when(record.created_at),
+        "duration": span(record.created_at, record.ended_at),
+    }
+    if any(r.experiment for r in shown):
+        row["experiment"] = record.experiment or "-"
+    if any(r.display_name for r in shown):
+        row["name"] = record.display_name or "-"
+    logged = metrics.get(record.run_id, {})
+    for key in keys:
+        value = logged.get(key)
+        row[f"metric.{key}"] = "-" if value is None else _metric(value)
+    return row
+
+
+def _run_json(
+    record: RunRecord, keys: list[str], metrics: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """A run's record for `runs list --json`, with `metrics` when `--metric` asked for some."""
+    shown = record.to_json()
+    if keys:
+        logged = metrics.get(record.run_id, {})
+        shown["metrics"] = {key: logged.get(key) for key in keys}
+    return shown
+
+
+def _metrics(
+    experiments: Experiments, names: list[str], keys: list[str]
+) -> dict[str, dict[str, Any]]:
+    """The metrics `keys` of the pipeline runs of experiments `names`, by run id."""
+    columns = ["pipeline_run", *(f"metric.{key}" for key in keys)]
+    found: dict[str, dict[str, Any]] = {}
+    for name in names:
+        token: str | None = None
+        while True:
+            page = experiments.search_runs(name, page_token=token, columns=columns)
+            for row in page.runs:
+                if row.get("pipeline_run"):
+                    found[row["pipeline_run"]] = {k: row.get(f"metric.{k}") for k in keys}
+            token = page.next_page_token
+            if token is None:
+                break
+    return found
 
 
 def _value(value: Any, width: int | None = VALUE_WIDTH) -> str:
