@@ -7,9 +7,10 @@ The budget is fixed, and so is the seed, so that a run takes the same requests a
 short (about 20 s on 2 cores): `EXAMPLES` per operation, and schemathesis's boundary
 cases (its coverage phase). The home holds model `churn` (versions 1 to 3, `production`
 on 3), endpoint `churn-prod`, monitor `churn-drift`, pipeline `churn-training`
-(versions 1 to 3, `prod` on 3) and schedule `nightly` running it, the names the document
-gives as examples, so that generated requests reach the registry, the endpoints, the
-monitors, the pipelines and the schedules, not only their 404s.
+(versions 1 to 3, `prod` on 3), schedule `nightly` running it and experiment `churn` with
+run `depth-4`, the names the document gives as examples, so that generated requests reach
+the registry, the endpoints, the monitors, the pipelines, the schedules and the
+experiments, not only their 404s.
 """
 
 from __future__ import annotations
@@ -75,6 +76,9 @@ def server(tmp_path_factory, saved):
             home.pipelines.upload("churn-training", pipeline_spec(n), tags=["prod"])
         run = {"pipeline_job": {"pipeline": "churn-training@prod", "parameters": {"n": 1}}}
         home.schedules.create("nightly", "0 3 * * *", run)
+        home.experiments.create("churn")
+        home.experiments.start_run("churn", "depth-4")
+        home.experiments.log_metrics("churn", "depth-4", {"accuracy": 0.91, "nan": float("nan")})
         with served(create_app(home)) as client:
             yield client
 

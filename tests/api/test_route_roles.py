@@ -18,6 +18,7 @@ from conveyor.serving.settings import ServerSettings
 TOKENS = {
     "r-token": (Role.READ, "viewer"),
     "p-token": (Role.PREDICT, "crm-backend"),
+    "t-token": (Role.TRACK, "trainer"),
     "d-token": (Role.DEPLOY, "release-bot"),
     "ap-token": (Role.APPROVER, "dana"),
     "a-token": (Role.ADMIN, "ops"),
@@ -51,9 +52,27 @@ DEPLOYMENTS = {
     ("POST", "/api/v1/triggers/{trigger}:pause"),
     ("POST", "/api/v1/triggers/{trigger}:resume"),
     ("POST", "/api/v1/triggers/{trigger}:fire"),
+    ("POST", "/api/v1/runs/{run_id}:cancel"),
 }
 APPROVALS = {("POST", "/api/v1/models/{name}:approvePromotion")}
-QUERIES = {("POST", "/v2/repository/index")}
+_RUN = "/api/v1/experiments/{experiment}/runs/{run}"
+TRACKING = {
+    ("POST", "/api/v1/experiments"),
+    ("POST", "/api/v1/experiments/{experiment}/runs"),
+    *(
+        ("POST", f"{_RUN}:{verb}")
+        for verb in (
+            "end",
+            "logParams",
+            "logMetrics",
+            "logTimeSeriesMetrics",
+            "logPoints",
+            "setLabels",
+            "logClassificationMetrics",
+        )
+    ),
+}
+QUERIES = {("POST", "/v2/repository/index"), ("POST", "/api/v1/experiments:searchRuns")}
 """Routes whose POST only reads."""
 WORDS = (
     "infer",
@@ -80,6 +99,8 @@ def expected_role(method: str, template: str, declared: str | None = None) -> Ro
         return Role.READ
     if (method, template) in PREDICTIONS:
         return Role.PREDICT
+    if (method, template) in TRACKING:
+        return Role.TRACK
     if (method, template) in DEPLOYMENTS:
         return Role.DEPLOY
     if (method, template) in APPROVALS:
@@ -117,8 +138,8 @@ def concrete(template: str, word: str) -> str:
 def app(own_home, saved, tmp_path, settings):
     """Models `infer` and `predict`, each with aliases `infer`, `predict` and so on, an
     endpoint `infer` serving one, a monitor `infer` watching one, a pipeline `infer` with
-    tags named alike and a schedule `infer` running it; the app `conveyor serve` runs, with
-    the four tokens."""
+    tags named alike, a schedule `infer` running it, and an experiment of each word with a
+    run of that name; the app `conveyor serve` runs, with a token of each role."""
     for name in ("infer", "predict"):
         for n in (1, 2):
             folder = tmp_path / f"{name}-{n}"
@@ -133,6 +154,9 @@ def app(own_home, saved, tmp_path, settings):
     own_home.pipelines.upload("infer", PIPELINE, tags=["infer", "predict", "setTraffic"])
     run_infer = {"pipeline_job": {"pipeline": "infer@infer", "parameters": {"n": 1}}}
     own_home.schedules.create("infer", "0 3 * * *", run_infer)
+    for word in WORDS:
+        own_home.experiments.create(word)
+        own_home.experiments.start_run(word, word)
     return combined.create_app(settings, ServerSettings(poll_seconds=3600, tokens=Tokens(TOKENS)))
 
 
@@ -147,6 +171,8 @@ def state(home):
         [m.to_json() for m in home.monitors.list()],
         [v.to_json() for v in home.pipelines.versions("infer")],
         [s.to_json() for s in home.schedules.list()],
+        [r.to_json() for r in home.experiments.list_runs(WORDS)],
+        [len(home.experiments.time_series(word, word)) for word in WORDS],
     )
 
 

@@ -94,7 +94,7 @@ def test_a_tokens_file(churn, endpoints, serve, tmp_path, monkeypatch):
 def test_bad_token_settings_are_refused_before_serving(tmp_path):
     with pytest.raises(UsageError, match="entry 1 is not ROLE:TOKEN"):
         ServerSettings.from_env({"CONVEYOR_API_TOKENS": "just-a-token"})
-    roles = "read, predict, deploy, approver, admin"
+    roles = "read, predict, track, deploy, approver, admin"
     with pytest.raises(UsageError, match=f"role 'root' is not one of {roles}"):
         ServerSettings.from_env({"CONVEYOR_API_TOKENS": "root:x"})
     approver = ServerSettings.from_env({"CONVEYOR_API_TOKENS": "approver:x"}).tokens

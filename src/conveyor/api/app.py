@@ -12,9 +12,11 @@ The app holds:
 - the control API: `/api/v1/models` (`conveyor.api.models`), `/api/v1/endpoints`
   (`conveyor.api.endpoints`), `/api/v1/monitors` (`conveyor.api.monitors`),
   `/api/v1/pipelines` (`conveyor.api.pipelines`), `/api/v1/schedules`
-  (`conveyor.api.schedules`) and `/api/v1/triggers` (`conveyor.api.triggers`), thin calls
-  to the home's registry, endpoints, monitors, pipelines, schedules and triggers, which
-  routes reach as `request.app.state.home`;
+  (`conveyor.api.schedules`), `/api/v1/triggers` (`conveyor.api.triggers`) and
+  `/api/v1/experiments` (`conveyor.api.experiments`) and `/api/v1/runs`
+  (`conveyor.api.runs`), thin calls to the home's registry, endpoints, monitors,
+  pipelines, schedules, triggers, experiments and metadata store, which routes reach as
+  `request.app.state.home`;
 - `extra_routers`: the routes of other faces: FastAPI `APIRouter`s (their routes added
   to the app's own, and described in `/openapi.json`) or Starlette routes (`Route`,
   `Mount`, added as they are). They get the same JSON error body for Conveyor's errors
@@ -51,10 +53,12 @@ from conveyor.api import (
     docs,
     endpoints,
     errors,
+    experiments,
     models,
     monitors,
     pipelines,
     rollouts,
+    runs,
     schedules,
     triggers,
 )
@@ -67,7 +71,8 @@ TITLE = "Conveyor"
 DESCRIPTION = (
     "Conveyor's REST API: the model registry under /api/v1/models, prediction endpoints "
     "under /api/v1/endpoints, model monitors under /api/v1/monitors, pipelines under "
-    "/api/v1/pipelines, schedules under /api/v1/schedules, triggers under /api/v1/triggers. "
+    "/api/v1/pipelines, schedules under /api/v1/schedules, triggers under /api/v1/triggers, "
+    "experiment tracking under /api/v1/experiments, pipeline runs under /api/v1/runs. "
     "Every error answers "
     '{"error": {"code", "message", "status"}}.'
 )
@@ -104,6 +109,8 @@ def create_app(
     routers.append(schedules.router)
     routers.append(triggers.router)
     routers.append(rollouts.router)
+    routers.append(experiments.router)
+    routers.append(runs.router)
     for router in [*routers, *extra_routers]:
         # A router's own routes, not FastAPI's wrapper of an included router: the token
         # middleware matches a request against each route, as Starlette's router does.

@@ -19,6 +19,7 @@ from conveyor.automation.references import LATEST, PIPELINE_NAME
 from conveyor.monitoring.specs import DURATION_PATTERN, MONITOR_NAME, SETTING
 from conveyor.registry.names import ALIAS, MODEL_NAME
 from conveyor.serving.endpoints import ENDPOINT_NAME
+from conveyor.store.metadata.experiment_contexts import NAME as EXPERIMENT_NAME
 from conveyor.store.metadata.kinds import MAX_ID
 
 _ID = "[0-9]{1,18}"  # every id below 10^18 < 2^63
@@ -37,6 +38,11 @@ PIPELINE_REF = f"^(?:{_ID}|{PIPELINE_NAME.pattern})$"
 PIPELINE_REFERENCE = f"^{PIPELINE_NAME.pattern}(?:@(?:{_ID}|{PIPELINE_NAME.pattern}))?$"
 SCHEDULE = f"^(?:(?:(?:{MODEL_NAME.pattern})))$"  # a model name's rule, told apart in RULES
 TRIGGER = f"^(?:(?:(?:(?:{MODEL_NAME.pattern}))))$"  # a model name's rule, told apart in RULES
+EXPERIMENT = f"^{EXPERIMENT_NAME.pattern}$"
+"""An experiment's name, as `conveyor.store.metadata.experiment_contexts.check_name` checks it."""
+RUN = f"^(?:{EXPERIMENT_NAME.pattern})$"  # the same rule, told apart in RULES
+RUN_ID = "^[^/\\x00]{1,255}$"
+"""A pipeline run's id: what the store names it by (any text without `/` or NUL)."""
 NO_NUL = "^[^\\x00]*$"
 """Free text: anything but NUL, which PostgreSQL does not store."""
 
@@ -64,6 +70,11 @@ RULES = {
     "characters (nightly-train)",
     TRIGGER: "a trigger name: a letter, then letters, digits, '-' and '_', up to 128 "
     "characters (new-spans)",
+    EXPERIMENT: "an experiment name: 1 to 128 letters, digits, '.', '_' or '-', starting "
+    "with a letter or digit (churn)",
+    RUN_ID: "a run id: 1 to 255 characters, no '/' (train-20261207-093000-0a1b2c)",
+    RUN: "a run name: 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or "
+    "digit (depth-4)",
     NO_NUL: "text without NUL characters",
 }
 """What each pattern means, for the message of a value that breaks it."""
@@ -137,3 +148,11 @@ TriggerPath = Annotated[
 TriggerName = Annotated[
     str, Field(pattern=TRIGGER, description=RULES[TRIGGER], examples=["new-spans"])
 ]
+ExperimentPath = Annotated[
+    str, Path(pattern=EXPERIMENT, description=RULES[EXPERIMENT], examples=["churn"])
+]
+ExperimentName = Annotated[
+    str, Field(pattern=EXPERIMENT, description=RULES[EXPERIMENT], examples=["churn"])
+]
+RunPath = Annotated[str, Path(pattern=RUN, description=RULES[RUN], examples=["depth-4"])]
+RunName = Annotated[str, Field(pattern=RUN, description=RULES[RUN], examples=["depth-4"])]

@@ -40,6 +40,20 @@ def context_types(conn: Connection) -> tuple[int, int]:
     )
 
 
+def existing_context_types(conn: Connection) -> tuple[int, int] | None:
+    """`context_types` if both exist already, else None (nothing is written)."""
+    found = dict(
+        conn.execute(
+            select(CONTEXT_TYPES.c.name, CONTEXT_TYPES.c.id).where(
+                CONTEXT_TYPES.c.name.in_((EXPERIMENT, EXPERIMENT_RUN))
+            )
+        ).all()
+    )
+    if len(found) < 2:
+        return None
+    return found[EXPERIMENT], found[EXPERIMENT_RUN]
+
+
 def experiment_row(conn: Connection, type_id: int, name: str) -> Row[Any]:
     row = conn.execute(
         select(CONTEXTS).where(CONTEXTS.c.type_id == type_id, CONTEXTS.c.name == name)
@@ -160,22 +174,100 @@ def attribute(conn: Connection, context_id: int, artifact_id: int) -> None:
     conn.execute(insert(ATTRIBUTIONS).values(context_id=context_id, artifact_id=artifact_id))
 
 
-def add_artifact(conn: Connection, type_id: int, name: str, metadata: dict[str, Any]) -> int:
-    """Record a LIVE artifact whose content is its metadata (no bytes, an empty URI)."""
+def add_artifact(
+    conn: Connection,
+    type_id: int,
+    name: str,
+    metadata: dict[str, Any],
+    *,
+    uri: str = "",
+    state: ArtifactState = ArtifactState.LIVE,
+) -> int:
+    """Record a LIVE artifact whose content is its metadata (no bytes, an empty URI), or
+    one at `uri` in `state`; its id."""
     stamp = now()
     return conn.execute(
         insert(ARTIFACTS)
         .values(
             type_id=type_id,
-            uri="",
+            uri=uri,
             name=name,
-            state=ArtifactState.LIVE,
+            state=state,
             metadata=metadata,
             created_at=stamp,
             updated_at=stamp,
         )
         .returning(ARTIFACTS.c.id)
     ).scalar_one()
+
+
+def update_artifact(conn: Connection, artifact_id: int, **values: Any) -> None:
+    """Change an artifact's columns (`uri`, `state`, `metadata`); `updated_at` is now."""
+    conn.execute(
+        update(ARTIFACTS).where(ARTIFACTS.c.id == artifact_id).values(**values, updated_at=now())
+    )
+
+
+def artifacts_of_type(
+    conn: Connection,
+    type_name: str,
+    *,
+    ids: Iterable[int] | None = None,
+    context_ids: Iterable[int] | None = None,
+    lock: bool = False,
+) -> list[Row[Any]]:
+    """The artifacts of one type in any state (`id`, `uri`, `name`, `state`, `metadata`,
+    `created_at`, `updated_at`), oldest first: all of them, those of these `ids`, or those
+    attributed to these contexts; `lock` holds their rows for an update."""
+    query = (
+        select(
+            ARTIFACTS.c.id,
+            ARTIFACTS.c.uri,
+            ARTIFACTS.c.name,
+            ARTIFACTS.c.state,
+            ARTIFACTS.c.metadata,
+            ARTIFACTS.c.created_at,
+            ARTIFACTS.c.updated_at,
+        )
+        .join(ARTIFACT_TYPES, ARTIFACT_TYPES.c.id == ARTIFACTS.c.type_id)
+        .where(ARTIFACT_TYPES.c.name == type_name)
+    )
+    if lock:
+        query = query.with_for_update(of=ARTIFACTS)
+    if ids is None and context_ids is None:
+        return list(conn.execute(query.order_by(ARTIFACTS.c.id)))
+    found: dict[int, Row[Any]] = {}
+    if ids is not None:
+        for batch in chunks(set(ids)):
+            found.update(
+                (row.id, row) for row in conn.execute(query.where(ARTIFACTS.c.id.in_(batch)))
+            )
+    if context_ids is not None:
+        attributed_to = select(ATTRIBUTIONS.c.artifact_id)
+        for batch in chunks(set(context_ids)):
+            inside = ARTIFACTS.c.id.in_(attributed_to.where(ATTRIBUTIONS.c.context_id.in_(batch)))
+            found.update((row.id, row) for row in conn.execute(query.where(inside)))
+    return [found[key] for key in sorted(found)]
+
+
+def attribute_once(conn: Connection, context_id: int, artifact_id: int) -> None:
+    """Attribute an artifact to a context, unless it is already."""
+    taken = conn.execute(
+        select(ATTRIBUTIONS.c.artifact_id).where(
+            ATTRIBUTIONS.c.context_id == context_id, ATTRIBUTIONS.c.artifact_id == artifact_id
+        )
+    ).first()
+    if taken is None:
+        attribute(conn, context_id, artifact_id)
+
+
+def contexts_by_id(conn: Connection, type_id: int, context_ids: Iterable[int]) -> list[Row[Any]]:
+    """The contexts of type `type_id` among these ids (the others are left out), by id."""
+    found: list[Row[Any]] = []
+    for batch in chunks(set(context_ids)):
+        query = select(CONTEXTS).where(CONTEXTS.c.type_id == type_id, CONTEXTS.c.id.in_(batch))
+        found.extend(conn.execute(query))
+    return sorted(found, key=lambda row: row.id)
 
 
 def pipeline_runs(conn: Connection, run_ids: Iterable[str]) -> dict[str, Row[Any]]:

@@ -40,7 +40,8 @@ FIXED_COLUMNS = (
 )
 PREFIXES = ("param.", "metric.", "time_series_metric.", "label.")
 MAX_PAGE_SIZE = 10_000
-"""The most runs one page holds."""
+"""The most runs one page holds when a page size is given (the REST API always gives one);
+without one, a search returns every run that matches."""
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq,
@@ -158,12 +159,13 @@ def search(
     columns: Sequence[str] | None = None,
 ) -> RunPage:
     """One page of the rows of `runs` that match `filter`, in `order_by` order, with only
-    the `columns` asked for (names, or prefixes ending in `*` such as `metric.*`)."""
+    the `columns` asked for (names, or prefixes ending in `*` such as `metric.*`); every
+    row when `page_size` is None."""
     clauses = parse_filter(filter)
     order = parse_order(order_by)
-    size = _page_size(page_size)
     offset = _offset(page_token)
     rows = [row for row in map(row_of, runs) if all(c.matches(row) for c in clauses)]
+    size = _page_size(page_size) if page_size is not None else max(len(rows), 1)
     for column, descending in reversed(order):  # stable sorts, last key first
         present = [row for row in rows if row.get(column) is not None]
         missing = [row for row in rows if row.get(column) is None]
@@ -227,9 +229,7 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (1, value.isoformat() if hasattr(value, "isoformat") else str(value))
 
 
-def _page_size(size: int | None) -> int:
-    if size is None:
-        return MAX_PAGE_SIZE
+def _page_size(size: int) -> int:
     if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_PAGE_SIZE:
         raise ExperimentUsageError(f"page_size must be from 1 to {MAX_PAGE_SIZE}, not {size!r}")
     return size

@@ -35,7 +35,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Row
 
 from conveyor.experiments import _rows, classification, models, search
-from conveyor.experiments.errors import ExperimentConflict, ExperimentUsageError
+from conveyor.experiments.errors import (
+    ExperimentConflict,
+    ExperimentNotFound,
+    ExperimentRunNotFound,
+    ExperimentUsageError,
+)
 from conveyor.experiments.records import (
     ClassificationMetrics,
     Experiment,
@@ -90,6 +95,7 @@ class Experiments:
         self.store = store
         self.registry = registry
         self.artifacts = artifacts
+        self._type_ids: tuple[int, int] | None = None
 
     # -- experiments -------------------------------------------------------------
 
@@ -99,7 +105,7 @@ class Experiments:
         """Make experiment `name`; with `exist_ok`, an existing one is returned as it is."""
         experiment_contexts.check_name(name, "experiment")
         with self.store.transaction(write=True) as conn:
-            types = _rows.context_types(conn)
+            types = self._types(conn)
             if experiment_contexts.find(conn, types[0], name) is not None and not exist_ok:
                 raise ExperimentConflict(
                     f"experiment {name!r} exists already; use it, or give another name"
@@ -109,12 +115,12 @@ class Experiments:
 
     def get(self, name: str) -> Experiment:
         with self.store.transaction() as conn:
-            return self._experiment(conn, _rows.context_types(conn), name)
+            return self._experiment(conn, self._types(conn), name)
 
     def list(self) -> list[Experiment]:
         """Every experiment, by name."""
         with self.store.transaction() as conn:
-            rows = _rows.experiment_rows(conn, *_rows.context_types(conn))
+            rows = _rows.experiment_rows(conn, *self._types(conn))
         return [_experiment_of(row, row.run_count) for row in rows]
 
     def delete(self, name: str) -> int:
@@ -122,7 +128,7 @@ class Experiments:
         A pipeline run that joined it stays, out of the experiment; so do the artifacts its
         runs logged, and the model versions."""
         with self.store.transaction(write=True) as conn:
-            types = _rows.context_types(conn)
+            types = self._types(conn)
             experiment = _rows.experiment_row(conn, types[0], name)
             runs = _rows.run_rows(conn, types[1], [experiment.id])
             self._leave_pipeline_runs(conn, runs)
@@ -145,7 +151,7 @@ class Experiments:
         experiment_contexts.check_name(run, "run")
         labels = experiment_contexts.check_labels(labels)
         with self.store.transaction(write=True) as conn:
-            types = _rows.context_types(conn)
+            types = self._types(conn)
             found = _rows.experiment_row(conn, types[0], experiment)
             if resume:
                 row = _rows.run_row(conn, types[1], experiment, run, lock=True)
@@ -175,17 +181,18 @@ class Experiments:
         def end(_conn: Connection, properties: dict[str, Any], _context: int) -> None:
             properties.update(state=state.value, ended_at=now().isoformat())
 
-        return self._change(experiment, run, end)
+        self._change(experiment, run, end)
+        return self.get_run(experiment, run)
 
     def get_run(self, experiment: str, run: str) -> ExperimentRun:
         with self.store.transaction() as conn:
-            return self._run(conn, _rows.context_types(conn)[1], experiment, run)
+            return self._run(conn, self._types(conn)[1], experiment, run)
 
     def list_runs(self, experiment: str | Sequence[str]) -> list[ExperimentRun]:
         """The runs of one experiment or several, oldest first."""
         names = [experiment] if isinstance(experiment, str) else list(experiment)
         with self.store.transaction() as conn:
-            types = _rows.context_types(conn)
+            types = self._types(conn)
             ids = [_rows.experiment_row(conn, types[0], name).id for name in names]
             return self._records(conn, _rows.run_rows(conn, types[1], ids))
 
@@ -215,9 +222,65 @@ class Experiments:
     def delete_run(self, experiment: str, run: str) -> None:
         """Delete a run with its points; a pipeline run stays, out of the experiment."""
         with self.store.transaction(write=True) as conn:
-            row = _rows.run_row(conn, _rows.context_types(conn)[1], experiment, run, lock=True)
+            row = _rows.run_row(conn, self._types(conn)[1], experiment, run, lock=True)
             self._leave_pipeline_runs(conn, [row])
             _rows.delete_runs(conn, [row.id])
+
+    # -- by context id (MLflow's ids) ---------------------------------------------
+
+    def experiment_ids(self) -> dict[str, int]:
+        """The context id of every experiment, by name: the ids MLflow knows them by."""
+        with self.store.transaction() as conn:
+            types = self._types(conn)
+            return {row.name: row.id for row in _rows.experiment_rows(conn, *types)}
+
+    def experiment_by_id(self, context_id: int) -> Experiment:
+        """The experiment whose context id is `context_id`."""
+        with self.store.transaction() as conn:
+            types = self._types(conn)
+            found = _rows.contexts_by_id(conn, types[0], [context_id])
+            if not found:
+                raise ExperimentNotFound(f"no experiment has the id {context_id}")
+            return _experiment_of(found[0], _rows.run_count(conn, types[1], context_id))
+
+    def run_id(self, experiment: str, run: str) -> int:
+        """The context id of a run: the id MLflow knows it by."""
+        with self.store.transaction() as conn:
+            return _rows.run_row(conn, self._types(conn)[1], experiment, run).id
+
+    def run_by_id(self, context_id: int) -> ExperimentRun:
+        """The run whose context id is `context_id` (its record names its experiment)."""
+        with self.store.transaction() as conn:
+            found = _rows.contexts_by_id(conn, self._types(conn)[1], [context_id])
+            if not found:
+                raise ExperimentRunNotFound(f"no experiment run has the id {context_id}")
+            return self._records(conn, found)[0]
+
+    def runs_by_id(self, experiment: str | Sequence[str]) -> dict[int, ExperimentRun]:
+        """`list_runs` by context id, oldest first."""
+        names = [experiment] if isinstance(experiment, str) else list(experiment)
+        with self.store.transaction() as conn:
+            types = self._types(conn)
+            ids = [_rows.experiment_row(conn, types[0], name).id for name in names]
+            rows = _rows.run_rows(conn, types[1], ids)
+            return dict(zip([row.id for row in rows], self._records(conn, rows), strict=True))
+
+    def last_points(self, run_ids: Iterable[int]) -> dict[int, dict[str, TimeSeriesPoint]]:
+        """The last point (highest step; at one step, the latest logged) of each time series
+        of these runs, by context id then key, read at once; unknown ids are left out."""
+        with self.store.transaction() as conn:
+            rows = _rows.contexts_by_id(conn, self._types(conn)[1], run_ids)
+        return {
+            row.id: {
+                key: TimeSeriesPoint(
+                    last["step"],
+                    float(from_json(last["value"])),
+                    datetime.fromtimestamp(last["wall_time"], UTC),
+                )
+                for key, last in row.properties.get("time_series", {}).items()
+            }
+            for row in rows
+        }
 
     # -- logging -------------------------------------------------------------------
 
@@ -227,14 +290,7 @@ class Experiments:
         params = check_params(params)
 
         def add(_conn: Connection, properties: dict[str, Any], _context: int) -> None:
-            logged = properties["params"]
-            for key, value in params.items():
-                if key in logged and logged[key] != value:
-                    raise ExperimentUsageError(
-                        f"param {key!r} of run {run!r} is {logged[key]!r} already; a param "
-                        f"cannot change within a run (start another run for {value!r})"
-                    )
-            logged.update(params)
+            _merge_params(properties["params"], params, run)
 
         self._change(experiment, run, add)
 
@@ -287,21 +343,31 @@ class Experiments:
         """Record many time-series points at once (key, value, step, wall time in seconds);
         with `as_summary`, each key's summary metric also becomes its series' last value
         (MLflow's `log_metric`, whose metrics are all series)."""
-        checked = [
-            (
-                check_key(key, "metric"),
-                number(value, f"metric {key!r}"),
-                check_step(step),
-                check_wall_time(wall_time),
-            )
-            for key, value, step, wall_time in points
-        ]
+        self.log_batch(experiment, run, points=points, as_summary=as_summary)
+
+    def log_batch(
+        self,
+        experiment: str,
+        run: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        points: Iterable[Point] = (),
+        labels: Mapping[str, str] | None = None,
+        as_summary: bool = False,
+    ) -> None:
+        """Params, time-series points (as `log_points` takes them) and labels in one
+        transaction (MLflow's `log_batch`): all are checked first, and nothing is written when
+        one is refused."""
+        checked_params = check_params(params or {})
+        checked_points = _checked_points(points)
+        checked_labels = experiment_contexts.check_labels(labels)
 
         def add(conn: Connection, properties: dict[str, Any], context: int) -> list[dict[str, Any]]:
-            rows = _advance(properties["time_series"], context, checked)
+            _merge_params(properties["params"], checked_params, run)
+            rows = _advance(properties["time_series"], context, checked_points)
             if as_summary:
-                for key in {point[0] for point in checked}:
-                    properties["metrics"][key] = properties["time_series"][key]["value"]
+                _summarize(properties, checked_points)
+            properties.setdefault("labels", {}).update(checked_labels)
             return rows
 
         self._change(experiment, run, add)
@@ -317,7 +383,7 @@ class Experiments:
     ) -> dict[str, list[TimeSeriesPoint]]:
         """The points of a run's time series (all, or `keys`), by key, in step order."""
         with self.store.transaction() as conn:
-            row = _rows.run_row(conn, _rows.context_types(conn)[1], experiment, run)
+            row = _rows.run_row(conn, self._types(conn)[1], experiment, run)
             found = _rows.points(conn, row.id, keys, first_step, last_step)
         series: dict[str, list[TimeSeriesPoint]] = {}
         for point in found:
@@ -358,7 +424,7 @@ class Experiments:
         """The run's classification metrics: those logged to it, and for a pipeline run
         those its tasks wrote."""
         with self.store.transaction() as conn:
-            row = _rows.run_row(conn, _rows.context_types(conn)[1], experiment, run)
+            row = _rows.run_row(conn, self._types(conn)[1], experiment, run)
             contexts = [row.id]
             pipeline_run = row.properties.get("pipeline_run")
             if pipeline_run:
@@ -409,33 +475,38 @@ class Experiments:
 
     # -- inside ------------------------------------------------------------------
 
-    def _change(
-        self,
-        experiment: str,
-        run: str,
-        change: Change,
-    ) -> ExperimentRun:
+    def _change(self, experiment: str, run: str, change: Change) -> None:
         """Apply `change` to a RUNNING run's properties (it may return points to insert) in
-        one write transaction; the run as it is afterwards."""
+        one write transaction."""
         with self.store.transaction(write=True) as conn:
-            run_type = _rows.context_types(conn)[1]
-            row = _rows.run_row(conn, run_type, experiment, run, lock=True)
+            row = _rows.run_row(conn, self._types(conn)[1], experiment, run, lock=True)
             properties = row.properties
             self._check_running(conn, row)
             points = change(conn, properties, row.id)
             _rows.add_points(conn, points or [])
             _rows.set_properties(conn, row.id, properties, now())
-            return self._records(conn, [_rows.run_row(conn, run_type, experiment, run)])[0]
+
+    def _types(self, conn: Connection) -> tuple[int, int]:
+        """The ids of the context types of experiments and their runs, kept once both exist
+        (ids made in a transaction that may yet roll back are not kept)."""
+        if self._type_ids is None:
+            found = _rows.existing_context_types(conn)
+            if found is None:
+                return _rows.context_types(conn)
+            self._type_ids = found
+        return self._type_ids
 
     def _running(self, experiment: str, run: str) -> None:
         with self.store.transaction() as conn:
-            row = _rows.run_row(conn, _rows.context_types(conn)[1], experiment, run)
+            row = _rows.run_row(conn, self._types(conn)[1], experiment, run)
             self._check_running(conn, row)
 
     def _check_running(self, conn: Connection, row: Row[Any]) -> None:
-        state = self._records(conn, [row])[0].state
+        properties = row.properties
+        state = ExperimentRunState(properties["state"])
+        if properties.get("pipeline_run"):  # its pipeline run's status decides
+            state = self._records(conn, [row])[0].state
         if state != ExperimentRunState.RUNNING:
-            properties = row.properties
             raise ExperimentConflict(
                 f"run {properties['run_name']!r} of experiment {properties['experiment']!r} "
                 f"has ended ({state}); start_run({properties['run_name']!r}, resume=True) "
@@ -499,6 +570,35 @@ class Experiments:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return uri
+
+
+def _merge_params(logged: dict[str, Any], params: Mapping[str, Any], run: str) -> None:
+    """Add checked `params` to a run's `logged` ones; a changed value is refused."""
+    for key, value in params.items():
+        if key in logged and logged[key] != value:
+            raise ExperimentUsageError(
+                f"param {key!r} of run {run!r} is {logged[key]!r} already; a param "
+                f"cannot change within a run (start another run for {value!r})"
+            )
+    logged.update(params)
+
+
+def _checked_points(points: Iterable[Point]) -> list[Point]:
+    return [
+        (
+            check_key(key, "metric"),
+            number(value, f"metric {key!r}"),
+            check_step(step),
+            check_wall_time(wall_time),
+        )
+        for key, value, step, wall_time in points
+    ]
+
+
+def _summarize(properties: dict[str, Any], points: Sequence[Point]) -> None:
+    """Each key's summary metric becomes its series' last value."""
+    for key in {point[0] for point in points}:
+        properties["metrics"][key] = properties["time_series"][key]["value"]
 
 
 def _advance(series: dict[str, Any], context: int, points: Sequence[Point]) -> list[dict[str, Any]]:

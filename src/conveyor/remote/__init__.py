@@ -4,8 +4,8 @@
 (`Client(env="staging")`, or `Client()` in the environment `--env` or `CONVEYOR_ENV`
 chose), or when made with `Client.connect(url, token=...)`. It then works on a
 `RemoteHome` (`home.py`) in place of a home: a `Server` (`server.py`: httpx, the token,
-the errors) and the registry, endpoints and monitors over it (`registry.py`,
-`endpoints.py`, `monitors.py`), which rebuild the same records the library returns
+the errors) and the registry, endpoints, monitors and experiments over it (`registry.py`,
+`endpoints.py`, `monitors.py`, `experiments.py`), which rebuild the same records the library returns
 (`records.py`). What no REST route does is done on the environment's own store when it
 declares one (`Client`), else raises `RemoteUnsupported` (`errors.py`).
 

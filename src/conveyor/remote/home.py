@@ -1,15 +1,16 @@
 """`RemoteHome`: what a remote `Client` works on in place of a home: a Conveyor server's
-registry, endpoints, monitors and rollouts over its REST API.
+registry, endpoints, monitors, rollouts and experiments over its REST API.
 
     remote = RemoteHome.of(Settings.from_env(env="staging"))    # server_url, token_env
     remote = RemoteHome.connect("https://conveyor.example.com", token="...")
     remote.registry.get_version("churn@production")              # a ModelVersion
     remote.close()
 
-Its `registry`, `endpoints`, `monitors` and `rollouts` have the methods of a home's
-(`Registry`, `Endpoints`, `Monitors`, `Rollouts`) that the REST API offers, and return the same records. Every other
-part of a home (its metadata store, artifact store, model loader, pipelines...) is out of
-reach: asking for one raises `RemoteUnsupported`, naming it.
+Its `registry`, `endpoints`, `monitors`, `rollouts` and `experiments` have the methods of a
+home's (`Registry`, `Endpoints`, `Monitors`, `Rollouts`, `Experiments`) that the REST API
+offers, and return the same records. Every other part of a home (its metadata store,
+artifact store, model loader, pipelines...) is out of reach: asking for one raises
+`RemoteUnsupported`, naming it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from conveyor.remote.endpoints import RemoteEndpoints
 from conveyor.remote.errors import RemoteUnsupported
+from conveyor.remote.experiments import RemoteExperiments
 from conveyor.remote.monitors import RemoteMonitors
 from conveyor.remote.registry import RemoteRegistry
 from conveyor.remote.rollouts import RemoteRollouts
@@ -28,7 +30,8 @@ if TYPE_CHECKING:
 
 
 class RemoteHome:
-    """A Conveyor server's registry, endpoints, monitors and rollouts; `close()` when done."""
+    """A Conveyor server's registry, endpoints, monitors, rollouts and experiments; `close()`
+    when done."""
 
     def __init__(self, server: Server) -> None:
         self.server = server
@@ -36,6 +39,7 @@ class RemoteHome:
         self.endpoints = RemoteEndpoints(server)
         self.monitors = RemoteMonitors(server)
         self.rollouts = RemoteRollouts(server)
+        self.experiments = RemoteExperiments(server)
 
     @classmethod
     def of(cls, settings: Settings) -> RemoteHome:

@@ -3,8 +3,11 @@ needing the least role it declares.
 
 Roles, each allowing what the ones before it allow:
 
-- `read`: health, metrics, model and endpoint metadata (every GET);
+- `read`: health, metrics, model and endpoint metadata (every GET, and searching
+  experiment runs with `POST /api/v1/experiments:searchRuns`);
 - `predict`: `:predict`, `:rawPredict` and `/infer`;
+- `track`: experiment tracking (`/api/v1/experiments`): creating experiments, starting,
+  logging to and ending their runs (deleting them needs `admin`);
 - `deploy`: `:deployModel`, `:undeployModel` and `:setTraffic` (`/api/v1/endpoints`),
   uploading pipeline versions and moving their tags (`/api/v1/pipelines`);
 - `approver`: approving the promotion of a model version into this server's environment
@@ -71,9 +74,10 @@ class Role(IntEnum):
 
     READ = 1
     PREDICT = 2
-    DEPLOY = 3
-    APPROVER = 4
-    ADMIN = 5
+    TRACK = 3
+    DEPLOY = 4
+    APPROVER = 5
+    ADMIN = 6
 
     @classmethod
     def parse(cls, text: str, where: str) -> Role:

@@ -32,7 +32,8 @@ from conveyor.store.metadata.errors import ExperimentRunExists
 from conveyor.store.metadata.kinds import EXPERIMENT_RUN, ExperimentRunState
 from conveyor.store.metadata.mlmd_tables import CONTEXTS
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+"""An experiment's or a run's name (`check_name`)."""
 MAX_CONTEXT_NAME = 255
 """The length of a context's name: an experiment's and a run's names together, with `-`."""
 MAX_LABEL_KEY, MAX_LABEL_VALUE = 250, 5000
@@ -41,7 +42,7 @@ MAX_LABEL_KEY, MAX_LABEL_VALUE = 250, 5000
 def check_name(value: object, what: str) -> str:
     """An experiment's or run's name: 1 to 128 letters, digits, `.`, `_` or `-`, starting
     with a letter or digit (Vertex AI takes the lowercase ones with `-`)."""
-    if not isinstance(value, str) or not _NAME.fullmatch(value):
+    if not isinstance(value, str) or not NAME.fullmatch(value):
         raise UsageError(
             f"{what} name {value!r} is not valid: use 1 to 128 letters, digits, '.', '_' or "
             "'-', starting with a letter or digit"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, exists, select, text
+from sqlalchemy import Connection, Select, and_, bindparam, exists, or_, select, text
 
 from conveyor.store.metadata import driver, leases, rows
 from conveyor.store.metadata.errors import NotFound
@@ -71,8 +71,19 @@ def list_runs(
     limit: int | None,
     experiment: str | None = None,
     labels: dict[str, str] | None = None,
+    after: str | None = None,
 ) -> list[RunRecord]:
     query = _runs().add_columns(*(CONTEXTS.c.properties[k].label(k) for k in _SUMMARY_KEYS))
+    if after is not None:
+        mark = conn.execute(_runs().where(CONTEXTS.c.name == after)).first()
+        if mark is None:
+            raise NotFound(f"no run {after!r} to list the runs after")
+        query = query.where(
+            or_(
+                CONTEXTS.c.created_at < mark.created_at,
+                and_(CONTEXTS.c.created_at == mark.created_at, CONTEXTS.c.id < mark.id),
+            )
+        )
     if experiment is not None:
         query = query.where(CONTEXTS.c.properties["experiment"].as_string() == experiment)
     for key, value in (labels or {}).items():

@@ -284,13 +284,15 @@ class MetadataStore:
         limit: int | None = None,
         experiment: str | None = None,
         labels: Mapping[str, str] | None = None,
+        after: str | None = None,
     ) -> list[RunRecord]:
         """Runs, newest first, optionally of one pipeline, in one status, created since a
-        time, in one experiment, with these labels."""
+        time, in one experiment, with these labels; with `after` (a run id), those that
+        follow that run in this order: the next page of a listing."""
         status = RunStatus(status) if status is not None else None
         with self._read() as conn:
             return queries.list_runs(
-                conn, pipeline, status, since, limit, experiment, dict(labels or {})
+                conn, pipeline, status, since, limit, experiment, dict(labels or {}), after
             )
 
     def get_run(self, run_id: str) -> RunDetail:
