@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that the test suite needs, when they are missing.
+# Installs the Debian packages that the test suite and the console's build need, when missing.
 set -euo pipefail
 needed=()
 for pkg in "$@"; do

@@ -74,6 +74,13 @@ TRACKING = {
 }
 QUERIES = {("POST", "/v2/repository/index"), ("POST", "/api/v1/experiments:searchRuns")}
 """Routes whose POST only reads."""
+CONSOLE = {
+    ("GET", "/"),
+    ("GET", "/ui"),
+    ("GET", "/ui/{page:path}"),
+    ("GET", "/ui/assets/{name:path}"),
+}
+"""The web console's page shell and assets: public, the only routes that are."""
 WORDS = (
     "infer",
     "predict",
@@ -93,6 +100,8 @@ PIPELINE = {
 
 def expected_role(method: str, template: str, declared: str | None = None) -> Role:
     """The role a route's OpenAPI operation declares, else the rule for its kind."""
+    if (method, template) in CONSOLE:
+        return Role.PUBLIC
     if declared is not None:
         return Role[declared.upper()]
     if method == "GET" or (method, template) in QUERIES:
@@ -110,8 +119,9 @@ def expected_role(method: str, template: str, declared: str | None = None) -> Ro
 
 def every_route(app, document) -> list[tuple[str, str, str | None]]:
     """(method, path template, declared role) of every route of `app`: those its OpenAPI
-    document describes (the control API, the prediction routes), and the documentation's
-    and the mounted prediction server's from the app's routes too (Starlette's templates)."""
+    document describes (the control API, the prediction routes), and the documentation's,
+    the console's and the mounted prediction server's from the app's routes too
+    (Starlette's templates)."""
     found = [
         (m.upper(), p, op.get("x-conveyor-role"))
         for p, ops in document["paths"].items()
@@ -120,9 +130,10 @@ def every_route(app, document) -> list[tuple[str, str, str | None]]:
     for route in app.routes:
         routes = route.routes if isinstance(route, Mount) else [route]
         for inner in routes:
+            declared = (getattr(inner, "openapi_extra", None) or {}).get("x-conveyor-role")
             for method in sorted(getattr(inner, "methods", None) or ()):
-                if method != "HEAD" and (method, inner.path, None) not in found:
-                    found.append((method, inner.path, None))
+                if method != "HEAD" and not any(f[:2] == (method, inner.path) for f in found):
+                    found.append((method, inner.path, declared))
     return found
 
 
@@ -180,6 +191,7 @@ def test_every_route_and_every_role(app, serve, own_home):
     http = serve(app)
     routes = every_route(app, http.get("/openapi.json", headers=bearer("r-token")).json())
     assert len(routes) > 35, routes
+    assert {(m, t) for m, t, declared in routes if declared == "public"} == CONSOLE
     before = state(own_home)
     allowed = []
     for method, template, declared in routes:
@@ -218,6 +230,16 @@ def test_without_a_token_nothing_is_told(app, serve):
     ]:
         error = error_of(http.request(method, path, headers=bearer("wrong")), 401)
         assert error["message"] == "the API token is not valid on this server"
+
+
+def test_only_the_console_s_shell_and_assets_need_no_token(app, serve):
+    http = serve(app)
+    for path in ("/", "/ui", "/ui/runs/train-1", "/ui/assets/nothing.js"):
+        answer = http.get(path, follow_redirects=False)
+        assert answer.status_code not in (401, 403), (path, answer.text)
+    for method, path in [("GET", "/api/v1/runs"), ("POST", "/ui"), ("DELETE", "/ui/runs")]:
+        error = error_of(http.request(method, path), 401)
+        assert "needs an API token" in error["message"], (method, path)
 
 
 def test_unknown_routes_answer_404_to_any_valid_token(app, serve):

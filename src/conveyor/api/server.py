@@ -1,6 +1,8 @@
-"""The one server `conveyor serve` runs: the control API and the prediction routes together.
+"""The servers of `conveyor serve` (the control API, the console and the prediction routes
+together) and of `conveyor ui` (the control API and the console).
 
     uvicorn --factory conveyor.api.server:create_app
+    uvicorn --factory conveyor.api.server:create_console_app
 
 `create_app` opens the home its settings describe (default: the environment's) when it
 is called, in the serving process, and closes it at shutdown, after the prediction
@@ -11,8 +13,9 @@ lifespan (model loading, alias watching, prediction log flushing) runs with the 
 app's, and so does the analysis of the endpoints' rollouts
 (`conveyor.automation.rollout_controller`), which reads this server's metrics. An
 endpoint changed through the control API is served as changed at once by this process;
-other processes see it at their next poll. Tokens, when configured, guard every route,
-each by the role it needs (`conveyor.serving.auth`).
+other processes see it at their next poll. The web console (`conveyor.ui`) is at `/ui`,
+and `/` redirects there. Tokens, when configured, guard every route, each by the role it
+needs (`conveyor.serving.auth`); the console's page shell and assets need none.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from conveyor.serving import app as predictions
 from conveyor.serving.auth import TokenAuth
 from conveyor.serving.openapi import prediction_openapi
 from conveyor.serving.settings import ServerSettings
+from conveyor.ui import console
 
 
 def create_app(settings: Settings | None = None, server: ServerSettings | None = None) -> FastAPI:
@@ -65,12 +69,34 @@ def create_app(settings: Settings | None = None, server: ServerSettings | None =
             endpoint_listeners=[service.refresh_endpoint],
             max_request_bytes=server.max_api_request_bytes,
             documents=[prediction_openapi()],
+            extra_routers=[console.routes()],
         )
     except BaseException:
         home.close()
         raise
     app.mount("/", serving)
     return app
+
+
+def create_console_app(
+    settings: Settings | None = None, server: ServerSettings | None = None
+) -> FastAPI:
+    """The control API and the console, without the prediction routes (`conveyor ui`), of
+    the home `settings` describe, served with `server` (default: both the environment's)."""
+    server = server or ServerSettings.from_env()
+    home = open_home(settings=settings)
+    try:
+        middleware = [Middleware(TokenAuth, tokens=server.tokens)] if server.tokens else []
+        return control.create_app(
+            home,
+            middleware=middleware,
+            lifespans=[_closing(home)],
+            max_request_bytes=server.max_api_request_bytes,
+            extra_routers=[console.routes()],
+        )
+    except BaseException:
+        home.close()
+        raise
 
 
 PREDICTION_PATHS = ("/v1/", "/v2/", "/metrics")

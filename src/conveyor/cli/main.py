@@ -41,6 +41,7 @@ LAZY = {
     "triggers": "conveyor.cli.triggers:app",
     "env": "conveyor.cli.env:app",
     "serve": "conveyor.cli.serve:serve",
+    "ui": "conveyor.cli.ui:ui",
     "lineage": "conveyor.cli.lineage:lineage",
     "ci": "conveyor.cli.ci:ci",
     "scheduler": "conveyor.cli.scheduler:scheduler",

@@ -1,6 +1,6 @@
-"""`conveyor serve`: the prediction server (Vertex AI and Open Inference Protocol routes)
-and the control API (`/api/v1`), in one process; with `--scheduler`, the scheduler of the
-home's schedules and triggers beside them."""
+"""`conveyor serve`: the prediction server (Vertex AI and Open Inference Protocol routes),
+the control API (`/api/v1`) and the web console (`/ui`), in one process; with
+`--scheduler`, the scheduler of the home's schedules and triggers beside them."""
 
 from __future__ import annotations
 
@@ -52,7 +52,8 @@ def serve(
 
     Routes: POST /v1/endpoints/{endpoint}:predict (Vertex AI), POST
     /v2/models/{name}/infer (Open Inference Protocol), GET /metrics (Prometheus),
-    and the control API under /api/v1 (models, endpoints; OpenAPI at /openapi.json).
+    the control API under /api/v1 (models, endpoints; OpenAPI at /openapi.json), and the
+    web console at /ui.
     Deployments made while it runs are picked up within a second. Once every worker has
     started and the server answers requests, it prints one line to wait for: "Conveyor
     is serving at http://HOST:PORT (docs at /docs)". Its workers stop with it, even when

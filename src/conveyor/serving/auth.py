@@ -3,6 +3,10 @@ needing the least role it declares.
 
 Roles, each allowing what the ones before it allow:
 
+- `public`: no token at all; a pseudo-role that no token has, honoured only for a GET
+  or HEAD on a route that declares it: the web console's page shell and its built
+  assets (`conveyor.ui`), which hold no data (the console asks for a token when `/api/v1`
+  answers 401);
 - `read`: health, metrics, model and endpoint metadata (every GET, and searching
   experiment runs with `POST /api/v1/experiments:searchRuns`);
 - `predict`: `:predict`, `:rawPredict` and `/infer`;
@@ -20,9 +24,9 @@ Tokens come from `CONVEYOR_API_TOKENS` (`ROLE:TOKEN` entries separated by commas
 the file named by `CONVEYOR_API_TOKENS_FILE` (or `conveyor serve --tokens FILE`): one
 token a line, `ROLE TOKEN [NAME]`, with `#` comments. A request sends its token as
 `Authorization: Bearer TOKEN`; without one, or with an unknown one, it gets 401, whatever
-its path; with a role too low for the route, 403. The token's name becomes the caller
-(`request.state.user`), whom the registry's history and the endpoints record. Only the
-sha256 of each token is kept in memory.
+its path (but for a `public` route); with a role too low for the route, 403. The token's
+name becomes the caller (`request.state.user`), whom the registry's history and the
+endpoints record. Only the sha256 of each token is kept in memory.
 
 Authorisation goes by the route the request matches, found as the router finds it (the
 first full match, inside mounted apps too), never by the text of the path: a model named
@@ -70,8 +74,10 @@ _READS = frozenset({"GET", "HEAD"})
 
 
 class Role(IntEnum):
-    """A token's role; each allows what the lower ones allow (the module docstring)."""
+    """A token's role; each allows what the lower ones allow (the module docstring).
+    PUBLIC is a route's only, never a token's."""
 
+    PUBLIC = 0
     READ = 1
     PREDICT = 2
     TRACK = 3
@@ -81,11 +87,11 @@ class Role(IntEnum):
 
     @classmethod
     def parse(cls, text: str, where: str) -> Role:
-        try:
-            return cls[text.strip().upper()]
-        except KeyError:
-            known = ", ".join(r.name.lower() for r in cls)
-            raise UsageError(f"{where}: role {text.strip()!r} is not one of {known}") from None
+        role = cls.__members__.get(text.strip().upper())
+        if role is None or role is Role.PUBLIC:
+            known = ", ".join(r.name.lower() for r in cls if r is not Role.PUBLIC)
+            raise UsageError(f"{where}: role {text.strip()!r} is not one of {known}")
+        return role
 
 
 def needs(role: Role) -> dict[str, str]:
@@ -98,7 +104,9 @@ def required_role(route: BaseRoute, method: str) -> Role:
     """The least role that may call `method` on `route` (see the module docstring)."""
     declared = (getattr(route, "openapi_extra", None) or {}).get(ROLE_KEY)
     if declared is not None:
-        return Role[declared.upper()]
+        role = Role[declared.upper()]
+        if role is not Role.PUBLIC or method in _READS:
+            return role
     if method in _READS or (method == "POST" and getattr(route, "path", None) in QUERIES):
         return Role.READ
     if method == "POST" and getattr(route, "path", None) in PREDICTIONS:
@@ -203,8 +211,12 @@ class TokenAuth:
         await send({"type": "http.response.body", "body": body})
 
     def check(self, scope: Scope) -> tuple[int, str] | None:
-        """None when the request may go on (its caller named in its state), else
-        (status, message)."""
+        """None when the request may go on (its caller named in its state, unless the
+        route is public), else (status, message)."""
+        route = matched_route(scope["app"].routes, scope)
+        needed = Role.READ if route is None else required_role(route, scope["method"])
+        if needed is Role.PUBLIC:
+            return None
         header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
         if header is None:
             return (
@@ -218,8 +230,6 @@ class TokenAuth:
         if found is None:
             return 401, "the API token is not valid on this server"
         role, name = found
-        route = matched_route(scope["app"].routes, scope)
-        needed = Role.READ if route is None else required_role(route, scope["method"])
         if role < needed:
             return 403, (
                 f"token {name!r} has role {role.name.lower()}; {scope['method']} "
