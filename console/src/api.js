@@ -34,12 +34,14 @@ export function onSignInNeeded(listener) {
   return () => listeners.delete(listener);
 }
 
-/** Answers `/api/v1{path}` as JSON (or text with `{ text: true }`). */
-export async function api(path, { method = "GET", text = false } = {}) {
+/** Answers `/api/v1{path}` as JSON (or text with `{ text: true }`); `body` goes as JSON. */
+export async function api(path, { method = "GET", text = false, body } = {}) {
   const headers = { Accept: text ? "text/plain" : "application/json" };
   const held = token();
   if (held) headers.Authorization = `Bearer ${held}`;
-  const answer = await fetch(`/api/v1${path}`, { method, headers });
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const sent = body === undefined ? undefined : JSON.stringify(body);
+  const answer = await fetch(`/api/v1${path}`, { method, headers, body: sent });
   if (answer.ok) return text ? answer.text() : answer.json();
   if (answer.status === 401) listeners.forEach((listener) => listener());
   if (answer.status === 403) throw new ApiError(403, ROLE_MESSAGE);

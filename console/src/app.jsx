@@ -2,6 +2,13 @@
 // asks for a token.
 import { useEffect, useState } from "preact/hooks";
 import { onSignInNeeded, signOut, token } from "./api.js";
+import { EndpointPage } from "./endpoint_page.jsx";
+import { EndpointsList } from "./endpoints_list.jsx";
+import { CompareRuns } from "./experiment_compare.jsx";
+import { ExperimentRuns } from "./experiment_runs.jsx";
+import { ExperimentsList } from "./experiments_list.jsx";
+import { ModelPage } from "./model_page.jsx";
+import { ModelsList } from "./models_list.jsx";
 import { Link, useLocation } from "./router.jsx";
 import { RunPage } from "./run_page.jsx";
 import { RunsList } from "./runs_list.jsx";
@@ -30,6 +37,18 @@ export function App() {
           <Link href="/ui/runs" aria-current={/^\/ui(\/runs|\/?$)/.test(path) ? "page" : undefined}>
             Runs
           </Link>
+          <Link
+            href="/ui/experiments"
+            aria-current={/^\/ui\/experiments(\/|$)/.test(path) ? "page" : undefined}
+          >
+            Experiments
+          </Link>
+          <Link href="/ui/models" aria-current={/^\/ui\/models(\/|$)/.test(path) ? "page" : undefined}>
+            Models
+          </Link>
+          <Link href="/ui/endpoints" aria-current={/^\/ui\/endpoints(\/|$)/.test(path) ? "page" : undefined}>
+            Endpoints
+          </Link>
         </nav>
         {token() && (
           <button type="button" class="link" onClick={leave}>
@@ -48,6 +67,29 @@ function Page({ path, search }) {
   const run = path.match(/^\/ui\/runs\/([^/]+)\/?$/);
   if (run) return <RunPage runId={decodeURIComponent(run[1])} />;
   if (/^\/ui(\/runs)?\/?$/.test(path)) return <RunsList search={search} />;
+  const compare = path.match(/^\/ui\/experiments\/([^/]+)\/compare\/?$/);
+  if (compare) {
+    const runs = (search.get("runs") ?? "").split(",").filter(Boolean);
+    return <CompareRuns experiment={decodeURIComponent(compare[1])} runs={runs} />;
+  }
+  const experiment = path.match(/^\/ui\/experiments\/([^/]+)\/?$/);
+  if (experiment) {
+    const name = decodeURIComponent(experiment[1]);
+    return <ExperimentRuns name={name} search={search} key={name} />;
+  }
+  if (/^\/ui\/experiments\/?$/.test(path)) return <ExperimentsList />;
+  const model = path.match(/^\/ui\/models\/([^/]+)\/?$/);
+  if (model) {
+    const name = decodeURIComponent(model[1]);
+    return <ModelPage name={name} search={search} key={name} />;
+  }
+  if (/^\/ui\/models\/?$/.test(path)) return <ModelsList />;
+  const endpoint = path.match(/^\/ui\/endpoints\/([^/]+)\/?$/);
+  if (endpoint) {
+    const name = decodeURIComponent(endpoint[1]);
+    return <EndpointPage name={name} key={name} />;
+  }
+  if (/^\/ui\/endpoints\/?$/.test(path)) return <EndpointsList />;
   return (
     <section class="page">
       <h1>Not found</h1>

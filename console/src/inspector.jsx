@@ -3,6 +3,7 @@
 // while it runs. A node inside a loop lists its iterations to choose from.
 import { useState } from "preact/hooks";
 import { ApiError, api, query } from "./api.js";
+import { ClassificationArtifact } from "./classification.jsx";
 import { duration, time } from "./format.js";
 import { NOT_RUN } from "./graph_model.js";
 import { usePolling } from "./polling.js";
@@ -101,11 +102,15 @@ function Artifacts({ artifacts }) {
         <p class="uri">
           <code>{artifact.uri}</code>
         </p>
-        <Values
-          values={artifact.metadata}
-          caption={artifact.type === "system.Metrics" ? "Metrics" : "Metadata"}
-          empty="No metadata."
-        />
+        {artifact.type === "system.ClassificationMetrics" ? (
+          <ClassificationArtifact name={name} metadata={artifact.metadata} />
+        ) : (
+          <Values
+            values={artifact.metadata}
+            caption={artifact.type === "system.Metrics" ? "Metrics" : "Metadata"}
+            empty="No metadata."
+          />
+        )}
       </div>
     )),
   );

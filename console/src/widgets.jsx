@@ -41,3 +41,24 @@ export function Values({ values, empty = "none", caption }) {
     </table>
   );
 }
+
+/** Alias names as chips (`default` first, as the registry orders them). */
+export function Aliases({ names }) {
+  return (
+    <span class="labels">
+      {names.map((name) => (
+        <span class="label alias">{name}</span>
+      ))}
+    </span>
+  );
+}
+
+/** A message the page must not miss (a failed call), announced to screen readers. */
+export function Alert({ message }) {
+  if (!message) return null;
+  return (
+    <p class="error" role="alert">
+      {message}
+    </p>
+  );
+}
