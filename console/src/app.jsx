@@ -7,11 +7,17 @@ import { EndpointsList } from "./endpoints_list.jsx";
 import { CompareRuns } from "./experiment_compare.jsx";
 import { ExperimentRuns } from "./experiment_runs.jsx";
 import { ExperimentsList } from "./experiments_list.jsx";
+import { FiresPage } from "./fires_page.jsx";
 import { ModelPage } from "./model_page.jsx";
 import { ModelsList } from "./models_list.jsx";
+import { MonitorPage } from "./monitor_page.jsx";
+import { MonitorsList } from "./monitors_list.jsx";
+import { PipelinePage } from "./pipeline_page.jsx";
+import { PipelinesList } from "./pipelines_list.jsx";
 import { Link, useLocation } from "./router.jsx";
 import { RunPage } from "./run_page.jsx";
 import { RunsList } from "./runs_list.jsx";
+import { SchedulesList } from "./schedules_list.jsx";
 import { SignIn } from "./sign_in.jsx";
 
 export function App() {
@@ -48,6 +54,18 @@ export function App() {
           </Link>
           <Link href="/ui/endpoints" aria-current={/^\/ui\/endpoints(\/|$)/.test(path) ? "page" : undefined}>
             Endpoints
+          </Link>
+          <Link href="/ui/monitors" aria-current={/^\/ui\/monitors(\/|$)/.test(path) ? "page" : undefined}>
+            Monitors
+          </Link>
+          <Link
+            href="/ui/schedules"
+            aria-current={/^\/ui\/(schedules|triggers)(\/|$)/.test(path) ? "page" : undefined}
+          >
+            Schedules
+          </Link>
+          <Link href="/ui/pipelines" aria-current={/^\/ui\/pipelines(\/|$)/.test(path) ? "page" : undefined}>
+            Pipelines
           </Link>
         </nav>
         {token() && (
@@ -90,6 +108,8 @@ function Page({ path, search }) {
     return <EndpointPage name={name} key={name} />;
   }
   if (/^\/ui\/endpoints\/?$/.test(path)) return <EndpointsList />;
+  const automation = automationPage(path, search);
+  if (automation) return automation;
   return (
     <section class="page">
       <h1>Not found</h1>
@@ -98,4 +118,27 @@ function Page({ path, search }) {
       </p>
     </section>
   );
+}
+
+/** The monitors', schedules' and triggers', and pipelines' pages at `path`, if any. */
+function automationPage(path, search) {
+  const monitor = path.match(/^\/ui\/monitors\/([^/]+)\/?$/);
+  if (monitor) {
+    const name = decodeURIComponent(monitor[1]);
+    return <MonitorPage name={name} search={search} key={name} />;
+  }
+  if (/^\/ui\/monitors\/?$/.test(path)) return <MonitorsList />;
+  const fired = path.match(/^\/ui\/(schedule|trigger)s\/([^/]+)\/?$/);
+  if (fired) {
+    const name = decodeURIComponent(fired[2]);
+    return <FiresPage source={fired[1]} name={name} key={path} />;
+  }
+  if (/^\/ui\/schedules\/?$/.test(path)) return <SchedulesList />;
+  const pipeline = path.match(/^\/ui\/pipelines\/([^/]+)\/?$/);
+  if (pipeline) {
+    const name = decodeURIComponent(pipeline[1]);
+    return <PipelinePage name={name} search={search} key={name} />;
+  }
+  if (/^\/ui\/pipelines\/?$/.test(path)) return <PipelinesList />;
+  return null;
 }

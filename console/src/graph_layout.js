@@ -6,6 +6,10 @@ import { graphlib, layout } from "@dagrejs/dagre";
 const NODE = { width: 184, height: 46 };
 export const PAD = 14;
 export const TITLE = 40;
+// Above this many nodes a level is laid out the quick way: ranked by a tight tree, not
+// by network simplex, and ordered without crossing-reduction sweeps. On a cold page
+// those two were most of dagre's time for 500 tasks (benchmarks/console.py).
+const BIG_LEVEL = 150;
 
 /**
  * The level placed: `{ width, height, boxes, edges }`, with `boxes` `{ node, x, y,
@@ -14,7 +18,9 @@ export const TITLE = 40;
  */
 export function place(level) {
   const graph = new graphlib.Graph();
-  graph.setGraph({ rankdir: "TB", nodesep: 26, ranksep: 38, marginx: 0, marginy: 0 });
+  const big = level.nodes.length > BIG_LEVEL;
+  const ranker = big ? "tight-tree" : "network-simplex";
+  graph.setGraph({ rankdir: "TB", nodesep: 26, ranksep: 38, marginx: 0, marginy: 0, ranker });
   graph.setDefaultEdgeLabel(() => ({}));
   const insides = new Map();
   for (const node of level.nodes) {
@@ -29,7 +35,7 @@ export function place(level) {
     graph.setNode(node.key, { ...size });
   }
   for (const [from, to] of level.edges) graph.setEdge(from, to);
-  layout(graph);
+  layout(graph, { disableOptimalOrderHeuristic: big });
   const boxes = level.nodes.map((node) => {
     const { x, y, width, height } = graph.node(node.key);
     return { node, x: x - width / 2, y: y - height / 2, width, height, inside: insides.get(node.key) };

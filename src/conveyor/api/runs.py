@@ -38,7 +38,7 @@ from conveyor.home import Home
 from conveyor.pipelines import lease
 from conveyor.pipelines.explain import explain_cache
 from conveyor.serving.auth import Role, needs
-from conveyor.store.metadata import NotFound, RunDetail, RunRecord, RunStatus
+from conveyor.store.metadata import ExecutionDetail, NotFound, RunDetail, RunRecord, RunStatus
 
 PREFIX = "/api/v1/runs"
 MAX_PAGE = 1000
@@ -97,8 +97,8 @@ class RunOut(BaseModel):
 
     @classmethod
     def of(cls, run: RunRecord) -> RunOut:
-        shown = run.to_json()
-        return cls(**{name: shown[name] for name in cls.model_fields})
+        # Its fields alone: a RunDetail's `to_json()` would convert its spec and every task.
+        return cls(**{name: getattr(run, name) for name in cls.model_fields})
 
 
 class RunDetailOut(RunOut):
@@ -110,11 +110,26 @@ class RunDetailOut(RunOut):
     @classmethod
     def of_detail(cls, run: RunDetail, full: bool) -> RunDetailOut:
         shown = RunOut.of(run).model_dump()
-        executions = [
-            ExecutionOut(**{k: v for k, v in e.to_json().items() if k in ExecutionOut.model_fields})
-            for e in run.executions
-        ]
+        executions = [_execution_out(e) for e in run.executions]
         return cls(**shown, executions=executions, pipeline_spec=run.spec if full else None)
+
+
+def _execution_out(execution: ExecutionDetail) -> ExecutionOut:
+    """The task as the API shows it, read from its fields (pydantic takes the times and
+    states as they are): a 500-task run's page asks for 500 of them."""
+    fields = {name: getattr(execution, name) for name in _EXECUTION_FIELDS}
+    artifacts = {
+        side: {
+            name: [a.to_json() for a in found] for name, found in getattr(execution, side).items()
+        }
+        for side in ("inputs", "outputs")
+    }
+    return ExecutionOut(**fields, **artifacts)
+
+
+_EXECUTION_FIELDS = [
+    name for name in ExecutionOut.model_fields if name not in ("inputs", "outputs")
+]
 
 
 class RunList(BaseModel):
