@@ -100,6 +100,7 @@ def main() -> int:
     try:
         wait_ready(server, url, home)
         say(f"   serving on {url}; POST {url}/v1/endpoints/churn:predict")
+        say(f"   the console, while the demo runs: {url}/ui")
         customers = sample_customers(seed=1)
         before = predict(client, url, customers)
 
@@ -378,6 +379,10 @@ def summary(
     )
     say(
         f"  files: {shown(home)} (metadata.db, artifacts/, runs/, monitoring/); delete it to start again"
+    )
+    say(
+        f"  browse it all: CONVEYOR_HOME={shown(home)} conveyor ui, then open "
+        "http://127.0.0.1:8080/ui"
     )
 
 
