@@ -95,6 +95,25 @@ def test_lineage_by_id_text_id_and_uri():
         client.lineage(data.id, depth=-2)
 
 
+def test_execution_lineage_by_id_and_text_id():
+    client = Client()
+    run = client.run(pair, {"n": 3})
+    (doubled,) = [e for e in client.get_run(run.run_id).executions if e.task_key == "double"]
+    graph = client.execution_lineage(doubled.id)
+    assert isinstance(graph, Lineage)
+    assert (graph.execution, graph.roots) == (doubled.id, [])
+    assert {e.task_key for e in graph.executions.values()} == {"make", "double"}
+    assert client.execution_lineage(str(doubled.id)) == graph
+    alone = client.execution_lineage(doubled.id, depth=0)
+    assert (set(alone.executions), alone.truncated) == ({doubled.id}, True)
+    with pytest.raises(NotFound, match="no execution 4242 in the metadata store"):
+        client.execution_lineage(4242)
+    with pytest.raises(UsageError, match="by its id \\(a number\\), got 'train'"):
+        client.execution_lineage("train")
+    with pytest.raises(UsageError, match="lineage depth must be 0 or more, got -1"):
+        client.execution_lineage(doubled.id, depth=-1)
+
+
 def test_explain_cache():
     client = Client()
     first = client.run(pair, {"n": 3})

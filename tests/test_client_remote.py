@@ -265,6 +265,7 @@ def test_what_needs_the_store(clients, tmp_path):
         (remote.run, ("pipeline.py:train",), {}),
         (remote.list_runs, (), {}),
         (remote.lineage, (1,), {}),
+        (remote.execution_lineage, (1,), {}),
         (remote.copy_model, ("churn@1", tmp_path / "copy"), {}),
         (remote.promote, ("churn@1",), {"to_env": "prod"}),
         (remote.get_monitor_job, (1,), {}),

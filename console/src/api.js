@@ -36,13 +36,26 @@ export function onSignInNeeded(listener) {
 
 /** Answers `/api/v1{path}` as JSON (or text with `{ text: true }`); `body` goes as JSON. */
 export async function api(path, { method = "GET", text = false, body } = {}) {
-  const headers = { Accept: text ? "text/plain" : "application/json" };
+  const answer = await request(path, {
+    method,
+    body,
+    accept: text ? "text/plain" : "application/json",
+  });
+  return text ? answer.text() : answer.json();
+}
+
+/**
+ * The successful answer of `/api/v1{path}` (a Response, its body unread: a stream may
+ * be read as it comes), or an ApiError; `signal` aborts it.
+ */
+export async function request(path, { method = "GET", accept, body, signal } = {}) {
+  const headers = { Accept: accept };
   const held = token();
   if (held) headers.Authorization = `Bearer ${held}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const sent = body === undefined ? undefined : JSON.stringify(body);
-  const answer = await fetch(`/api/v1${path}`, { method, headers, body: sent });
-  if (answer.ok) return text ? answer.text() : answer.json();
+  const answer = await fetch(`/api/v1${path}`, { method, headers, body: sent, signal });
+  if (answer.ok) return answer;
   if (answer.status === 401) listeners.forEach((listener) => listener());
   if (answer.status === 403) throw new ApiError(403, ROLE_MESSAGE);
   throw new ApiError(answer.status, await messageOf(answer));

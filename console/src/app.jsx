@@ -8,17 +8,21 @@ import { CompareRuns } from "./experiment_compare.jsx";
 import { ExperimentRuns } from "./experiment_runs.jsx";
 import { ExperimentsList } from "./experiments_list.jsx";
 import { FiresPage } from "./fires_page.jsx";
+import { lazy } from "./lazy.jsx";
 import { ModelPage } from "./model_page.jsx";
 import { ModelsList } from "./models_list.jsx";
 import { MonitorPage } from "./monitor_page.jsx";
 import { MonitorsList } from "./monitors_list.jsx";
-import { PipelinePage } from "./pipeline_page.jsx";
 import { PipelinesList } from "./pipelines_list.jsx";
 import { Link, useLocation } from "./router.jsx";
-import { RunPage } from "./run_page.jsx";
 import { RunsList } from "./runs_list.jsx";
 import { SchedulesList } from "./schedules_list.jsx";
 import { SignIn } from "./sign_in.jsx";
+
+// The graph pages (and dagre) load when first shown: the runs page does without them.
+const RunPage = lazy(() => import("./run_page.jsx"), "RunPage");
+const PipelinePage = lazy(() => import("./pipeline_page.jsx"), "PipelinePage");
+const LineagePage = lazy(() => import("./lineage_page.jsx"), "LineagePage");
 
 export function App() {
   const { path, search } = useLocation();
@@ -35,6 +39,9 @@ export function App() {
   };
   return (
     <>
+      <a href="#content" class="skip" onClick={skipToContent}>
+        Skip to content
+      </a>
       <header class="top">
         <Link href="/ui/runs" class="brand">
           Conveyor
@@ -74,11 +81,17 @@ export function App() {
           </button>
         )}
       </header>
-      <main key={session}>
+      <main id="content" tabindex="-1" key={session}>
         {signingIn ? <SignIn onDone={signedIn} /> : <Page path={path} search={search} />}
       </main>
     </>
   );
+}
+
+/** The skip link's job without a `#content` in the address: the focus on the page. */
+function skipToContent(event) {
+  event.preventDefault();
+  document.getElementById("content").focus();
 }
 
 function Page({ path, search }) {
@@ -108,6 +121,11 @@ function Page({ path, search }) {
     return <EndpointPage name={name} key={name} />;
   }
   if (/^\/ui\/endpoints\/?$/.test(path)) return <EndpointsList />;
+  const lineage = path.match(/^\/ui\/lineage\/(artifact|execution)s\/([^/]+)\/?$/);
+  if (lineage) {
+    const id = decodeURIComponent(lineage[2]);
+    return <LineagePage kind={lineage[1]} id={id} search={search} key={path} />;
+  }
   const automation = automationPage(path, search);
   if (automation) return automation;
   return (

@@ -16,7 +16,7 @@ export function colour(index) {
 }
 
 /**
- * A chart of `series` ([{ name, points: [[x, y], ...], colour? }]) titled `title`, with
+ * A chart of `series` ([{ name, points: [[x, y], ...], colour?, dashed? }]) titled `title`, with
  * `xLabel` and `yLabel` on its axes; `domain` ({ x: [lo, hi], y: [lo, hi] }) fixes the
  * axes' ranges (else the data's), `diagonal` draws y = x dashed.
  */
@@ -68,7 +68,11 @@ export function LineChart({ title, series, xLabel, yLabel, domain = {}, diagonal
           />
         )}
         {series.map((s, index) => (
-          <g class="series" data-series={s.name} style={{ color: s.colour ?? colour(index) }}>
+          <g
+            class={s.dashed ? "series dashed" : "series"}
+            data-series={s.name}
+            style={{ color: s.colour ?? colour(index) }}
+          >
             {pieces(s.points).map((piece) =>
               piece.length === 1 ? (
                 <circle cx={x(piece[0][0])} cy={y(piece[0][1])} r="3" />
@@ -108,7 +112,11 @@ function Legend({ series }) {
     <ul class="legend" aria-label="Legend">
       {series.map((s, index) => (
         <li>
-          <span class="swatch" style={{ background: s.colour ?? colour(index) }} aria-hidden="true" />
+          {s.dashed ? (
+            <span class="swatch dashed" style={{ color: s.colour ?? colour(index) }} aria-hidden="true" />
+          ) : (
+            <span class="swatch" style={{ background: s.colour ?? colour(index) }} aria-hidden="true" />
+          )}
           {s.name}
         </li>
       ))}

@@ -1,6 +1,8 @@
 // An endpoint's page: its deployed models, the traffic split (a bar, and the form that
-// sets it), and its rollouts; read again every few seconds while a rollout progresses.
+// sets it), its live traffic charts (endpoint_live) and its rollouts; read again every few
+// seconds while a rollout progresses.
 import { api } from "./api.js";
+import { LiveTraffic } from "./endpoint_live.jsx";
 import { time } from "./format.js";
 import { usePolling } from "./polling.js";
 import { Link } from "./router.jsx";
@@ -47,6 +49,8 @@ export function EndpointPage({ name }) {
         onChange={reload}
         key={endpoint.generation}
       />
+      <h3>Live traffic</h3>
+      <LiveTraffic path={path} />
       <Rollouts rollouts={rollouts} path={path} onChange={reload} />
     </section>
   );

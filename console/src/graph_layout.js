@@ -1,6 +1,6 @@
-// Where the graph's boxes go: each level laid out by dagre, top to bottom, a group's
-// box sized to hold its own level's layout (so edges only join siblings, which dagre
-// lays out best).
+// Where the graph's boxes go: each level laid out by dagre, top to bottom (or as asked:
+// the lineage graph goes left to right), a group's box sized to hold its own level's
+// layout (so edges only join siblings, which dagre lays out best).
 import { graphlib, layout } from "@dagrejs/dagre";
 
 const NODE = { width: 184, height: 46 };
@@ -14,17 +14,18 @@ const BIG_LEVEL = 150;
 /**
  * The level placed: `{ width, height, boxes, edges }`, with `boxes` `{ node, x, y,
  * width, height, inside }` (top-left corner; `inside`: the placed level of a group) and
- * `edges` lists of points, all relative to the level's top-left corner.
+ * `edges` lists of points, all relative to the level's top-left corner. `rankdir` is
+ * dagre's: "TB" (top to bottom) or "LR" (left to right).
  */
-export function place(level) {
+export function place(level, rankdir = "TB") {
   const graph = new graphlib.Graph();
   const big = level.nodes.length > BIG_LEVEL;
   const ranker = big ? "tight-tree" : "network-simplex";
-  graph.setGraph({ rankdir: "TB", nodesep: 26, ranksep: 38, marginx: 0, marginy: 0, ranker });
+  graph.setGraph({ rankdir, nodesep: 26, ranksep: 38, marginx: 0, marginy: 0, ranker });
   graph.setDefaultEdgeLabel(() => ({}));
   const insides = new Map();
   for (const node of level.nodes) {
-    const inside = node.children ? place(node.children) : null;
+    const inside = node.children ? place(node.children, rankdir) : null;
     insides.set(node.key, inside);
     const size = inside
       ? {

@@ -1,16 +1,16 @@
 // The task inspector: what one node of the graph did: its state and times, parameters,
-// artifacts, why it was (or was not) a cache hit, and the end of its log, refreshed
-// while it runs. A node inside a loop lists its iterations to choose from.
+// artifacts, why it was (or was not) a cache hit, and the end of its log, streamed
+// while it runs (`live_log.jsx`). A node inside a loop lists its iterations to choose from.
 import { useState } from "preact/hooks";
-import { ApiError, api, query } from "./api.js";
+import { api, query } from "./api.js";
+import { ArtifactView } from "./artifact_view.jsx";
 import { ClassificationArtifact } from "./classification.jsx";
 import { duration, time } from "./format.js";
 import { NOT_RUN } from "./graph_model.js";
+import { LineageLink } from "./lineage_link.jsx";
+import { Log } from "./live_log.jsx";
 import { usePolling } from "./polling.js";
 import { Values } from "./widgets.jsx";
-
-const LOG_REFRESH_MS = 1500;
-const LIVE = new Set(["NEW", "RUNNING"]);
 
 export function Inspector({ runId, node }) {
   const [chosen, setChosen] = useState(null);
@@ -79,6 +79,11 @@ function Execution({ runId, execution }) {
           </>
         )}
       </dl>
+      <p class="lineage-links">
+        <LineageLink kind="execution" id={execution.id}>
+          Lineage of this task
+        </LineageLink>
+      </p>
       {execution.error && <pre class="error task-error">{execution.error}</pre>}
       <h3>Inputs</h3>
       <Values values={execution.input_parameters} empty="No input parameters." />
@@ -97,7 +102,8 @@ function Artifacts({ artifacts }) {
     list.map((artifact) => (
       <div class="artifact" data-artifact={name}>
         <h4>
-          {name} <span class="type">{artifact.type}</span>
+          {name} <span class="type">{artifact.type}</span>{" "}
+          <LineageLink kind="artifact" id={artifact.id} aria-label={`Lineage of artifact ${name}`} />
         </h4>
         <p class="uri">
           <code>{artifact.uri}</code>
@@ -111,6 +117,7 @@ function Artifacts({ artifacts }) {
             empty="No metadata."
           />
         )}
+        <ArtifactView name={name} artifact={artifact} />
       </div>
     )),
   );
@@ -135,27 +142,4 @@ function Cache({ runId, execution }) {
       )}
     </section>
   );
-}
-
-function Log({ runId, execution }) {
-  const path = `/runs/${runId}/log${query({ task: execution.task_key })}`;
-  const live = LIVE.has(execution.state);
-  const { data, error } = usePolling(
-    () => api(path, { text: true }).catch(missingLog),
-    `${path}:${execution.state}`,
-    () => (live ? LOG_REFRESH_MS : null),
-  );
-  return (
-    <section class="log">
-      <h3>Log</h3>
-      {error && <p class="error">{error.message}</p>}
-      {data !== null && <pre class="log-text">{data === "" ? "(empty)" : data}</pre>}
-    </section>
-  );
-}
-
-/** A task without a log yet answers 404: shown as no text, not as an error. */
-function missingLog(error) {
-  if (error instanceof ApiError && error.status === 404) return "(no log yet)";
-  throw error;
 }

@@ -9,16 +9,7 @@ export function RunGraph({ graph, selected, onSelect }) {
   const { boxes, edges } = flatten(placed, 0, 0);
   return (
     <div class="graph" style={px({ width: placed.width + 2, height: placed.height + 2 })}>
-      <svg class="edges" width={placed.width + 2} height={placed.height + 2} aria-hidden="true">
-        <defs>
-          <marker id="arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" markerHeight="7" orient="auto">
-            <path d="M0,0 L8,4 L0,8 z" />
-          </marker>
-        </defs>
-        {edges.map((points) => (
-          <polyline points={points.map((p) => `${p.x},${p.y}`).join(" ")} marker-end="url(#arrow)" />
-        ))}
-      </svg>
+      <Edges width={placed.width + 2} height={placed.height + 2} edges={edges} />
       {boxes.map((box) =>
         box.node.group ? (
           <Group box={box} selected={selected} onSelect={onSelect} />
@@ -27,6 +18,22 @@ export function RunGraph({ graph, selected, onSelect }) {
         ),
       )}
     </div>
+  );
+}
+
+/** The arrows of a placed graph (lists of points), drawn under its boxes. */
+export function Edges({ width, height, edges }) {
+  return (
+    <svg class="edges" width={width} height={height} aria-hidden="true">
+      <defs>
+        <marker id="arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" markerHeight="7" orient="auto">
+          <path d="M0,0 L8,4 L0,8 z" />
+        </marker>
+      </defs>
+      {edges.map((points) => (
+        <polyline points={points.map((p) => `${p.x},${p.y}`).join(" ")} marker-end="url(#arrow)" />
+      ))}
+    </svg>
   );
 }
 
@@ -54,12 +61,12 @@ function classes(node, selected, kind) {
   return names.join(" ");
 }
 
-function position(box) {
+export function position(box) {
   return px({ left: box.x, top: box.y, width: box.width, height: box.height });
 }
 
 /** Inline style lengths in pixels (Preact adds no unit to numbers). */
-function px(lengths) {
+export function px(lengths) {
   return Object.fromEntries(Object.entries(lengths).map(([name, n]) => [name, `${n}px`]));
 }
 
@@ -72,6 +79,7 @@ function Task({ box, selected, onSelect }) {
       data-task={node.key}
       style={position(box)}
       aria-pressed={node.key === selected}
+      aria-label={`${node.name}: ${stateText(node)}`}
       onClick={() => onSelect(node.key)}
       title={`${node.key}: ${stateText(node)}`}
     >
@@ -79,6 +87,17 @@ function Task({ box, selected, onSelect }) {
       <span class="state">{stateText(node)}</span>
     </button>
   );
+}
+
+/** The graph's and its inspector's keydown handler: Escape closes the inspector of the
+ * `selected` task (`onSelect(null)`) and puts the focus back on that task's box. */
+export function escapeCloses(selected, onSelect) {
+  return (event) => {
+    if (event.key !== "Escape" || selected === null) return;
+    const box = event.currentTarget.querySelector(`[data-task="${CSS.escape(selected)}"]`);
+    onSelect(null);
+    (box?.matches("button") ? box : box?.querySelector("button"))?.focus();
+  };
 }
 
 function Group({ box, selected, onSelect }) {

@@ -1,25 +1,19 @@
-// A run's page: its header (status, times, parameters, labels, cancel), the graph of
-// its tasks and the inspector of the one chosen; read again every second or two while
-// the run runs.
+// A run's page: its header (status, times, parameters, labels, cancel, resume), the graph of
+// its tasks and the inspector of the one chosen; kept up to date by the run's event
+// stream while the run runs (`live_run.js`).
 import { useMemo, useState } from "preact/hooks";
 import { api } from "./api.js";
 import { duration, time } from "./format.js";
 import { allNodes, runGraph } from "./graph_model.js";
 import { Inspector } from "./inspector.jsx";
-import { usePolling } from "./polling.js";
+import { useLiveRun } from "./live_run.js";
 import { Link } from "./router.jsx";
-import { RunGraph } from "./run_graph.jsx";
+import { RunGraph, escapeCloses } from "./run_graph.jsx";
 import { Labels, Status, Values } from "./widgets.jsx";
-
-const REFRESH_MS = 1500;
 
 export function RunPage({ runId }) {
   const path = `/runs/${encodeURIComponent(runId)}`;
-  const { data: run, error, reload } = usePolling(
-    () => api(`${path}?view=full`),
-    path,
-    (shown) => (shown.status === "RUNNING" ? REFRESH_MS : null),
-  );
+  const { run, error, reload } = useLiveRun(path);
   if (!run) {
     return (
       <section class="page">
@@ -56,23 +50,34 @@ export function RunPage({ runId }) {
 
 function Header({ run, path, onChange }) {
   const [problem, setProblem] = useState(null);
-  const cancel = async () => {
+  const [doing, setDoing] = useState(null);
+  // `:cancel`, or `:resume`, which answers once a process of the server's runs the run.
+  const act = (verb) => async () => {
     setProblem(null);
+    setDoing(verb);
     try {
-      await api(`${path}:cancel`, { method: "POST" });
+      await api(`${path}:${verb}`, { method: "POST" });
       onChange();
     } catch (failure) {
       setProblem(failure.message);
+    } finally {
+      setDoing(null);
     }
   };
+  const resumable = run.status === "FAILED" || run.status === "CANCELLED" || run.runner_lost;
   return (
     <header class="run-header">
       <h1>
         {run.display_name ?? run.run_id} <Status status={run.status} lost={run.runner_lost} />
       </h1>
       {run.status === "RUNNING" && (
-        <button type="button" class="danger" onClick={cancel}>
+        <button type="button" class="danger" onClick={act("cancel")} disabled={doing !== null}>
           Cancel run
+        </button>
+      )}
+      {resumable && (
+        <button type="button" onClick={act("resume")} disabled={doing !== null}>
+          {doing === "resume" ? "Resuming…" : "Resume run"}
         </button>
       )}
       {problem && (
@@ -107,14 +112,15 @@ function Header({ run, path, onChange }) {
 }
 
 function Tasks({ run }) {
-  const [selected, setSelected] = useState(null);
+  // The task the address names (`?task=KEY`: the lineage page links there), else none.
+  const [selected, setSelected] = useState(() => new URLSearchParams(location.search).get("task"));
   const graph = useMemo(
     () => runGraph(run.pipeline_spec, run.executions),
     [run.pipeline_spec, run.executions],
   );
   const node = allNodes(graph).find((candidate) => candidate.key === selected);
   return (
-    <div class="tasks">
+    <div class="tasks" onKeyDown={escapeCloses(selected, setSelected)}>
       <div class="graph-scroll">
         <RunGraph graph={graph} selected={selected} onSelect={setSelected} />
       </div>

@@ -3,7 +3,7 @@
 // its component and inputs.
 import { useMemo, useState } from "preact/hooks";
 import { allNodes, runGraph } from "./graph_model.js";
-import { RunGraph } from "./run_graph.jsx";
+import { RunGraph, escapeCloses } from "./run_graph.jsx";
 import { value } from "./format.js";
 
 export function SpecGraph({ spec }) {
@@ -11,7 +11,7 @@ export function SpecGraph({ spec }) {
   const [selected, setSelected] = useState(null);
   const node = selected ? allNodes(graph).find((candidate) => candidate.key === selected) : null;
   return (
-    <div class="tasks spec-graph">
+    <div class="tasks spec-graph" onKeyDown={escapeCloses(selected, setSelected)}>
       <div class="graph-scroll">
         <RunGraph graph={graph} selected={selected} onSelect={setSelected} />
       </div>

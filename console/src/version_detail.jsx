@@ -1,6 +1,7 @@
 // One model version in detail: where it came from (the run that produced it), its
 // schemas, its evaluations and its files with their sha256.
 import { time } from "./format.js";
+import { LineageLink } from "./lineage_link.jsx";
 import { Link } from "./router.jsx";
 import { Values } from "./widgets.jsx";
 
@@ -23,6 +24,16 @@ export function VersionDetail({ version, evaluations }) {
         <dt>Artifact</dt>
         <dd>
           <code>{version.artifact_uri}</code>
+          {version.artifact_id !== null && (
+            <>
+              {" "}
+              <LineageLink
+                kind="artifact"
+                id={version.artifact_id}
+                aria-label={`Lineage of ${version.reference}`}
+              />
+            </>
+          )}
         </dd>
         <dt>sha256</dt>
         <dd>

@@ -252,8 +252,21 @@ class Client:
         return self.home.pipelines.resolve(target)
 
     @_needs_store
-    def resume(self, run_id: str, **options: Any) -> Run:
-        """Continue a failed, cancelled or killed run, re-running only what did not complete."""
+    def resume(self, run_id: str, *, detach: bool = False, **options: Any) -> Run | RunDetail:
+        """Continue a failed, cancelled or killed run, re-running only what did not complete;
+        `options` are those of `conveyor.resume`.
+
+        With `detach=True` (no options), the run goes on in a process of its own
+        (`conveyor runs resume`, its output in the run's folder), and this returns the run's
+        record as soon as that process runs it, as the REST API's `:resume` does."""
+        if detach:
+            if options:
+                raise UsageError(
+                    f"Client.resume(detach=True) takes no options, got {', '.join(options)}"
+                )
+            from conveyor.automation.resumes import start_resume
+
+            return start_resume(self.home, run_id)
         from conveyor.pipelines import runner
 
         return runner.resume(run_id, home=self.home, **options)
@@ -347,6 +360,21 @@ class Client:
                 missing = missing or exc
         assert missing is not None
         raise missing
+
+    @_needs_store
+    def execution_lineage(
+        self, execution: int | str, depth: int = DEFAULT_LINEAGE_DEPTH
+    ) -> Lineage:
+        """The graph around an execution, given by id (`4` or `"4"`): its inputs and
+        outputs, what led to its inputs and what its outputs led to (`Lineage.execution`
+        names it)."""
+        if depth < 0:
+            raise UsageError(f"lineage depth must be 0 or more, got {depth}")
+        if isinstance(execution, str) and execution.strip().isdigit():
+            execution = int(execution)
+        if not isinstance(execution, int) or isinstance(execution, bool):
+            raise UsageError(f"an execution is given by its id (a number), got {execution!r}")
+        return self.home.store.execution_lineage(execution, depth=depth)
 
     @_needs_store
     def explain_cache(self, run_id: str, task: str) -> CacheExplanation:

@@ -227,9 +227,10 @@ def test_openapi_documents_the_endpoint_routes(api):
         f"{API}/{{endpoint}}:deployModel",
         f"{API}/{{endpoint}}:undeployModel",
         f"{API}/{{endpoint}}:setTraffic",
+        f"{API}/{{endpoint}}/stats",
     }
     operations = [op for path in paths.values() for op in path.values()]
-    assert len(operations) == 8
+    assert len(operations) == 9
     for operation in operations:
         assert "422" not in operation["responses"]
         assert operation.get("summary")

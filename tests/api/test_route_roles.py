@@ -53,6 +53,7 @@ DEPLOYMENTS = {
     ("POST", "/api/v1/triggers/{trigger}:resume"),
     ("POST", "/api/v1/triggers/{trigger}:fire"),
     ("POST", "/api/v1/runs/{run_id}:cancel"),
+    ("POST", "/api/v1/runs/{run_id}:resume"),
 }
 APPROVALS = {("POST", "/api/v1/models/{name}:approvePromotion")}
 _RUN = "/api/v1/experiments/{experiment}/runs/{run}"

@@ -99,3 +99,47 @@ def test_an_unknown_artifact_is_named(store, fan_in_chain):
         store.lineage(999)
     with pytest.raises(NotFound, match="no artifact at 'file:///nowhere'"):
         store.lineage("file:///nowhere")
+
+
+def test_the_lineage_of_an_execution(store, fan_in_chain):
+    lineage = store.execution_lineage(fan_in_chain["evaluate"])
+    assert (lineage.execution, lineage.roots) == (fan_in_chain["evaluate"], [])
+    # Upstream of its inputs, downstream of its outputs: not deploy, which read its input.
+    assert names(lineage, Direction.UPSTREAM) == {
+        "evaluate",
+        "model",
+        "data",
+        "train",
+        "ingest",
+        "raw",
+    }
+    assert names(lineage, Direction.DOWNSTREAM) == {"evaluate", "metrics"}
+    assert "deploy" not in {e.task_key for e in lineage.executions.values()}
+    read = lineage.edges_from(Direction.UPSTREAM, fan_in_chain["evaluate"], artifact=False)
+    assert {(e.type, e.name) for e in read} == {
+        (EventType.INPUT, "model"),
+        (EventType.INPUT, "dataset"),
+    }
+    (wrote,) = lineage.edges_from(Direction.DOWNSTREAM, fan_in_chain["evaluate"], artifact=False)
+    assert (wrote.type, wrote.artifact_id) == (EventType.OUTPUT, fan_in_chain["metrics"])
+    assert not lineage.truncated
+    assert json.loads(json.dumps(lineage.to_json()))["execution"] == fan_in_chain["evaluate"]
+
+
+def test_an_executions_lineage_counts_depth_beyond_it(store, fan_in_chain):
+    alone = store.execution_lineage(fan_in_chain["train"], depth=0)
+    assert set(alone.executions) == {fan_in_chain["train"]}
+    assert set(alone.artifacts) == {fan_in_chain["data"], fan_in_chain["model"]}
+    assert alone.truncated  # ingest wrote its input; evaluate and deploy read its output
+    one = store.execution_lineage(fan_in_chain["train"], depth=1)
+    tasks = {e.task_key for e in one.executions.values()}
+    assert tasks == {"ingest", "train", "evaluate", "deploy"}
+    assert one.truncated is False  # raw was made outside any run; nothing read metrics
+    assert store.lineage(fan_in_chain["model"]).execution is None
+
+
+def test_an_unknown_execution_is_named(store, fan_in_chain):
+    with pytest.raises(NotFound, match="no execution 999 in the metadata store"):
+        store.execution_lineage(999)
+    with pytest.raises(ValueError, match="got -1"):
+        store.execution_lineage(fan_in_chain["train"], depth=-1)

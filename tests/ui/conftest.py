@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from ui_support import CHROMIUM, CHROMIUM_ARGS, needs_browser_and_build
 
 TIMEOUT_MS = 20_000
-"""How long an expectation waits for the page (a run's page polls every 1.5 s)."""
+"""How long an expectation waits for the page (pages that poll read every 3 s)."""
 
 
 @pytest.fixture(scope="session")

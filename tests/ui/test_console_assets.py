@@ -1,6 +1,7 @@
 """The console's routes (`conveyor.ui.console`): the shell for every page, built assets
-read only as regular files inside the assets folder, 503 before the build, and public
-(no token) where nothing else is."""
+(the entry and its chunks) read only as regular files inside the assets folder, 503
+before the build, and public (no token) where nothing else is; in Chromium, the runs page
+loads without the graph pages' chunk (dagre), which a run's page fetches."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import os
 from contextlib import ExitStack
 
 import pytest
+from playwright.sync_api import expect
 from starlette.middleware import Middleware
-from ui_support import served
+from ui_support import conveyor_server, home_at, needs_browser_and_build, served
 
 from conveyor.api import create_app
 from conveyor.errors import UsageError
@@ -19,6 +21,9 @@ from conveyor.ui import console
 
 SCRIPT = b"console.log('console');"
 STYLE = b"body { color: black; }"
+CHUNK = b"export const shared = 1;"
+DAGRE = "longest-path"
+"""A string of dagre's own (a ranker's name), which minifying keeps: in its chunk only."""
 
 
 @pytest.fixture
@@ -29,6 +34,7 @@ def built(tmp_path):
     (folder / "index.html").write_text('<script src="/ui/assets/app-ABC.js"></script>')
     (folder / "assets" / "app-ABC.js").write_bytes(SCRIPT)
     (folder / "assets" / "app-ABC.css").write_bytes(STYLE)
+    (folder / "assets" / "chunk-DEF.js").write_bytes(CHUNK)
     (tmp_path / "secret").write_text("not for you")
     return folder
 
@@ -68,6 +74,10 @@ def test_assets_are_served_with_their_type_and_kept_for_long(built, client_of):
     assert script.headers["content-type"] == "text/javascript; charset=utf-8"
     assert script.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert script.headers["x-content-type-options"] == "nosniff"
+    chunk = client.get("/ui/assets/chunk-DEF.js")
+    assert chunk.content == CHUNK
+    assert chunk.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert chunk.headers["cache-control"] == "public, max-age=31536000, immutable"
     style = client.get("/ui/assets/app-ABC.css")
     assert (style.content, style.headers["content-type"]) == (STYLE, "text/css; charset=utf-8")
     missing = client.get("/ui/assets/app-OLD.js")
@@ -127,3 +137,25 @@ def test_public_is_a_route_s_declaration_never_a_token_s(built):
         Tokens.parse_env("public:t")
     with pytest.raises(UsageError, match="role 'public' is not one of read"):
         Role.parse("public", "tokens")
+
+
+def test_the_runs_page_loads_without_dagre_and_a_run_page_fetches_it(tmp_path, page):
+    needs_browser_and_build()
+    with home_at(tmp_path / "home"):
+        pass  # an empty home
+    scripts: list[str] = []
+    page.on("requestfinished", lambda r: r.resource_type == "script" and scripts.append(r.url))
+    with conveyor_server("ui", tmp_path / "home", tmp_path / "ui.log") as url:
+        page.goto(f"{url}/ui/runs")
+        expect(page.get_by_text("No runs match.")).to_be_visible()
+        first = set(scripts)
+        assert any("/ui/assets/chunk-" in script for script in first)  # the entry's imports
+        assert not [script for script in first if DAGRE in page.request.get(script).text()]
+        page.goto(f"{url}/ui/runs/no-such-run")  # the run page shows the API's 404
+        expect(page.get_by_role("alert")).to_contain_text("no-such-run")
+        graph = [
+            script for script in set(scripts) - first if DAGRE in page.request.get(script).text()
+        ]
+        assert len(graph) == 1 and "/ui/assets/chunk-" in graph[0]
+        answer = page.request.get(graph[0])
+        assert answer.headers["cache-control"] == "public, max-age=31536000, immutable"

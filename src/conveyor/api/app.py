@@ -14,9 +14,11 @@ The app holds:
   `/api/v1/pipelines` (`conveyor.api.pipelines`), `/api/v1/schedules`
   (`conveyor.api.schedules`), `/api/v1/triggers` (`conveyor.api.triggers`) and
   `/api/v1/experiments` (`conveyor.api.experiments`) and `/api/v1/runs`
-  (`conveyor.api.runs`), thin calls to the home's registry, endpoints, monitors,
-  pipelines, schedules, triggers, experiments and metadata store, which routes reach as
-  `request.app.state.home`;
+  (`conveyor.api.runs`, streamed by `conveyor.api.run_events`) and `/api/v1/artifacts`
+  (`conveyor.api.artifacts`),
+  with the lineage of artifacts and executions (`conveyor.api.lineage`), thin calls
+  to the home's registry, endpoints, monitors, pipelines, schedules, triggers,
+  experiments and metadata store, which routes reach as `request.app.state.home`;
 - `extra_routers`: the routes of other faces: FastAPI `APIRouter`s (their routes added
   to the app's own, and described in `/openapi.json`) or Starlette routes (`Route`,
   `Mount`, added as they are). They get the same JSON error body for Conveyor's errors
@@ -29,6 +31,10 @@ The app holds:
   in reverse at shutdown (a prediction service loading its deployments);
 - `endpoint_listeners`: called with an endpoint's name after the control API changed it
   (a prediction service in the same process serves the change at once);
+- `endpoint_totals`: the counters of an endpoint's deployed models, by id, of the
+  prediction service that serves them here (`Metrics.totals`), which
+  `GET /api/v1/endpoints/{endpoint}/stats` reads; none on a server that serves no
+  predictions (`conveyor ui`);
 - `/openapi.json` and `/docs` (Swagger UI, its assets served here: no CDN), describing
   the routes.
 
@@ -50,14 +56,17 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from conveyor.api import (
+    artifacts,
     docs,
     endpoints,
     errors,
     experiments,
+    lineage,
     models,
     monitors,
     pipelines,
     rollouts,
+    run_events,
     runs,
     schedules,
     triggers,
@@ -66,13 +75,16 @@ from conveyor.serving.settings import ServerSettings
 
 if TYPE_CHECKING:
     from conveyor.home import Home
+    from conveyor.serving.totals import DeployedTotals
 
 TITLE = "Conveyor"
 DESCRIPTION = (
     "Conveyor's REST API: the model registry under /api/v1/models, prediction endpoints "
     "under /api/v1/endpoints, model monitors under /api/v1/monitors, pipelines under "
     "/api/v1/pipelines, schedules under /api/v1/schedules, triggers under /api/v1/triggers, "
-    "experiment tracking under /api/v1/experiments, pipeline runs under /api/v1/runs. "
+    "experiment tracking under /api/v1/experiments, pipeline runs under /api/v1/runs, "
+    "artifacts under /api/v1/artifacts, lineage under /api/v1/artifacts/{id}/lineage and "
+    "/api/v1/executions/{id}/lineage. "
     "Every error answers "
     '{"error": {"code", "message", "status"}}.'
 )
@@ -87,6 +99,7 @@ def create_app(
     middleware: Sequence[Middleware] = (),
     lifespans: Iterable[Lifespan] = (),
     endpoint_listeners: Iterable[Callable[[str], None]] = (),
+    endpoint_totals: Callable[[str], Mapping[str, DeployedTotals]] | None = None,
     max_request_bytes: int = ServerSettings.max_api_request_bytes,
     documents: Iterable[Mapping[str, Any]] = (),
 ) -> FastAPI:
@@ -103,6 +116,7 @@ def create_app(
     )
     app.state.home = home
     app.state.endpoint_listeners = list(endpoint_listeners)
+    app.state.endpoint_totals = endpoint_totals
     app.state.max_request_bytes = max_request_bytes
     errors.install(app)
     routers = [models.router, endpoints.router, monitors.router, pipelines.router]
@@ -111,6 +125,9 @@ def create_app(
     routers.append(rollouts.router)
     routers.append(experiments.router)
     routers.append(runs.router)
+    routers.append(run_events.router)
+    routers.append(artifacts.router)
+    routers.append(lineage.router)
     for router in [*routers, *extra_routers]:
         # A router's own routes, not FastAPI's wrapper of an included router: the token
         # middleware matches a request against each route, as Starlette's router does.

@@ -8,6 +8,7 @@
     POST   /api/v1/endpoints/{endpoint}:deployModel     deploy a model version
     POST   /api/v1/endpoints/{endpoint}:undeployModel   undeploy a deployed model
     POST   /api/v1/endpoints/{endpoint}:setTraffic      the whole split, or one model's share
+    GET    /api/v1/endpoints/{endpoint}/stats           this server's prediction counters of it
 
 The custom methods keep Vertex AI's names (`:deployModel`, `:undeployModel`); Vertex AI
 sets traffic by patching the endpoint, Conveyor with `:setTraffic`, so that the `deploy`
@@ -15,12 +16,14 @@ token role may do it (`conveyor.serving.auth`). Prediction stays where Vertex AI
 `POST /v1/endpoints/{endpoint}:predict` (`conveyor.serving.vertex`). After each change
 the app's endpoint listeners hear the endpoint's name, so a prediction server in the same
 process serves the change at once. Errors answer `{"error": {"code", "message",
-"status"}}` (`conveyor.api.errors`). See docs/api.md.
+"status"}}` (`conveyor.api.errors`). `/stats` reads the counters of the prediction server
+in this process (`create_app`'s `endpoint_totals`): a server that serves no predictions
+(`conveyor ui`) answers 409. See docs/api.md.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
@@ -31,7 +34,9 @@ from conveyor.api.caller import EndpointsDep
 from conveyor.api.errors import responses
 from conveyor.api.params import DeployedId, EndpointName, EndpointPath, Percentage, Reference
 from conveyor.serving.auth import Role, needs
+from conveyor.serving.errors import ServingConflict
 from conveyor.serving.records import DeployedModel, Endpoint
+from conveyor.serving.totals import DeployedTotals
 
 PREFIX = "/api/v1/endpoints"
 
@@ -178,6 +183,47 @@ class EndpointList(BaseModel):
     endpoints: list[EndpointOut]
 
 
+class DeployedStats(BaseModel):
+    """A deployed model's counters in this server since it started (of every worker):
+    they only grow, and start again from zero when the server restarts."""
+
+    id: str
+    reference: str = Field(examples=["churn@production"])
+    requests: int = Field(description="Requests it answered.")
+    errors: int = Field(description="Requests it answered with a status of 500 or more.")
+    latency_bounds: list[float | str] = Field(
+        description="The latency histogram's bucket upper bounds in seconds, the last "
+        '"+Inf"; empty before its first request.'
+    )
+    latency_counts: list[int] = Field(
+        description="Cumulative: the requests answered within each bound."
+    )
+
+    @classmethod
+    def of(cls, deployed: DeployedModel, totals: DeployedTotals) -> DeployedStats:
+        counted = totals.to_json()
+        return cls(
+            id=deployed.id,
+            reference=deployed.reference,
+            **{name: counted[name] for name in _COUNTED},
+        )
+
+
+_COUNTED = ("requests", "errors", "latency_bounds", "latency_counts")
+
+
+class EndpointStats(BaseModel):
+    endpoint: str
+    read_at: datetime = Field(description="The server's clock when it read the counters.")
+    deployed_models: list[DeployedStats] = Field(description="Oldest first.")
+
+
+NO_PREDICTIONS = (
+    "this server does not serve predictions, so it counts none; open the console on "
+    "`conveyor serve`, which does"
+)
+
+
 # Routes: an endpoint name breaking its rule answers 400, an unknown one 404, and a change
 # the endpoint's state forbids (deleting one that serves models, creating one that exists)
 # 409.
@@ -318,6 +364,32 @@ def set_traffic(
     )
     _changed(request, endpoint)
     return EndpointOut.of(after)
+
+
+@router.get(
+    "/{endpoint}/stats",
+    response_model=EndpointStats,
+    responses=responses(400, 404, 409),
+    summary="An endpoint's prediction counters",
+    openapi_extra=READ,
+)
+def stats(endpoint: EndpointPath, endpoints: EndpointsDep, request: Request) -> EndpointStats:
+    """The counters of each deployed model of the endpoint in this server (requests, errors,
+    latency histogram), with the server's clock at the reading: two readings give the
+    rates between them. 409 on a server that serves no predictions (`conveyor ui`)."""
+    deployed = endpoints.get(endpoint).deployed_models
+    totals = request.app.state.endpoint_totals
+    if totals is None:
+        raise ServingConflict(NO_PREDICTIONS)
+    read_at = datetime.now(UTC)
+    counted = totals(endpoint)
+    return EndpointStats(
+        endpoint=endpoint,
+        read_at=read_at,
+        deployed_models=[
+            DeployedStats.of(d, counted.get(d.id, DeployedTotals())) for d in deployed
+        ],
+    )
 
 
 def _changed(request: Request, endpoint: str) -> None:

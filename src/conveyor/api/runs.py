@@ -6,11 +6,13 @@ to the home's metadata store.
     GET  /api/v1/runs/{run_id}/log?task=KEY  the end of a task's log, as text
     GET  /api/v1/runs/{run_id}/cache?task=KEY  why the task was (or was not) a cache hit
     POST /api/v1/runs/{run_id}:cancel        cancel a RUNNING run, whichever process runs it
+    POST /api/v1/runs/{run_id}:resume        resume a failed or cancelled run, in a process of its own
 
 Listing takes the filters of `conveyor runs list` (pipeline, status, experiment, labels,
 since) and pages by a token that names the last run of the page before, so a page does not
-shift when new runs start. Reading needs the `read` role, cancelling `deploy`. A task's log
-is read only from a regular file inside the home's runs folder, whatever its record says.
+shift when new runs start. Reading needs the `read` role, cancelling and resuming `deploy`.
+A resumed run runs in a process of its own (`conveyor.automation.resumes`), never in the
+server's. A task's log is read only from a regular file inside the home's runs folder, whatever its record says.
 Errors answer `{"error": {"code", "message", "status"}}` (`conveyor.api.errors`). See
 docs/api.md.
 """
@@ -33,6 +35,7 @@ from pydantic import BaseModel, Field
 from conveyor.api.bodies import JsonRoute
 from conveyor.api.errors import responses, responses_beside
 from conveyor.api.params import RUN_ID
+from conveyor.automation.resumes import start_resume
 from conveyor.errors import UsageError
 from conveyor.home import Home
 from conveyor.pipelines import lease
@@ -233,8 +236,8 @@ def task_log(
     """The last `tail_bytes` of the task's log (the whole log when shorter), as UTF-8 text;
     404 when the task has no log yet."""
     home = _home(request)
-    execution = _execution(home.store.get_run(run_id), task)
-    path = _log_file(home, execution.log_uri, execution.task_key)
+    execution = task_execution(home.store.get_run(run_id), task)
+    path = log_file(home, execution.log_uri, execution.task_key)
     with path.open("rb") as log:
         size = os.fstat(log.fileno()).st_size
         log.seek(max(0, size - tail_bytes))
@@ -275,6 +278,23 @@ def cancel_run(run_id: RunIdPath, request: Request) -> CancelOut:
     return CancelOut(run_id=run_id, status=lease.cancel(_home(request).store, run_id))
 
 
+@router.post(
+    "/{run_id}:resume",
+    response_model=RunOut,
+    status_code=202,
+    responses=responses(400, 404, 409, 503),
+    summary="Resume a run",
+    openapi_extra=DEPLOY,
+)
+def resume_run(run_id: RunIdPath, request: Request) -> RunOut:
+    """Continue a FAILED or CANCELLED run (or a RUNNING one whose runner is gone),
+    re-running only what did not complete, in a process of its own; answers the run once
+    that process runs it. 409 for a run that succeeded or that a live process runs, or when
+    the process ended before it took the run (its output quoted); 400 for a run with no
+    recorded pipeline spec."""
+    return RunOut.of(start_resume(_home(request), run_id))
+
+
 def _label(item: str) -> tuple[str, str]:
     key, sep, value = item.partition("=")
     if not sep or not key:
@@ -305,7 +325,7 @@ def _run_of(token: str) -> str:
         ) from None
 
 
-def _execution(run: RunDetail, task: str) -> Any:
+def task_execution(run: RunDetail, task: str) -> Any:
     """The execution of `task`: its key, or its key's unique last part; the latest one
     when it ran several times (a resumed run)."""
     exact = [e for e in run.executions if e.task_key == task]
@@ -318,7 +338,7 @@ def _execution(run: RunDetail, task: str) -> Any:
     return found[-1]
 
 
-def _log_file(home: Home, log_uri: str | None, task_key: str) -> Path:
+def log_file(home: Home, log_uri: str | None, task_key: str) -> Path:
     """The task's log, if it is a regular file inside the home's runs folder."""
     missing = NotFound(f"task {task_key} has no log")
     if not log_uri:

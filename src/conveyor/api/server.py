@@ -13,7 +13,8 @@ lifespan (model loading, alias watching, prediction log flushing) runs with the 
 app's, and so does the analysis of the endpoints' rollouts
 (`conveyor.automation.rollout_controller`), which reads this server's metrics. An
 endpoint changed through the control API is served as changed at once by this process;
-other processes see it at their next poll. The web console (`conveyor.ui`) is at `/ui`,
+other processes see it at their next poll. `/api/v1/endpoints/{endpoint}/stats` reads
+this server's prediction counters (of every worker); `conveyor ui` has none to read. The web console (`conveyor.ui`) is at `/ui`,
 and `/` redirects there. Tokens, when configured, guard every route, each by the role it
 needs (`conveyor.serving.auth`); the console's page shell and assets need none.
 """
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, server: ServerSettings | None =
             middleware=middleware,
             lifespans=[_closing(home), service.lifespan, _running(controller)],
             endpoint_listeners=[service.refresh_endpoint],
+            endpoint_totals=service.metrics.totals,
             max_request_bytes=server.max_api_request_bytes,
             documents=[prediction_openapi()],
             extra_routers=[console.routes()],

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 LOG_FOLDER = Path("automation") / "fires"
 """Where fired processes write their output, in the home's folder."""
 TAIL_BYTES = 2000
-"""How much of a failed process's output its fire's error quotes."""
+"""How much of a failed process's output an error quotes (a fire's, a resume's)."""
 
 
 class Launcher:
@@ -43,33 +43,50 @@ class Launcher:
 
     def __init__(self, command: list[str], environment: dict[str, str], log_folder: Path) -> None:
         self.command = command
-        self.environment = {**os.environ, **environment}
+        self.environment = environment
         self.log_folder = log_folder
 
     def start(self, claim: Claim) -> subprocess.Popen[bytes]:
-        self.log_folder.mkdir(parents=True, exist_ok=True)
-        with self.log_path(claim.fire_id).open("ab") as log:
-            return subprocess.Popen(
-                [*self.command, str(claim.fire_id)],
-                env=self.environment,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # a Ctrl-C meant for the scheduler leaves runs be
-            )
+        return start_process(
+            [*self.command, str(claim.fire_id)], self.environment, self.log_path(claim.fire_id)
+        )
 
     def log_path(self, fire_id: int) -> Path:
         return self.log_folder / f"{fire_id}.log"
 
     def tail(self, fire_id: int) -> str:
         """The end of a fired process's output, for the error of a fire that failed."""
-        try:
-            with self.log_path(fire_id).open("rb") as log:
-                log.seek(0, os.SEEK_END)
-                log.seek(max(0, log.tell() - TAIL_BYTES))
-                return log.read().decode(errors="replace").strip()
-        except OSError:
-            return ""
+        return tail(self.log_path(fire_id))
+
+
+def start_process(
+    command: list[str], environment: dict[str, str], log_path: Path
+) -> subprocess.Popen[bytes]:
+    """`command` in a process of its own session, with `environment` over this process's
+    variables, no input, and its output added to `log_path`: a Ctrl-C or a stop meant for
+    the process that starts it (a scheduler, a server) leaves it be."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            command,
+            env={**os.environ, **environment},
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def tail(log_path: Path) -> str:
+    """The end of a started process's output (its last `TAIL_BYTES`), for an error that
+    quotes it; empty when there is none."""
+    try:
+        with log_path.open("rb") as log:
+            log.seek(0, os.SEEK_END)
+            log.seek(max(0, log.tell() - TAIL_BYTES))
+            return log.read().decode(errors="replace").strip()
+    except OSError:
+        return ""
 
 
 def execute(fire_id: int, home: Home) -> int:

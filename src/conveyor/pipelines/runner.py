@@ -20,8 +20,8 @@ from conveyor.pipelines.executors import choice
 from conveyor.pipelines.recorder import Recorder
 from conveyor.pipelines.state import FAILED, Node, item_text, label
 from conveyor.store.artifacts import naming
-from conveyor.store.metadata import MetadataStore, RunStatus
-from conveyor.store.metadata.leases import Renewal
+from conveyor.store.metadata import MetadataStore, RunBusy, RunConflict, RunDetail, RunStatus
+from conveyor.store.metadata.leases import Renewal, busy_message
 
 if TYPE_CHECKING:
     from conveyor.config import Settings
@@ -208,10 +208,7 @@ def resume(
     store = home.store
     with store.held_connection():
         recorded = store.get_run(run_id)
-        if recorded.status == RunStatus.SUCCEEDED:
-            raise UsageError(f"run {run_id} already succeeded; there is nothing to resume")
-        if recorded.spec is None:
-            raise UsageError(f"run {run_id} has no recorded pipeline spec; it cannot be resumed")
+        check_resumable(recorded)
         context = _context(home, run_id, recorded.pipeline_name, parallelism, caching)
         token = lease.new_token()
         store.resume_run(run_id, token)
@@ -226,6 +223,18 @@ def resume(
             log,
             resuming=True,
         )
+
+
+def check_resumable(run: RunDetail) -> None:
+    """Refuse a run that `resume` cannot continue: one that succeeded (`RunConflict`), one
+    a live process runs (`RunBusy`), one without its pipeline spec (`UsageError`). Faces
+    that start a resume elsewhere (`conveyor.automation.resumes`) ask first."""
+    if run.status == RunStatus.SUCCEEDED:
+        raise RunConflict(f"run {run.run_id} already succeeded; there is nothing to resume")
+    if run.status == RunStatus.RUNNING and not run.runner_lost and run.runner is not None:
+        raise RunBusy(busy_message(run.run_id, run.runner, datetime.now(UTC)))
+    if run.spec is None:
+        raise UsageError(f"run {run.run_id} has no recorded pipeline spec; it cannot be resumed")
 
 
 def _policy(
@@ -260,7 +269,7 @@ def _context(
     return RunContext(
         run_id=run_id,
         pipeline_name=name,
-        run_dir=home.settings.runs_dir / naming.segment(run_id),
+        run_dir=run_folder(home.settings, run_id),
         task_env=home.settings.to_env(),
         envs_dir=home.settings.envs_dir,
         artifacts=home.artifacts,
@@ -268,6 +277,11 @@ def _context(
         caching=caching,
         import_roots=_import_roots(home.settings),
     )
+
+
+def run_folder(settings: Settings, run_id: str) -> Path:
+    """The folder of a run's working files: its tasks' inputs, outputs and logs."""
+    return settings.runs_dir / naming.segment(run_id)
 
 
 def _import_roots(settings: Settings) -> tuple[Path, ...]:

@@ -3,7 +3,9 @@ built assets at `/ui/assets/`, read from the package's `static/` folder.
 
     GET /                      redirects to /ui
     GET /ui, /ui/{page...}     index.html: the shell, which routes the page itself
-    GET /ui/assets/{file}      app-HASH.js, app-HASH.css (named by their content)
+    GET /ui/assets/{file}      app-HASH.js and app-HASH.css, the entry, and the
+                               chunk-HASH.js it imports, some only when a page needs
+                               them (dagre: the graph pages); named by their content
 
 The shell and assets hold no data, so they are public (`Role.PUBLIC`): they load without
 a token, and the console then asks for one when `/api/v1` answers 401. An asset is read
@@ -35,10 +37,14 @@ ASSETS = f"{PREFIX}/assets"
 TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 FOREVER = "public, max-age=31536000, immutable"
 POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; object-src 'none'; "
-    "base-uri 'none'; frame-ancestors 'none'"
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
-"""The shell's Content-Security-Policy: its own scripts and styles, nothing inline."""
+"""The shell's Content-Security-Policy: its own scripts, no inline script. Inline styles
+are let in for the Markdown and HTML artifacts the task inspector shows: their sandboxed
+`srcdoc` frames inherit this policy, and an HTML report styles itself inline (a blocked
+style is also a console error). No script runs in those frames, and no image, font or
+call may leave for another origin, so a style can neither run code nor send data out."""
 NOT_BUILT = (
     "The Conveyor console is not built: run `make env` in Conveyor's source tree, which "
     "builds it with npm into src/conveyor/ui/static/.\n"

@@ -1,10 +1,11 @@
-"""The lineage of an artifact: the executions and artifacts upstream and downstream of it.
+"""The lineage of an artifact or an execution: what is upstream and downstream of it.
 
 The walk goes level by level, one execution per step. Upstream, an artifact
 leads to the executions that wrote it (OUTPUT events) and those to the
 artifacts they read (INPUT events); downstream, the other way round. Each level
 is two indexed queries over the whole frontier, so the cost grows with the
-size of the answer, not of the store.
+size of the answer, not of the store. An execution's lineage is its own inputs
+and outputs, then the walk upstream from its inputs and downstream from its outputs.
 """
 
 from __future__ import annotations
@@ -41,17 +42,51 @@ def roots(conn: Connection, artifact: int | str) -> list[int]:
 
 
 def lineage(conn: Connection, artifact: int | str, depth: int) -> Lineage:
+    _check(depth)
+    start = roots(conn, artifact)
+    return _graph(conn, start, {d: start for d in Direction}, depth)
+
+
+def execution_lineage(conn: Connection, execution_id: int, depth: int) -> Lineage:
+    """The execution's inputs and outputs, what led to its inputs and what its outputs led to."""
+    _check(depth)
+    found = conn.execute(select(EXECUTIONS.c.id).where(EXECUTIONS.c.id == execution_id))
+    if found.first() is None:
+        raise NotFound(f"no execution {execution_id} in the metadata store")
+    own: list[LineageEdge] = []
+    starts: dict[Direction, list[int]] = {}
+    for direction in Direction:
+        # The step from an execution to artifacts: its inputs upstream, outputs downstream.
+        events = _events(conn, _BY_EXECUTION, [execution_id], _STEPS[direction][1])
+        own.extend(_edge(direction, e) for e in events)
+        starts[direction] = sorted({e.artifact_id for e in events})
+    return _graph(conn, [], starts, depth, execution_id, own)
+
+
+def _check(depth: int) -> None:
     if depth < 0:
         raise ValueError(f"lineage depth must be 0 or more, got {depth}")
-    start = roots(conn, artifact)
-    edges: list[LineageEdge] = []
+
+
+def _graph(
+    conn: Connection,
+    start: list[int],
+    starts: dict[Direction, list[int]],
+    depth: int,
+    execution: int | None = None,
+    edges: list[LineageEdge] | None = None,
+) -> Lineage:
+    """The walk from `starts` (artifacts, by direction), with its nodes' records."""
+    edges = list(edges or [])
     truncated = False
-    for direction in Direction:
-        walked, more = _walk(conn, direction, start, depth)
+    for direction, frontier in starts.items():
+        walked, more = _walk(conn, direction, frontier, depth, execution)
         edges.extend(walked)
         truncated = truncated or more
     artifact_ids = set(start) | {e.artifact_id for e in edges}
-    execution_ids = {e.execution_id for e in edges}
+    execution_ids = {e.execution_id for e in edges} | (
+        {execution} if execution is not None else set()
+    )
     artifacts = {}
     for batch in rows.chunks(sorted(artifact_ids)):
         for row in conn.execute(rows.artifacts_select().where(ARTIFACTS.c.id.in_(batch))):
@@ -60,16 +95,17 @@ def lineage(conn: Connection, artifact: int | str, depth: int) -> Lineage:
     for batch in rows.chunks(sorted(execution_ids)):
         for row in conn.execute(rows.executions_select().where(EXECUTIONS.c.id.in_(batch))):
             executions[row.id] = rows.execution(row)
-    return Lineage(start, depth, artifacts, executions, edges, truncated)
+    return Lineage(start, depth, artifacts, executions, edges, truncated, execution)
 
 
 def _walk(
-    conn: Connection, direction: Direction, start: list[int], depth: int
+    conn: Connection, direction: Direction, start: list[int], depth: int, execution: int | None
 ) -> tuple[list[LineageEdge], bool]:
-    """Edges up to `depth` executions away on one side, and whether the graph goes further."""
+    """Edges up to `depth` executions away on one side, and whether the graph goes further
+    (past `execution`, the one asked about, if any)."""
     into, out_of = _STEPS[direction]
     seen_artifacts = set(start)
-    seen_executions: set[int] = set()
+    seen_executions: set[int] = {execution} if execution is not None else set()
     frontier = start
     edges: list[LineageEdge] = []
     for _ in range(depth):

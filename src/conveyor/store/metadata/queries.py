@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, bindparam, exists, or_, select, text
+from sqlalchemy import Connection, Select, and_, bindparam, exists, func, or_, select, text
 
 from conveyor.store.metadata import driver, leases, rows
 from conveyor.store.metadata.errors import NotFound
@@ -13,18 +13,21 @@ from conveyor.store.metadata.kinds import (
     PIPELINE_RUN,
     ArtifactState,
     EventType,
+    ExecutionState,
     RunStatus,
 )
 from conveyor.store.metadata.mlmd_tables import (
     ARTIFACT_TYPES,
     ARTIFACTS,
     ASSOCIATIONS,
+    ATTRIBUTIONS,
     COMPLETE_ONLY,
     CONTEXT_TYPES,
     CONTEXTS,
     EVENTS,
     EXECUTIONS,
     PIPELINE_SPECS,
+    RUN_LEASES,
     UtcDateTime,
 )
 from conveyor.store.metadata.records import (
@@ -134,6 +137,59 @@ def run_status(conn: Connection, context_id: int) -> RunStatus:
 
 
 _SPEC = select(PIPELINE_SPECS.c.spec).where(PIPELINE_SPECS.c.digest == bindparam("digest"))
+
+
+def _in_run(table: Any, column: str) -> Select[Any]:
+    """Rows of `table` (joined to its run's associations by `column`) of the run in the
+    outer query."""
+    return (
+        select()
+        .select_from(ASSOCIATIONS.join(table, table.c[column] == ASSOCIATIONS.c.execution_id))
+        .where(ASSOCIATIONS.c.context_id == CONTEXTS.c.id)
+    )
+
+
+_MARKER = (
+    select(
+        CONTEXTS.c.updated_at,
+        _in_run(EXECUTIONS, "id").add_columns(func.count()).scalar_subquery(),
+        _in_run(EXECUTIONS, "id").add_columns(func.count(EXECUTIONS.c.ended_at)).scalar_subquery(),
+        _in_run(EVENTS, "execution_id").add_columns(func.count()).scalar_subquery(),
+        select(func.max(ARTIFACTS.c.updated_at))
+        .select_from(ATTRIBUTIONS.join(ARTIFACTS, ARTIFACTS.c.id == ATTRIBUTIONS.c.artifact_id))
+        .where(ATTRIBUTIONS.c.context_id == CONTEXTS.c.id)
+        .scalar_subquery(),
+        RUN_LEASES.c.host,
+        RUN_LEASES.c.pid,
+        RUN_LEASES.c.pid_started,
+        RUN_LEASES.c.heartbeat_at,
+    )
+    .join(RUN_TYPE, RUN_TYPE.c.id == CONTEXTS.c.type_id)
+    .outerjoin(RUN_LEASES, RUN_LEASES.c.context_id == CONTEXTS.c.id)
+    .where(RUN_TYPE.c.name == PIPELINE_RUN, CONTEXTS.c.name == bindparam("run_id"))
+)
+
+
+def run_marker(conn: Connection, run_id: str) -> tuple[Any, ...]:
+    """What changes whenever the run as `get_run` shows it changes, read by one small
+    statement: the run context's last update (status, error, end), how many executions
+    it has and how many ended (every change of an execution starts or ends it), how many
+    events they have (artifacts read and written), the last change of its artifacts, and
+    whether a live runner holds its lease."""
+    found = conn.execute(_MARKER, {"run_id": run_id}).first()
+    if found is None:
+        raise NotFound(f"no run {run_id!r} in the metadata store; `conveyor runs list` shows runs")
+    counted = tuple(found[:5])
+    if found.heartbeat_at is None:
+        return (*counted, None)
+    return (*counted, leases.alive(found, datetime.now(UTC)))
+
+
+def execution_state(conn: Connection, execution_id: int) -> ExecutionState:
+    found = conn.execute(select(EXECUTIONS.c.state).where(EXECUTIONS.c.id == execution_id)).scalar()
+    if found is None:
+        raise NotFound(f"no execution {execution_id} in the metadata store")
+    return ExecutionState(found)
 
 
 def live_artifact_ids(conn: Connection, type_name: str) -> list[int]:

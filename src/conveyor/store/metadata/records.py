@@ -164,7 +164,9 @@ class LineageEdge(_Record):
 class Lineage(_Record):
     """The graph around `roots` (the artifacts asked about), up to `depth` executions each way.
 
-    `truncated` says the graph goes on past `depth` on some side.
+    `truncated` says the graph goes on past `depth` on some side. For the lineage of an
+    execution, `execution` names it and `roots` is empty: its inputs are reached upstream,
+    its outputs downstream, and `depth` counts the executions beyond it.
     """
 
     roots: list[int]
@@ -173,6 +175,7 @@ class Lineage(_Record):
     executions: dict[int, ExecutionRecord]
     edges: list[LineageEdge]
     truncated: bool
+    execution: int | None = None
 
     def edges_from(self, direction: Direction, node: int, *, artifact: bool) -> list[LineageEdge]:
         """The edges one step further from the root than `node`: a tree's children."""

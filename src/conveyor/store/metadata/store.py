@@ -38,7 +38,7 @@ from conveyor.store.metadata.kinds import (
     ExecutionState,
     RunStatus,
 )
-from conveyor.store.metadata.lineage import lineage
+from conveyor.store.metadata.lineage import execution_lineage, lineage
 from conveyor.store.metadata.mlmd_tables import (
     ARTIFACT_TYPES,
     CONTEXT_TYPES,
@@ -300,6 +300,18 @@ class MetadataStore:
         with self._read() as conn:
             return queries.get_run(conn, run_id)
 
+    def run_marker(self, run_id: str) -> tuple[Any, ...]:
+        """A value that changes whenever the run as `get_run` shows it changes (its status,
+        a task's state or times, new tasks, artifacts, a runner lost), read by one small
+        query: a watcher compares it with the last one and reads the run only when it moved."""
+        with self._read_one() as conn:
+            return queries.run_marker(conn, run_id)
+
+    def execution_state(self, execution_id: int) -> ExecutionState:
+        """The state of one execution; NotFound if there is none."""
+        with self._read_one() as conn:
+            return queries.execution_state(conn, execution_id)
+
     # Pipeline specs
 
     def store_spec(self, spec: Mapping[str, Any]) -> str:
@@ -530,6 +542,14 @@ class MetadataStore:
         artifact recorded there), up to `depth` executions away on each side."""
         with self._read() as conn:
             return lineage(conn, artifact, depth)
+
+    def execution_lineage(
+        self, execution_id: int, *, depth: int = DEFAULT_LINEAGE_DEPTH
+    ) -> Lineage:
+        """The graph around an execution: its inputs and outputs, then up to `depth`
+        executions upstream of its inputs and downstream of its outputs."""
+        with self._read() as conn:
+            return execution_lineage(conn, execution_id, depth)
 
     # Plumbing
 
