@@ -1,14 +1,21 @@
 """Settings and fixtures shared by every test: a Conveyor home of its own, and the
 metadata store on SQLite and on a real PostgreSQL server (`postgres_server.py`)."""
 
+from __future__ import annotations
+
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from conveyor.store.metadata import MetadataStore
 from postgres_server import PostgresServer, postgres_bindir, running_postgres
+
+if TYPE_CHECKING:  # imported when a test needs them: moto and Ray are slow to import
+    from ray_cluster import RayCluster
+    from store.s3_server import S3Server
 
 
 def pytest_configure(config):
@@ -41,6 +48,34 @@ def postgres_server() -> Iterator[PostgresServer]:
         pytest.skip(reason)
     with running_postgres(bindir) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def ray_s3() -> Iterator[S3Server]:
+    """The S3 server the Ray cluster's nodes reach (their `AWS_ENDPOINT_URL`). Other tests'
+    S3 servers empty it (moto keeps one set of buckets per process): a test makes its own
+    bucket."""
+    from store.s3_server import running_s3
+
+    with running_s3("ray-session") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(ray_s3: S3Server) -> Iterator[RayCluster]:
+    """The Ray cluster of the test session: a head of 1 CPU and a node of 2 on loopback,
+    joined by this process; started when a test first needs it."""
+    from conveyor.pipelines.executors import ray_executor
+    from ray_cluster import running_ray
+    from store.s3_server import ENVIRONMENT as S3_ENVIRONMENT
+
+    env = {**S3_ENVIRONMENT, "AWS_ENDPOINT_URL": ray_s3.endpoint}
+    with running_ray(cpus=(1, 2), env=env) as cluster:
+        ray_executor.connect(cluster.address)
+        yield cluster
+        import ray
+
+        ray.shutdown()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -133,7 +133,10 @@ def test_an_unknown_environment_names_those_the_file_has(project, tmp_path, monk
         ('[env.prod]\nmetadata_url = "prod.db"', "env.prod.metadata_url: String should match"),
         ('[env.prod]\nsmtp_port = "25"', "env.prod.smtp_port: Input should be a valid integer"),
         ("[env.prod]\nsmtp_port = 70000", "env.prod.smtp_port: Input should be less than"),
-        ('[env.prod]\nexecutor = "k8s"', "env.prod.executor: Input should be 'local' or 'inline'"),
+        (
+            '[env.prod]\nexecutor = "k8s"',
+            "env.prod.executor: Input should be 'local', 'inline' or 'ray'",
+        ),
         ('[env.prod]\ntoken_env = "my token"', "env.prod.token_env: String should match"),
         ('[env.prod.gates]\nmin_metrics = { auc = "high" }', "env.prod.gates.min_metrics.auc"),
         ("[env.prod.gates]\nmax_regression = { auc = -1 }", "env.prod.gates.max_regression.auc"),

@@ -21,7 +21,8 @@
 | `config_file` | `CONVEYOR_CONFIG` (set empty: no file) | the nearest `conveyor.toml` here or above |
 | `server_url` | `CONVEYOR_SERVER_URL` | none |
 | `token_env` | `CONVEYOR_TOKEN_ENV`: the *name* of the variable holding the server's token | none |
-| `executor` | `CONVEYOR_EXECUTOR` (`local`, `inline`) | `local` |
+| `executor` | `CONVEYOR_EXECUTOR` (`local`, `inline`, `ray`) | `local` |
+| `ray_address` | `CONVEYOR_RAY_ADDRESS` (`auto`, `HOST:PORT`, `ray://HOST:PORT`) | `auto`: the cluster `ray start` started on this machine |
 | `gcs_root` | `CONVEYOR_GCS_ROOT` (a folder) | none: `gs://` URIs go through fsspec (gcsfs) |
 | `gates` | only in `conveyor.toml` | none |
 
@@ -125,6 +126,8 @@ class Settings:
     """The name of the environment variable holding the server's token (never the token)."""
     executor: str = "local"
     """How the environment's runs execute tasks when not told."""
+    ray_address: str = "auto"
+    """The Ray cluster the `ray` executor runs tasks on."""
     gates: Gates | None = None
     """What a model version must pass to be promoted into the environment."""
     gcs_root: str | None = None
@@ -219,6 +222,7 @@ class Settings:
             server_url=env.get("CONVEYOR_SERVER_URL", "").strip() or None,
             token_env=env.get("CONVEYOR_TOKEN_ENV", "").strip() or None,
             executor=env.get("CONVEYOR_EXECUTOR", "").strip() or cls.executor,
+            ray_address=env.get("CONVEYOR_RAY_ADDRESS", "").strip() or cls.ray_address,
             gcs_root=_folder(env, "CONVEYOR_GCS_ROOT"),
         )
         return dataclasses.replace(from_variables, **declared)
@@ -247,6 +251,7 @@ class Settings:
             "CONVEYOR_SERVER_URL": self.server_url or "",
             "CONVEYOR_TOKEN_ENV": self.token_env or "",
             "CONVEYOR_EXECUTOR": self.executor,
+            "CONVEYOR_RAY_ADDRESS": self.ray_address,
             "CONVEYOR_GCS_ROOT": self.gcs_root or "",
         }
 

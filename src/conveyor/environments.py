@@ -80,7 +80,8 @@ class Environment(_Strict):
     artifact_root: Text | None = None
     server_url: HttpUrl | None = None
     token_env: Variable | None = None
-    executor: Literal["local", "inline"] | None = None
+    executor: Literal["local", "inline", "ray"] | None = None
+    ray_address: Text | None = None
     gates: Gates | None = None
     disable_cache: bool | None = None
     user: Text | None = None

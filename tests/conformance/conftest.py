@@ -28,7 +28,7 @@ from kfp_reference import on_kfp_local
 
 CONVEYOR = "conveyor"
 KFP_LOCAL = "kfp.local"
-EXECUTORS = ("local", "inline")
+EXECUTORS = ("local", "inline", "ray")
 """Conveyor's executors (`conveyor.run(..., executor=...)`); each runs every test."""
 
 TASK_STATES = {"SUCCEEDED", "FAILED", "SKIPPED", "NOT_TRIGGERED", "CANCELLED", "CACHED"}
@@ -149,8 +149,15 @@ def run_on_kfp_local(pipeline, arguments: dict[str, Any], pipeline_root: Path) -
 
 
 @pytest.fixture(params=EXECUTORS)
-def executor(request) -> str:
-    """The Conveyor executor a test runs its pipelines with."""
+def executor(request, monkeypatch) -> str:
+    """The Conveyor executor a test runs its pipelines with; `ray` on the session's cluster."""
+    if request.param == "ray":
+        if request.module.__name__.endswith("test_container_components"):
+            pytest.skip(
+                "the Ray executor runs Python components only; it refuses container "
+                "components before the run (tests/pipelines/test_ray_executor.py)"
+            )
+        monkeypatch.setenv("CONVEYOR_RAY_ADDRESS", request.getfixturevalue("ray_cluster").address)
     return request.param
 
 

@@ -7,6 +7,8 @@ state, outputs and error, and the exit code (0 when the run succeeded, 1 otherwi
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -29,8 +31,17 @@ ExecutorOption = Annotated[
     str | None,
     typer.Option(
         help="local: Python components in warm worker processes; inline: in this "
-        "process, one at a time, for a debugger. [default: the environment's executor, "
-        "else local]",
+        "process, one at a time, for a debugger; ray: as tasks of a Ray cluster. "
+        "[default: the environment's executor, else local]",
+        show_default=False,
+    ),
+]
+RayAddressOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="ADDRESS",
+        help="The Ray cluster of --executor ray: auto, HOST:PORT or ray://HOST:PORT. "
+        "[default: the environment's ray_address, else auto]",
         show_default=False,
     ),
 ]
@@ -68,7 +79,10 @@ def follow(
         from conveyor.pipelines.executors.python import start_workers
 
         start_workers()  # forked before the home's store opens, so forked at all
-    with Client() as client, view, terminate_as_interrupt():
+    # With --json, stdout holds the outcome alone: what a library prints meanwhile (Ray's
+    # driver reports a task it retries there) goes to stderr.
+    quiet = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
+    with Client() as client, view, terminate_as_interrupt(), quiet:
         outcome = start(client, view, log)
     if as_json:
         print_json(outcome.to_json())

@@ -24,6 +24,7 @@ from conveyor.cli.following import (
     ExecutorOption,
     OutcomeJsonOption,
     ParallelismOption,
+    RayAddressOption,
     chosen_executor,
     follow,
 )
@@ -145,6 +146,7 @@ def run(
         typer.Option(help="Identify input artifacts by their sha256 in cache keys, not their URI."),
     ] = False,
     executor: ExecutorOption = None,
+    ray_address: RayAddressOption = None,
     experiment: Annotated[
         str | None,
         typer.Option(
@@ -183,6 +185,7 @@ def run(
             cache_by_content=cache_by_content,
             arguments_as_text=True,
             executor=executor,
+            ray_address=ray_address,
             listener=listener,
             log=log,
             run_name=run_name,

@@ -29,6 +29,7 @@ from conveyor.cli.following import (
     ExecutorOption,
     OutcomeJsonOption,
     ParallelismOption,
+    RayAddressOption,
     chosen_executor,
     follow,
 )
@@ -178,6 +179,7 @@ def resume(
     run_id: Annotated[str, typer.Argument(help="A failed, cancelled or killed run.")],
     parallelism: ParallelismOption = None,
     executor: ExecutorOption = None,
+    ray_address: RayAddressOption = None,
     as_json: OutcomeJsonOption = False,
 ) -> None:
     """Continue a failed, cancelled or killed run, re-running only what did not complete.
@@ -194,7 +196,12 @@ def resume(
         executor,
         as_json,
         lambda client, listener, log: client.resume(
-            run_id, parallelism=parallelism, executor=executor, listener=listener, log=log
+            run_id,
+            parallelism=parallelism,
+            executor=executor,
+            ray_address=ray_address,
+            listener=listener,
+            log=log,
         ),
         outputs=False,  # the run's outputs are what `conveyor runs show` lists
     )

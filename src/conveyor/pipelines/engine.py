@@ -455,7 +455,9 @@ class Engine:
         node.attempts += 1
         self._running(node)
         try:
-            request = self.files.request(node, node.executor_spec)
+            request = self.files.request(
+                node, node.executor_spec, fetch_inputs=not node.executor.fetches_inputs
+            )
         except Exception as exc:  # e.g. a remote input artifact that cannot be fetched
             self.files.discard(node)
             self._finish(node, FAILED, f"preparing the task failed: {exc}")

@@ -128,6 +128,7 @@ def run(
     cache_by_content: bool = False,
     arguments_as_text: bool = False,
     executor: str | None = None,
+    ray_address: str | None = None,
     listener: Callable[[Node], None] | None = None,
     log: Callable[[str], None] | None = None,
     run_id: str | None = None,
@@ -148,7 +149,8 @@ def run(
     applies to every task (as on Vertex AI). `cache_max_age` (`"7d"`) ignores
     older cache entries; `cache_by_content` identifies input artifacts by their
     sha256 rather than their URI. `executor` is `"local"` (warm worker processes)
-    or `"inline"` (Python components in this process, for a debugger); None takes the
+    or `"inline"` (Python components in this process, for a debugger) or `"ray"` (tasks
+    of the Ray cluster at `ray_address`, default the home's `ray_address`); None takes the
     home's setting (`executor` of its environment, `"local"` by default).
 
     `run_id` (default: the pipeline's name, the time and a random suffix) lets a caller
@@ -162,6 +164,7 @@ def run(
     choice.check(executor)
     spec = specs.load(pipeline)
     validate.check_spec(spec)
+    choice.prepare(executor, spec, home.artifacts, ray_address or home.settings.ray_address)
     bound = validate.bind_arguments(spec, arguments or {}, as_text=arguments_as_text)
     caching = _policy(home, enable_caching, cache_max_age, cache_by_content)
     name = spec.get("pipelineInfo", {}).get("name", "pipeline")
@@ -196,6 +199,7 @@ def resume(
     cache_max_age: str | timedelta | None = None,
     cache_by_content: bool = False,
     executor: str | None = None,
+    ray_address: str | None = None,
     listener: Callable[[Node], None] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Run:
@@ -209,6 +213,8 @@ def resume(
     with store.held_connection():
         recorded = store.get_run(run_id)
         check_resumable(recorded)
+        address = ray_address or home.settings.ray_address
+        choice.prepare(executor, recorded.spec, home.artifacts, address)
         context = _context(home, run_id, recorded.pipeline_name, parallelism, caching)
         token = lease.new_token()
         store.resume_run(run_id, token)
@@ -306,7 +312,9 @@ def _execute(
     """Run the engine while keeping the run's lease (`token`); record how it ended."""
     recorder = Recorder(store, context.artifacts, context.run_id, context.pipeline_name)
     completed = recorder.completed_in_run() if resuming else None
-    executors = choice.make(executor, context.job, context.envs_dir, log, context.import_roots)
+    executors = choice.make(
+        executor, context.job, context.envs_dir, log, context.import_roots, context.artifacts
+    )
     engine = Engine(spec, arguments, context, executors, recorder, listener, completed)
     with lease.LeaseKeeper(store, context.run_id, token, engine.stop_soon) as keeper:
         status = engine.run()

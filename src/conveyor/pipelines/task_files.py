@@ -46,9 +46,12 @@ class TaskFiles:
         """Output artifacts of running tasks at their staging paths, with the URI each
         is published at, by node key."""
 
-    def request(self, node: Node, executor_spec: dict[str, Any]) -> TaskRequest:
-        """The executor input of a task's next attempt: its inputs, fresh staging paths
-        for its artifacts, files for its output parameters."""
+    def request(
+        self, node: Node, executor_spec: dict[str, Any], fetch_inputs: bool = True
+    ) -> TaskRequest:
+        """The executor input of a task's next attempt: its inputs (remote ones fetched
+        here first unless not `fetch_inputs`), fresh staging paths for its artifacts,
+        files for its output parameters."""
         workdir = naming.contained(self.run_dir, self._folder(node))
         workdir.mkdir(parents=True, exist_ok=True)
         outputs_spec = node.component.get("outputDefinitions", {})
@@ -67,7 +70,11 @@ class TaskFiles:
             "inputs": {
                 "parameterValues": node.parameters,
                 "artifacts": {
-                    name: {"artifacts": [self._readable(a).to_json() for a in arts]}
+                    name: {
+                        "artifacts": [
+                            (self._readable(a) if fetch_inputs else a).to_json() for a in arts
+                        ]
+                    }
                     for name, arts in node.artifacts.items()
                 },
             },

@@ -50,9 +50,9 @@ def conveyor_cli(*args: str) -> subprocess.CompletedProcess:
 
 def test_an_unknown_executor_names_the_choices_and_records_nothing(pipeline_file):
     with pytest.raises(UsageError) as error:
-        conveyor.run(pipeline_file, {"gate": "none"}, executor="ray")
+        conveyor.run(pipeline_file, {"gate": "none"}, executor="k8s")
 
-    assert str(error.value) == "unknown executor 'ray'; choose one of: local, inline"
+    assert str(error.value) == "unknown executor 'k8s'; choose one of: local, inline, ray"
     with Client() as client:
         assert client.list_runs() == []
 
@@ -61,7 +61,9 @@ def test_the_command_line_refuses_an_unknown_executor_with_exit_code_2(pipeline_
     result = conveyor_cli("run", pipeline_file, "-p", "gate=none", "--executor", "nope")
 
     assert result.returncode == 2, result.stderr
-    assert result.stderr.strip() == "error: unknown executor 'nope'; choose one of: local, inline"
+    assert (
+        result.stderr.strip() == "error: unknown executor 'nope'; choose one of: local, inline, ray"
+    )
     assert result.stdout == ""
 
 

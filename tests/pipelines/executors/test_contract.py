@@ -137,6 +137,17 @@ JOB = Job(
     schedule_time_utc="2026-01-01T00:00:00+00:00",
 )
 
+
+def ray_executor() -> Executor:
+    """Python components on the session's Ray cluster (`ray_cluster`), outputs written in
+    place as with a local artifact root every node shares."""
+    from conveyor.pipelines.executors.ray_executor import RayExecutor
+    from conveyor.store.artifacts import ArtifactStore
+
+    folder = Path(tempfile.mkdtemp())
+    return RayExecutor(ArtifactStore.open(folder / "artifacts", local_dir=folder / "local"))
+
+
 EXECUTORS = [
     pytest.param((lambda: PythonExecutor(Path(tempfile.mkdtemp())), PYTHON), id="python"),
     pytest.param(
@@ -144,6 +155,7 @@ EXECUTORS = [
     ),
     pytest.param((InlineExecutor, PYTHON), id="inline"),
     pytest.param((ImporterExecutor, IMPORTER), id="importer"),
+    pytest.param((ray_executor, PYTHON), id="ray"),
 ]
 """(how to make the executor, the kind of tasks it runs)"""
 
@@ -153,9 +165,9 @@ def executors(*ids: str) -> list:
     return [param for param in EXECUTORS if param.id in ids]
 
 
-STOPPABLE = executors("python", "container", "inline")
+STOPPABLE = executors("python", "container", "inline", "ray")
 """Their tasks can be stopped midway (an importer only records an artifact)."""
-THREADED = executors("python", "container")
+THREADED = executors("python", "container", "ray")
 """Their tasks run on threads of their own, so some can still run when `close` is called."""
 
 
@@ -174,6 +186,8 @@ class Case:
 @pytest.fixture(params=EXECUTORS)
 def case(request, tmp_path):
     make, kind = request.param
+    if request.node.callspec.id.startswith("ray"):
+        request.getfixturevalue("ray_cluster")
     (tmp_path / "source.txt").write_text("hi")
     executor: Executor = make()
     yield Case(executor, kind, tmp_path)

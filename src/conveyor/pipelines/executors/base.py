@@ -105,6 +105,9 @@ class Executor(abc.ABC):
     reusable: ClassVar[bool] = True
     """Whether a task may take the results of an earlier execution (a cache hit, or
     resume) instead of running. An importer's may not: KFP records it on every run."""
+    fetches_inputs: ClassVar[bool] = False
+    """Whether the executor reads remote input artifacts at their URIs itself (on another
+    machine); else they are fetched here first and the task reads local copies."""
     close_seconds: float = 5.0
     """How long `close` waits for each cancelled task to end."""
 

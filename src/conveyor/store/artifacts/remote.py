@@ -28,6 +28,9 @@ from conveyor.store.artifacts.errors import (
 )
 from conveyor.store.artifacts.staging import fresh_path, release, sweep
 
+UPLOADS = ".uploads"
+"""The folder below the root of `upload_area`s."""
+
 
 class RemoteArtifactStore(ArtifactStore):
     """Artifacts below an fsspec URL; outputs are staged in `staging/` of the local folder."""
@@ -93,6 +96,29 @@ class RemoteArtifactStore(ArtifactStore):
         data = self._data(uri)
         manifest.remove(self.fs, data)
         self._remove_data(data)
+
+    def upload_area(self) -> str:
+        """A fresh URI below the root where a process elsewhere (a task on a Ray node)
+        uploads outputs, for `take_upload` to bring here; its leading dot keeps it apart
+        from every artifact's folder (`naming.segment`)."""
+        return self.fs.unstrip_protocol(posixpath.join(self.path, UPLOADS, uuid.uuid4().hex))
+
+    def take_upload(self, uri: str, local: Path) -> None:
+        """Download what was uploaded at `uri` (a file, or a folder's files) to `local`;
+        nothing when nothing was (a metadata-only output)."""
+        data = self._data(uri)
+        if self.fs.isdir(data):
+            for name in self.fs.find(data):
+                target = local / posixpath.relpath(name, data)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self.fs.get_file(name, str(target))
+        elif self.fs.exists(data):
+            local.parent.mkdir(parents=True, exist_ok=True)
+            self.fs.get_file(data, str(local))
+
+    def drop_upload(self, uri: str) -> None:
+        """Remove what was uploaded at `uri`, if anything."""
+        self._remove_data(self._data(uri))
 
     def _remove_data(self, data: str) -> None:
         with contextlib.suppress(FileNotFoundError):
