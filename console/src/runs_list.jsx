@@ -1,6 +1,6 @@
 // The runs page: newest first, filtered by the address's query (pipeline, status,
-// experiment, label=key=value), a page (page_size, default 50) at a time; refreshed
-// every few seconds while a shown run runs.
+// experiment, label=key=value, since=an ISO time in UTC), a page (page_size, default 50)
+// at a time; refreshed every few seconds while a shown run runs.
 import { useState } from "preact/hooks";
 import { api, query } from "./api.js";
 import { duration, time } from "./format.js";
@@ -17,6 +17,7 @@ export function RunsList({ search }) {
     status: search.get("status") ?? "",
     experiment: search.get("experiment") ?? "",
     label: search.getAll("label"),
+    since: search.get("since") ?? "",
     page_size: search.get("page_size") ?? "",
   };
   const pageToken = search.get("page_token") ?? "";
@@ -51,7 +52,11 @@ export function RunsList({ search }) {
 }
 
 function Filters({ filters }) {
-  const [shown, setShown] = useState({ ...filters, label: filters.label.join(", ") });
+  const [shown, setShown] = useState({
+    ...filters,
+    label: filters.label.join(", "),
+    since: localTime(filters.since),
+  });
   const field = (name) => ({
     name,
     value: shown[name],
@@ -64,6 +69,7 @@ function Filters({ filters }) {
       status: shown.status,
       experiment: shown.experiment.trim(),
       label: shown.label.split(",").map((item) => item.trim()),
+      since: shown.since ? new Date(shown.since).toISOString().replace(/\.\d{3}Z$/, "Z") : "",
       page_size: filters.page_size,
     };
     navigate(`/ui/runs${query(chosen)}`);
@@ -91,10 +97,21 @@ function Filters({ filters }) {
         Labels
         <input {...field("label")} placeholder="key=value, ..." />
       </label>
+      <label>
+        Created since
+        <input type="datetime-local" {...field("since")} />
+      </label>
       <button type="submit">Filter</button>
       <Link href="/ui/runs">Clear</Link>
     </form>
   );
+}
+
+/** An ISO time as a datetime-local input shows it: this browser's time zone, to the minute. */
+function localTime(iso) {
+  const moment = new Date(iso);
+  if (!iso || Number.isNaN(moment.getTime())) return "";
+  return new Date(moment.getTime() - moment.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
 }
 
 function Table({ runs }) {

@@ -98,6 +98,15 @@ def test_the_runs_list_filters_and_the_address_keeps_the_filter(
     expect(page.get_by_label(field)).to_have_value(value)
 
 
+def test_the_runs_list_filters_by_creation_time(served, page):
+    page.goto(f"{served.url}/ui/runs?since=2999-01-01T00:00:00Z")
+    expect(page.get_by_text("No runs match.")).to_be_visible()
+    page.get_by_label("Created since").fill("2020-01-01T00:00")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("tbody tr")).to_have_count(3)
+    assert "since=2020-01-01T" in page.url
+
+
 def test_the_runs_list_pages_by_token(served, page):
     page.goto(f"{served.url}/ui/runs?page_size=2")
     expect(page.locator("tbody tr")).to_have_count(2)
