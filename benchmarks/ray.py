@@ -29,7 +29,8 @@ from pathlib import Path
 from kfp import dsl
 
 warnings.filterwarnings("ignore", "The default base_image", FutureWarning)
-sys.path.insert(0, str(Path(__file__).parents[1] / "support"))
+# This file is `ray.py`: its own folder, first on the path, would shadow the `ray` package.
+sys.path[0] = str(Path(__file__).parents[1] / "support")
 
 import conveyor  # noqa: E402
 from ray_cluster import running_ray  # noqa: E402
