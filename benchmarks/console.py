@@ -32,26 +32,10 @@ it exits 0 whether the targets are met or not.
     .venv/bin/python benchmarks/console.py [--runs 10000] [--tasks 500] [--branches 10]
         [--rounds 5] [--json] [--profile FILE] [--trace DIR] [--keep DIR]
 
-Measured on a shared 2-CPU machine with a full CI run beside it (load average 5),
-defaults, `.venv/bin/python benchmarks/console.py` (about a minute):
-
-    figure (browser's timings, median)                   cold    warm  target
-    (1) runs page: first contentful paint              212 ms   96 ms  < 300 ms: PASS cold, PASS warm
-    (1) runs page: GET /api/v1/runs                     24 ms   41 ms  < 300 ms: PASS cold, PASS warm
-    (1) runs page: 50 rows in the DOM                  298 ms  248 ms  < 300 ms: PASS cold, PASS warm
-    (2) run page: first contentful paint               200 ms  124 ms  -
-    (2) run page: GET /api/v1/runs/ID?view=full        145 ms   63 ms  -
-    (2) run page: layout and render (nodes - API end)  356 ms  212 ms  -
-    (2) run page: 500 nodes in the DOM                 720 ms  382 ms  < 1000 ms: PASS cold, PASS warm
-    server time as httpx sees it: GET /api/v1/runs 5.7 ms, GET /api/v1/runs/ID?view=full 30.0 ms
-    populating: 10,000 runs in 23 s; the 500-task pipeline compiled in 1.5 s, recorded in 0.3 s
-
-Under that load the cold runs page varies from run to run (its rows at 298 to 413 ms in
-three runs): its time is the browser's (loading and running the 130 kB bundle, style,
-layout, paint), not the API's (5 ms on the server). The run page was 1158 ms cold before
-two fixes: `RunOut.of` converted a run's whole spec and every task to JSON to read its
-header fields (`/api/v1/runs/ID?view=full` took 172 ms on the server), and dagre's
-network simplex and ordering sweeps on a 500-node level (graph_layout.js).
+Its latest figures, and what moves them, are in docs/console.md ("Speed"). The run page
+was 1158 ms cold before two fixes: `RunOut.of` converted a run's whole spec and every task
+to JSON to read its header fields, and dagre's network simplex and ordering sweeps on a
+500-node level (graph_layout.js).
 
 No `from __future__ import annotations` here: kfp reads the component's annotations as types.
 """
