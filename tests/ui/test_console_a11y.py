@@ -21,7 +21,14 @@ from kfp import dsl
 from playwright.sync_api import Browser, Locator, Page, expect
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
-from ui_support import conveyor_server, home_at, make, needs_browser_and_build, shapes
+from ui_support import (
+    conveyor_server,
+    home_at,
+    make,
+    needs_browser_and_build,
+    shapes,
+    watched_page,
+)
 
 from conveyor.automation.launch import execute
 from conveyor.automation.requests import pipeline_job
@@ -170,27 +177,13 @@ def served(tmp_path_factory) -> Iterator[Served]:
 
 
 @pytest.fixture
-def axe_page(browser: Browser) -> Iterator[Page]:
-    """A page whose context bypasses the shell's Content-Security-Policy, only so that the
-    test can inject axe-core as an inline script; like the `page` fixture, it fails the
-    test on an uncaught error or an error logged to the console."""
+def axe_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A watched page whose context bypasses the shell's Content-Security-Policy, only so
+    that the test can inject axe-core as an inline script."""
     if not AXE.is_file():
         pytest.fail(f"axe-core is not installed at {AXE} (`make env` installs it)")
-    context = browser.new_context(viewport={"width": 1360, "height": 900}, bypass_csp=True)
-    opened = context.new_page()
-    problems: list[str] = []
-    opened.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
-    opened.on(
-        "console",
-        lambda message: (
-            message.type == "error"
-            and not message.text.startswith("Failed to load resource")
-            and problems.append(f"console: {message.text}")
-        ),
-    )
-    yield opened
-    context.close()
-    assert problems == []
+    with watched_page(browser, request, bypass_csp=True) as opened:
+        yield opened
 
 
 def violations(page: Page) -> list[str]:

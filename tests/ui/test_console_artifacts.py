@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 from kfp import dsl
 from playwright.sync_api import Browser, Page, expect
-from ui_support import home_at, needs_browser_and_build
+from ui_support import home_at, needs_browser_and_build, watched_page
 from ui_support import served as serving
 
 from conveyor.api import create_app
@@ -77,24 +77,11 @@ BLOCKED = "Blocked script execution in 'about:srcdoc'"
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     """conftest's page, but for the sandbox's report that it blocked the artifact's
     script (the point of this module); every other console error fails the test."""
-    context = browser.new_context(viewport={"width": 1360, "height": 900})
-    opened = context.new_page()
-    problems: list[str] = []
-    opened.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
-    opened.on(
-        "console",
-        lambda message: (
-            message.type == "error"
-            and not message.text.startswith(("Failed to load resource", BLOCKED))
-            and problems.append(f"console: {message.text}")
-        ),
-    )
-    yield opened
-    context.close()
-    assert problems == []
+    with watched_page(browser, request, expected=(BLOCKED,)) as opened:
+        yield opened
 
 
 def inspect(page: Page, served: Served):

@@ -5,6 +5,7 @@ hit, a task that waits for the test). No `from __future__ import annotations` he
 reads the components' annotations as types."""
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -18,6 +19,7 @@ import httpx
 import pytest
 import uvicorn
 from kfp import dsl
+from playwright.sync_api import Browser, Page
 
 from conveyor.config import Settings
 from conveyor.home import Home, open_home
@@ -185,3 +187,43 @@ def exploder(n: int = 2) -> int:
 def waiter(path: str) -> str:
     first = make(n=1)
     return wait_for(path=path).after(first).output
+
+
+SCREENSHOTS = Path(__file__).parents[2] / "test-results" / "screenshots"
+"""Where the page of a browser test that failed is saved (git ignores it; CI keeps it)."""
+TIMEOUT_MS = 20_000
+"""How long an expectation waits for the page (pages that poll read every 3 s)."""
+
+
+@contextmanager
+def watched_page(
+    browser: Browser,
+    request: pytest.FixtureRequest,
+    *,
+    expected: tuple[str, ...] = (),
+    bypass_csp: bool = False,
+) -> Iterator[Page]:
+    """A page of its own context (storage, session); the test fails on an uncaught error
+    or an error logged to the console, but an HTTP error answer (some are expected) and
+    messages starting with one of `expected`. The page of a failed test is saved."""
+    context = browser.new_context(viewport={"width": 1360, "height": 900}, bypass_csp=bypass_csp)
+    context.set_default_timeout(TIMEOUT_MS)
+    opened = context.new_page()
+    problems: list[str] = []
+    opened.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
+    opened.on(
+        "console",
+        lambda message: (
+            message.type == "error"
+            and not message.text.startswith(("Failed to load resource", *expected))
+            and problems.append(f"console: {message.text}")
+        ),
+    )
+    yield opened
+    failed = getattr(request.node, "report_call", None)
+    if failed is not None and failed.failed:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)[-200:]
+        opened.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+    context.close()
+    assert problems == []
