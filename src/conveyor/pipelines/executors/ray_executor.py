@@ -35,17 +35,26 @@ if TYPE_CHECKING:
 NODE_RETRIES = 3
 """How often Ray runs a task again when its worker process or node died under it."""
 CONNECT_SECONDS = 10.0
+"""How long a cluster's address may take to accept a connection before it is unreachable."""
 
 _connect_lock = threading.Lock()
+_joined: list[str] = []
+"""The address this process joined (a process joins one cluster)."""
 
 
 def connect(address: str) -> None:
     """Join the Ray cluster at `address` (`auto`, `HOST:PORT`, `ray://HOST:PORT`), once per
-    process; a cluster that does not answer is a `UsageError` saying so."""
+    process; a cluster that does not answer, or another cluster than the one this process
+    joined, is a `UsageError` saying so."""
     import ray
 
     with _connect_lock:
         if ray.is_initialized():
+            if _joined and _joined[0] != address:
+                raise UsageError(
+                    f"this process has joined the Ray cluster at {_joined[0]}; it cannot run "
+                    f"tasks on {address} too (run it from another process)"
+                )
             return
         host, port = _host_port(address)
         if host is not None:
@@ -58,14 +67,11 @@ def connect(address: str) -> None:
                 ) from None
         try:
             ray.init(
-                address=address,
-                namespace="conveyor",
-                log_to_driver=False,
-                logging_level="WARNING",
-                include_dashboard=False,
+                address=address, namespace="conveyor", log_to_driver=False, logging_level="WARNING"
             )
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise UsageError(f"cannot join the Ray cluster at {address}: {exc}") from None
+        _joined[:] = [address]
 
 
 def check_cluster(spec: dict[str, Any], artifacts: ArtifactStore, address: str) -> None:
@@ -220,11 +226,17 @@ def _runtime_env(component: python_component.PythonComponent, container: dict[st
 
 
 def _write_back(request: TaskRequest, answer: dict[str, Any]) -> None:
-    """The task's log, executor output and output parameters, where the engine reads them."""
+    """The task's log, executor output and output parameters, where the engine reads them;
+    only at the paths this request named, whatever the answer holds."""
     with open(request.log_path, "ab") as log:
         log.write(answer["log"])
+    outputs = request.executor_input["outputs"]
+    named = {outputs["outputFile"]} | {
+        p["outputFile"] for p in outputs.get("parameters", {}).values()
+    }
     for path, data in answer["files"].items():
-        Path(path).write_bytes(data)
+        if path in named:
+            Path(path).write_bytes(data)
 
 
 def _host_port(address: str) -> tuple[str | None, int]:
