@@ -138,7 +138,8 @@ def test_a_reference_describes_itself_and_may_take_its_selector_apart():
 def test_frameworks():
     assert framework_of("onnx") is Framework.ONNX
     with pytest.raises(
-        UnknownFramework, match=r"'torch' is not one .* sklearn, xgboost, lightgbm, onnx, custom"
+        UnknownFramework,
+        match=r"'torch' is not one .* sklearn, xgboost, lightgbm, onnx, tensorflow, custom",
     ):
         framework_of("torch")
 

@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 from conveyor.registry.budget import Budget
 from conveyor.registry.errors import InvalidArtifact
-from conveyor.registry.frameworks import Framework, expected, model_file
+from conveyor.registry.frameworks import FOLDER_ONLY, Framework, expected, model_file
 from conveyor.registry.policy import ArtifactPolicy
 from conveyor.registry.sources import LocalSource, RemoteSource
 from conveyor.store.artifacts import digest as digests
@@ -79,6 +79,11 @@ def _check_model_file(contents: Contents, framework: Framework) -> None:
     found = contents.digest
     if found.kind == digests.FILE:
         name = posixpath.basename(contents.uri)
+        if framework in FOLDER_ONLY:
+            raise InvalidArtifact(
+                f"{contents.uri} is one file, but a {framework} model is a folder: upload "
+                f"the folder that holds {expected(framework)} (with its variables/ and assets/)"
+            )
         if model_file(framework, {name}) is None:
             raise InvalidArtifact(
                 f"{contents.uri} is not a {framework} model file: a {framework} artifact is "

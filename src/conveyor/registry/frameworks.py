@@ -4,7 +4,9 @@ The file names are those of Vertex AI's prebuilt prediction containers, at the
 top of the artifact folder (or the artifact itself, when it is one file).
 Listed in order of preference: `model.skops` is scikit-learn's safe format;
 `model.joblib` and `model.pkl` are pickles, which the runtimes load only for
-versions marked trusted.
+versions marked trusted. A TensorFlow SavedModel is always a folder
+(`saved_model.pb` beside `variables/` and `assets/`), so its file alone is no
+artifact.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ class Framework(StrEnum):
     XGBOOST = "xgboost"
     LIGHTGBM = "lightgbm"
     ONNX = "onnx"
+    TENSORFLOW = "tensorflow"
     CUSTOM = "custom"
 
 
@@ -27,12 +30,16 @@ MODEL_FILES: dict[Framework, tuple[str, ...]] = {
     Framework.XGBOOST: ("model.bst", "model.json", "model.ubj"),
     Framework.LIGHTGBM: ("model.txt",),
     Framework.ONNX: ("model.onnx",),
+    Framework.TENSORFLOW: ("saved_model.pb",),
     Framework.CUSTOM: ("predictor.py",),
 }
 """The files a runtime looks for, preferred first; an artifact must hold at least one."""
 
 PICKLE_FILES = frozenset({"model.joblib", "model.pkl"})
 """Formats that run code when loaded: only versions marked trusted load them."""
+
+FOLDER_ONLY = frozenset({Framework.TENSORFLOW})
+"""Frameworks whose model file cannot be loaded without the rest of its folder."""
 
 
 def framework_of(value: str | Framework) -> Framework:

@@ -131,8 +131,8 @@ def test_folders_without_a_model(tmp_path):
         load_model(tmp_path / "absent")
     with pytest.raises(MissingModelFile, match="notes.txt is not a model file Conveyor knows"):
         load_model(tmp_path / "notes.txt")
-    with pytest.raises(ModelLoadError, match="no model runtime for framework 'tensorflow'"):
-        runtime_class("tensorflow")
+    with pytest.raises(ModelLoadError, match="no model runtime for framework 'pytorch'"):
+        runtime_class("pytorch")
 
 
 def test_a_corrupt_model_file_names_the_file(tmp_path):

@@ -9,8 +9,8 @@
    in the folder, all checked before any file is read by a framework. A model artifact
    may also be a single file (`.../model.joblib`): its one entry is keyed `""`, as the
    artifact store records a file artifact, or by its name.
-2. Runtime. `framework` names it (`sklearn`, `xgboost`, `lightgbm`, `onnx`, `custom`, or
-   an alias such as `scikit-learn`); otherwise the files decide, as in Vertex AI's
+2. Runtime. `framework` names it (`sklearn`, `xgboost`, `lightgbm`, `onnx`, `tensorflow`,
+   `custom`, or an alias such as `scikit-learn`); otherwise the files decide, as in Vertex AI's
    prebuilt containers. `predictor.py`/`predictor.json` make a custom predictor (it may
    load the other files itself); otherwise exactly one framework's files must be there.
 3. Trust. Pickles (`model.joblib`, `model.pkl`) and custom code load only when `trusted`;
@@ -30,6 +30,7 @@ from conveyor.serving.runtimes.errors import ChecksumMismatch, MissingModelFile,
 from conveyor.serving.runtimes.lightgbm_runtime import LightGBMRuntime
 from conveyor.serving.runtimes.onnx_runtime import OnnxRuntime
 from conveyor.serving.runtimes.sklearn_runtime import SklearnRuntime
+from conveyor.serving.runtimes.tensorflow_runtime import TensorFlowRuntime
 from conveyor.serving.runtimes.xgboost_runtime import XGBoostRuntime
 from conveyor.store.artifacts.digest import relative_files
 
@@ -39,6 +40,7 @@ RUNTIMES: tuple[type[Runtime], ...] = (
     XGBoostRuntime,
     LightGBMRuntime,
     OnnxRuntime,
+    TensorFlowRuntime,
 )
 ALIASES = {
     "scikit-learn": "sklearn",
@@ -46,6 +48,8 @@ ALIASES = {
     "xgb": "xgboost",
     "lgbm": "lightgbm",
     "onnxruntime": "onnx",
+    "tf": "tensorflow",
+    "savedmodel": "tensorflow",
 }
 IGNORED = ("__pycache__/",)
 _CHUNK = 1 << 20
@@ -65,7 +69,7 @@ def load_model(
     if not path.exists():
         raise MissingModelFile(
             f"model folder {path} does not exist: a model is a folder holding model.skops, "
-            "model.joblib, model.bst, model.txt, model.onnx or predictor.py"
+            "model.joblib, model.bst, model.txt, model.onnx, saved_model.pb or predictor.py"
         )
     if sha256s is not None:
         verify_files(path, sha256s)
@@ -112,7 +116,8 @@ def detect(path: Path) -> type[Runtime]:
         raise MissingModelFile(
             f"{folder} holds no model file Conveyor knows (found: {', '.join(present) or 'nothing'});"
             " save model.skops/model.joblib/model.pkl (scikit-learn), model.bst/model.json/"
-            "model.ubj (XGBoost), model.txt (LightGBM), model.onnx, or predictor.py"
+            "model.ubj (XGBoost), model.txt (LightGBM), model.onnx, a TensorFlow SavedModel "
+            "(saved_model.pb), or predictor.py"
         )
     listed = "; ".join(f"{', '.join(names)} ({cls.framework})" for cls, names in found)
     raise ModelLoadError(
