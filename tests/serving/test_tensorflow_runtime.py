@@ -18,7 +18,7 @@ import pytest
 import tensorflow as tf
 
 from conveyor.registry.errors import InvalidArtifact
-from conveyor.serving.runtimes import ChecksumMismatch, load_model
+from conveyor.serving.runtimes import ChecksumMismatch, ModelLoadError, load_model
 
 ROWS = [[0.5, -1.0, 2.0], [3.0, 0.25, -0.75]]
 
@@ -245,6 +245,21 @@ def test_a_changed_variables_file_is_not_loaded(saved, tmp_path, registry):
     recorded = {f.path: f.sha256 for f in version.files}
     with pytest.raises(ChecksumMismatch, match="variables/variables.data-"):
         load_model(copy, framework="tensorflow", sha256s=recorded)
+
+
+def test_a_savedmodel_without_a_serving_signature_is_refused_at_load(tmp_path):
+    module = Scorer()
+    tf.saved_model.save(module, str(tmp_path / "unsigned"), signatures={"score": module.serve})
+    with pytest.raises(
+        ModelLoadError, match="has no 'serving_default' signature \\(it has: score\\)"
+    ):
+        load_model(tmp_path / "unsigned")
+
+
+def test_without_tensorflow_the_load_says_what_to_install(saved, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tensorflow", None)  # as if it were not installed
+    with pytest.raises(ModelLoadError, match=r"install conveyor\[tensorflow\]"):
+        load_model(saved["keras"], framework="tensorflow")
 
 
 def test_importing_the_serving_app_does_not_import_tensorflow():

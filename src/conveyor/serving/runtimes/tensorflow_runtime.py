@@ -113,6 +113,11 @@ class TensorFlowRuntime(Runtime):
         self.inputs = [_tensor(name, spec, path, "input") for name, spec in inputs]
         outputs = sorted(signature.structured_outputs.items())
         self.output_tensors = [_tensor(name, spec, path, "output") for name, spec in outputs]
+        if not self.inputs:
+            raise ModelLoadError(
+                f"{path.parent} signature {SIGNATURE!r} takes no inputs: there is nothing to "
+                "fill from instances"
+            )
         if len(self.inputs) > 1:
             self.feature_names = tuple(t.name for t in self.inputs)
             self.n_features = len(self.inputs)
