@@ -102,10 +102,11 @@ def create_app(
     endpoint_totals: Callable[[str], Mapping[str, DeployedTotals]] | None = None,
     max_request_bytes: int = ServerSettings.max_api_request_bytes,
     documents: Iterable[Mapping[str, Any]] = (),
+    app_class: type[FastAPI] = FastAPI,
 ) -> FastAPI:
     """The application over `home`: the control API's routes, then `extra_routers` (see
-    the module docstring)."""
-    app = FastAPI(
+    the module docstring); an `app_class` instance (a FastAPI subclass)."""
+    app = app_class(
         title=TITLE,
         version=_version(),
         description=DESCRIPTION,

@@ -62,9 +62,9 @@ def create_app(settings: Settings | None = None, server: ServerSettings | None =
             lease_seconds=server.rollout_lease_seconds,
         )
         middleware = [Middleware(TokenAuth, tokens=server.tokens)] if server.tokens else []
-        middleware.append(Middleware(_Predictions, serving=serving))
         app = control.create_app(
             home,
+            app_class=_Served,
             middleware=middleware,
             lifespans=[_closing(home), service.lifespan, _running(controller)],
             endpoint_listeners=[service.refresh_endpoint],
@@ -77,6 +77,8 @@ def create_app(settings: Settings | None = None, server: ServerSettings | None =
         home.close()
         raise
     app.mount("/", serving)
+    assert isinstance(app, _Served)
+    app.predictions = TokenAuth(serving, server.tokens) if server.tokens else serving
     return app
 
 
@@ -105,22 +107,26 @@ PREDICTION_PATHS = ("/v1/", "/v2/", "/metrics")
 """Paths that only the prediction server answers (the control API is under `/api/v1`)."""
 
 
-class _Predictions:
-    """ASGI middleware: a request for the prediction server goes to it at once, inside the
-    token gate but past the control API's routing and middleware, which cost a
-    prediction more than its own routing (every control route's pattern tried first)."""
+class _Served(FastAPI):
+    """The app of `conveyor serve`: a request for the prediction server goes to it at
+    once (`predictions`: inside the token gate, which matches the route among this app's
+    as before), past FastAPI's own layers (its telemetry check, error and body-limit
+    middleware, some microseconds a request) and the control API's routing and
+    middleware (every control route's pattern tried first), which cost a prediction more
+    than its own routing. Every other request, and the lifespan, go through FastAPI."""
 
-    def __init__(self, app: Any, serving: Any) -> None:
-        self.app = app
-        self.serving = serving
+    predictions: Any = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and (
-            scope["path"].startswith(PREDICTION_PATHS) or scope["path"] == "/v2"
+        if (
+            self.predictions is not None
+            and scope["type"] == "http"
+            and (scope["path"].startswith(PREDICTION_PATHS) or scope["path"] == "/v2")
         ):
-            await self.serving(scope, receive, send)
+            scope["app"] = self
+            await self.predictions(scope, receive, send)
         else:
-            await self.app(scope, receive, send)
+            await super().__call__(scope, receive, send)
 
 
 def _running(controller: RolloutController) -> Any:

@@ -16,10 +16,11 @@ the JSON header, with `binary_data_size` on those outputs, followed by their byt
 
 from __future__ import annotations
 
-import uuid
+import os
 from itertools import chain
 from typing import Any, NamedTuple
 
+import numpy as np
 from starlette.responses import Response
 
 from conveyor.serving.http import ApiError, json_bytes, json_response
@@ -33,7 +34,8 @@ RESERVED = frozenset({"content_type", "headers", "binary_data_output"})
 class Inference(NamedTuple):
     """What an inference request asks."""
 
-    instances: list[Any]
+    instances: list[Any] | np.ndarray
+    """The rows (`instances_of`): lists or objects, or one float64 array."""
     parameters: dict[str, Any] | None
     id: str
     outputs: list[str] | None
@@ -87,7 +89,7 @@ def decode(body: Any, runtime: Runtime, binary: Binary | None = None) -> Inferen
     return Inference(
         instances_of(tensors, runtime),
         {k: v for k, v in parameters.items() if k not in RESERVED} or None,
-        request_id or uuid.uuid4().hex,
+        request_id or os.urandom(16).hex(),  # 32 new hex digits, as Vertex AI routes make
         wanted,
         as_binary,
         binary_output,
@@ -118,14 +120,21 @@ def _outputs(outputs: Any) -> tuple[list[str] | None, dict[str, bool]]:
     return [o["name"] for o in outputs], binary
 
 
-def instances_of(tensors: list[Tensor], runtime: Runtime) -> list[Any]:
+def instances_of(tensors: list[Tensor], runtime: Runtime) -> list[Any] | np.ndarray:
     """Instances for the runtime: rows of one [rows, features] tensor, or one object per
-    row from per-feature tensors."""
+    row from per-feature tensors.
+
+    A [rows, features] tensor of floats goes as one float64 array when the runtime takes
+    one (`Runtime.takes_array`): the array it would have made of the rows itself, made in
+    one call from the flat values, without a Python list per row (which the prediction
+    log then holds as it is, `conveyor.serving._log_columns`)."""
     names = runtime.feature_names
     if len(tensors) == 1 and (names is None or tensors[0].name not in names):
         t = tensors[0]
         if len(t.shape) == 2 and t.shape[1]:
             width = t.shape[1]
+            if t.floats and runtime.takes_array(width):
+                return np.array(t.data, np.float64).reshape(-1, width)
             return [t.data[i : i + width] for i in range(0, len(t.data), width)]
         if len(t.shape) == 1 and (runtime.n_features == 1 or (names and len(names) == 1)):
             return [[v] for v in t.data]

@@ -123,8 +123,10 @@ _STATISTICS = ["timestamp", "model_version", "status"]
 """The columns whose Parquet statistics help a reader skip (time windows, versions)."""
 _UNCOMPRESSED = frozenset({"instance"})
 """Columns written without compression: compressing the instances' JSON took the server
-half of a file's writing time, for a file a third smaller (the typed columns, which
-monitoring reads, are compressed)."""
+half of a file's writing time, for a file a third smaller. Float feature columns are
+written without it too (`_compression`): Snappy finds next to nothing to take out of
+doubles' digits, for a quarter of the writing time; the other typed columns (integers,
+text, booleans, predictions), which it does shrink, are compressed."""
 
 log = logging.getLogger("conveyor.serving")
 _sequence = itertools.count(1)
@@ -142,7 +144,8 @@ class Entry(NamedTuple):
     model: str
     model_version: int
     protocol: str
-    instances: list[Any]
+    instances: Any
+    """A list of instances, or a float64 array of rows (an OIP tensor of floats)."""
     predictions: list[Any] | None
     parameters: Any
     status: int
@@ -349,7 +352,7 @@ class PredictionLogger:
         pq.write_table(
             table,
             staging,
-            compression={n: "none" if n in _UNCOMPRESSED else "snappy" for n in table.column_names},
+            compression=_compression(table.schema),
             use_dictionary=_DICTIONARY,
             write_statistics=_STATISTICS,
         )
@@ -376,6 +379,19 @@ class PredictionLogger:
     def _count(self, outcome: str, rows: int) -> None:
         if self.metrics is not None:
             self.metrics.log_rows.labels(outcome).inc(rows)
+
+
+def _compression(schema: pa.Schema) -> dict[str, str]:
+    """The codec of each column of a file (`_UNCOMPRESSED`)."""
+    import pyarrow as pa
+
+    return {
+        field.name: "none"
+        if field.name in _UNCOMPRESSED
+        or (field.name.startswith(FEATURE_PREFIX) and pa.types.is_floating(field.type))
+        else "snappy"
+        for field in schema
+    }
 
 
 def to_table(

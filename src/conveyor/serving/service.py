@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from starlette.concurrency import run_in_threadpool
 
 from conveyor.errors import ConveyorError
@@ -124,7 +125,7 @@ class PredictionService:
         runtime = serving.runtime
         try:
             if (
-                isinstance(instances, list)
+                isinstance(instances, list | np.ndarray)
                 and len(instances) <= self.settings.inline_rows
                 and not isinstance(runtime, CustomRuntime)
             ):
@@ -147,7 +148,7 @@ class PredictionService:
         request_id: str | None = None,
     ) -> None:
         """Count one answered request; queue it for the prediction log when sampled."""
-        count = len(instances) if isinstance(instances, list) else 0
+        count = len(instances) if isinstance(instances, list | np.ndarray) else 0
         seconds = time.perf_counter() - start
         self.metrics.observe(labels, seconds, status, count)
         if serving is None:

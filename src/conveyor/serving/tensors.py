@@ -47,6 +47,7 @@ _KINDS = {
     "BYTES": (frozenset({str}), "strings"),
 }
 _LENGTH = struct.Struct("<I")
+_FLOAT = frozenset({float})
 
 
 class Tensor(NamedTuple):
@@ -55,6 +56,9 @@ class Tensor(NamedTuple):
     datatype: str
     data: list[Any]
     """The values, flat, row-major."""
+    floats: bool = False
+    """Whether the values (JSON data) are all Python floats, which a float64 array holds
+    exactly (`inference.instances_of` hands such a tensor to the runtime as one)."""
 
 
 class Binary:
@@ -128,7 +132,7 @@ def tensor_in(spec: Any, position: int, binary: Binary | None) -> Tensor:
             f"{len(flat)}",
         )
     _check_values(name, datatype, flat, kinds)
-    return Tensor(name, shape, datatype, flat)
+    return Tensor(name, shape, datatype, flat, datatype in FLOATS and kinds == _FLOAT)
 
 
 def _flatten(data: list[Any]) -> tuple[list[Any], set[type]]:

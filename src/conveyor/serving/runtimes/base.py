@@ -142,11 +142,46 @@ class Runtime(ABC):
 
     # Prediction
 
-    def predict(self, instances: list, parameters: dict | None = None) -> list:
-        """One JSON-ready prediction per instance (Vertex AI `instances` semantics)."""
-        if self.schema is not None:
-            self.schema.validate(instances)
-        return to_plain(self.guarded(self.predict_request, self.rows.array(instances), parameters))
+    def predict(self, instances: list | np.ndarray, parameters: dict | None = None) -> list:
+        """One JSON-ready prediction per instance (Vertex AI `instances` semantics); or per
+        row of a float64 array, where `takes_array` said so."""
+        if self.given_array(instances):
+            array = instances.copy()  # the model's own, as `rows.array` makes it of lists
+        else:
+            if self.schema is not None:
+                self.schema.validate(instances)
+            array = self.rows.array(instances)
+        return to_plain(self.guarded(self.predict_request, array, parameters))
+
+    def takes_array(self, width: int) -> bool:
+        """Whether `predict` may be given, instead of lists of floats `width` long, the
+        float64 array of shape (rows, `width`) that they make (an Open Inference Protocol
+        tensor of floats): where it would make that very array of the lists itself, and
+        no check of its could refuse them. A runtime with a `predict` of its own takes
+        lists."""
+        return type(self).predict is Runtime.predict and self._floats_fit(width)
+
+    def given_array(self, instances: Any) -> bool:
+        """Whether `instances` are an array `predict` takes as it is (`takes_array`); any
+        other array is read as before, as instances (and refused: not a list)."""
+        return (
+            isinstance(instances, np.ndarray)
+            and instances.ndim == 2
+            and instances.dtype == np.float64
+            and self.takes_array(instances.shape[1])
+        )
+
+    def _floats_fit(self, width: int) -> bool:
+        """Whether rows of `width` floats pass the shared checks as they are and become a
+        float64 array of them: numeric features (no schema, or a schema of `width` float
+        features) and `width` the model's number of features, when it knows it."""
+        rows = self.rows
+        if rows.dtype != np.float64 or (rows.n_features and width != rows.n_features):
+            return False
+        schema = self.schema
+        return schema is None or (
+            len(schema.names) == width and all(f.type == FLOAT for f in schema.features)
+        )
 
     def predict_request(self, array: np.ndarray, parameters: dict | None = None) -> Any:
         """`predict_array` for the rows of one request. Runtimes whose framework spreads a

@@ -52,6 +52,7 @@ class SklearnRuntime(Runtime):
                 "save a fitted scikit-learn estimator or pipeline"
             )
         self.model = model
+        self.described: list[dict[str, Any]] | None = None
         names = getattr(model, "feature_names_in_", None)
         self.feature_names = tuple(str(n) for n in names) if names is not None else None
         self.n_features = getattr(model, "n_features_in_", None)
@@ -78,11 +79,21 @@ class SklearnRuntime(Runtime):
             )
         return skops.io.load(path, trusted=types or None)
 
-    def predict(self, instances: list, parameters: dict | None = None) -> list:
-        if self.schema is not None:
-            self.schema.validate(instances)
-        inputs = self._frame_of(instances) if self.by_name else self.rows.array(instances)
+    def predict(self, instances: list | np.ndarray, parameters: dict | None = None) -> list:
+        if self.given_array(instances):
+            inputs = instances.copy()
+        else:
+            if self.schema is not None:
+                self.schema.validate(instances)
+            inputs = self._frame_of(instances) if self.by_name else self.rows.array(instances)
         return to_plain(self.guarded(self._call, inputs, parameters))
+
+    def takes_array(self, width: int) -> bool:
+        return (
+            type(self).predict is SklearnRuntime.predict
+            and not self.by_name
+            and self._floats_fit(width)
+        )
 
     def predict_array(self, array: np.ndarray, parameters: dict | None = None) -> Any:
         if self.by_name:
@@ -135,7 +146,12 @@ class SklearnRuntime(Runtime):
 
     def outputs(self) -> list[dict[str, Any]]:
         """A classifier's predictions are its classes (INT64 for whole numbers, BYTES for
-        names, ...); a regressor's are FP64."""
+        names, ...); a regressor's are FP64. Worked out once: every OIP answer asks."""
+        if self.described is None:
+            self.described = self._outputs()
+        return self.described
+
+    def _outputs(self) -> list[dict[str, Any]]:
         classes = getattr(self.model, "classes_", None)
         if classes is None or isinstance(classes, list):  # a regressor, or several outputs
             return super().outputs()
