@@ -343,9 +343,10 @@ class Engine:
         caching = self.context.caching
         definitions = node.component.get("outputDefinitions", {})
         component = cache.component_parts(node.executor_spec["container"], definitions)
+        checked = node.executor.pre_cache_check(node.executor_spec, node.parameters)
         node.cache_parts = cache.key_parts(
             component,
-            node.parameters,
+            {**node.parameters, **checked} if checked else node.parameters,
             node.artifacts,
             cache.BY_CONTENT if caching.by_content else cache.BY_ID,
         )

@@ -164,7 +164,14 @@ def run(
     choice.check(executor)
     spec = specs.load(pipeline)
     validate.check_spec(spec)
-    choice.prepare(executor, spec, home.artifacts, ray_address or home.settings.ray_address)
+    choice.prepare(
+        executor,
+        spec,
+        home.artifacts,
+        ray_address or home.settings.ray_address,
+        envs_dir=home.settings.envs_dir,
+        log=log,
+    )
     bound = validate.bind_arguments(spec, arguments or {}, as_text=arguments_as_text)
     caching = _policy(home, enable_caching, cache_max_age, cache_by_content)
     name = spec.get("pipelineInfo", {}).get("name", "pipeline")
@@ -214,7 +221,8 @@ def resume(
         recorded = store.get_run(run_id)
         check_resumable(recorded)
         address = ray_address or home.settings.ray_address
-        choice.prepare(executor, recorded.spec, home.artifacts, address)
+        envs_dir = home.settings.envs_dir
+        choice.prepare(executor, recorded.spec, home.artifacts, address, envs_dir, log)
         context = _context(home, run_id, recorded.pipeline_name, parallelism, caching)
         token = lease.new_token()
         store.resume_run(run_id, token)

@@ -8,6 +8,7 @@ parsed spec as plain JSON (`camelCase` keys, as in the compiled YAML).
 
 from __future__ import annotations
 
+import copy
 import importlib.machinery
 import importlib.util
 import sys
@@ -24,6 +25,7 @@ import yaml
 from google.protobuf import json_format
 
 from conveyor.errors import InvalidPipeline, UsageError
+from conveyor.pipelines import legacy_ir
 from conveyor.store.metadata import spec_digest
 
 
@@ -141,6 +143,7 @@ def job_arguments(runtime_config: dict[str, Any], path: Path) -> dict[str, Any]:
 
 def _parse(document: dict[str, Any], label: str) -> PipelineSpec:
     pipeline_spec_pb2 = _ir()
+    document = legacy_ir.upgrade(copy.deepcopy(document))  # TFX's older field names
     try:
         message = json_format.ParseDict(document, pipeline_spec_pb2.PipelineSpec())
     except json_format.ParseError as exc:

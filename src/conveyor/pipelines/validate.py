@@ -12,7 +12,7 @@ from typing import Any
 
 from conveyor.errors import InvalidPipeline, UsageError
 from conveyor.pipelines import parameters
-from conveyor.pipelines.executors import gcpc
+from conveyor.pipelines.executors import gcpc, tfx_executor
 from conveyor.pipelines.spec import PipelineSpec
 
 
@@ -31,7 +31,8 @@ def check_spec(spec: PipelineSpec) -> None:
             )
         if not label and "dag" not in component:
             raise InvalidPipeline(f"components.{name}: has neither an executorLabel nor a dag")
-        refused = label and gcpc.refusal(executors[label].get("container", {}))
+        container = executors[label].get("container", {}) if label else {}
+        refused = label and (gcpc.refusal(container) or tfx_executor.refusal(container))
         if refused:
             raise InvalidPipeline(f"components.{name} (executor {label}): {refused}")
     _check_dag(spec["root"], "root", components)

@@ -7,7 +7,9 @@ with one line in `EXECUTORS`: how to make it, and the kind of tasks it runs (and
 id in `STOPPABLE` and `THREADED` when those clauses apply to it).
 """
 
+import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ from conveyor.pipelines.executors.container import ContainerExecutor
 from conveyor.pipelines.executors.importer import ImporterExecutor
 from conveyor.pipelines.executors.inline import InlineExecutor
 from conveyor.pipelines.executors.python import PythonExecutor
+from conveyor.pipelines.executors.tfx_executor import TfxExecutor
 from conveyor.pipelines.placeholders import Job
 
 # -- tasks of each kind -------------------------------------------------------------
@@ -80,6 +83,71 @@ def linger_in_shell(started: str):
     )
 
 
+def tfx_task(executor_class: str, arguments: list) -> dsl.ContainerSpec:
+    """A task as TFX's KubeflowV2DagRunner compiles it: TFX's entrypoint in a TFX image."""
+    return dsl.ContainerSpec(
+        image="gcr.io/tfx-oss-public/tfx:1.16.0",
+        command=[
+            "python",
+            "-m",
+            "tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor",
+        ],
+        args=["--executor_class_path", executor_class, "--json_serialized_invocation_args"]
+        + ["{{$}}", *arguments],
+    )
+
+
+@dsl.container_component
+def produce_in_tfx(text: str, data: Output[Artifact], upper: OutputPath(str)):
+    return tfx_task("produce", [text, data.path, upper])
+
+
+@dsl.container_component
+def fail_in_tfx(text: str):
+    return tfx_task("fail", [text])
+
+
+@dsl.container_component
+def linger_in_tfx(started: str):
+    return tfx_task("linger", [started])
+
+
+FAKE_TFX_ENTRYPOINT = textwrap.dedent(
+    """
+    import json, sys, time
+    _, _, executor_class, _, executor_input, *rest = sys.argv
+    given = json.loads(executor_input)["inputs"]["parameters"]  # TFX reads the older form
+    if executor_class == "produce":
+        text, data, upper = rest
+        assert given["text"] == {"stringValue": text}
+        open(data, "w").write(text)
+        open(upper, "w").write(text.upper())
+    elif executor_class == "fail":
+        sys.exit(f"no luck with {rest[0]}")
+    else:
+        open(rest[0], "w").close()
+        time.sleep(60)
+    """
+)
+
+
+def tfx_executor() -> Executor:
+    """TFX's executor with a stand-in for the tfx environment: this interpreter, and an
+    entrypoint that keeps the contract (the real one starts TensorFlow: test_tfx.py)."""
+    envs = Path(tempfile.mkdtemp())
+    package = envs / "fake" / "tfx/orchestration/kubeflow/v2/container"
+    package.mkdir(parents=True)
+    (package / "kubeflow_v2_run_executor.py").write_text(FAKE_TFX_ENTRYPOINT)
+    env = envs / "tfx-1.16.0"
+    (env / "bin").mkdir(parents=True)
+    (env / "bin/python").write_text(
+        f'#!/bin/sh\nPYTHONPATH={envs / "fake"} exec {sys.executable} "$@"\n'
+    )
+    (env / "bin/python").chmod(0o755)
+    (env / "conveyor-env.json").write_text("{}")
+    return TfxExecutor(JOB, envs)
+
+
 @dsl.pipeline
 def importing(uri: str):
     dsl.importer(artifact_uri=uri, artifact_class=dsl.Dataset, metadata={"source": "contract"})
@@ -120,6 +188,12 @@ CONTAINER = Kind(
     failure="exited with code 3",
     linger=(linger_in_shell, {"started": "{folder}/started"}),
 )
+TFX = Kind(
+    produce=(produce_in_tfx, {"text": "hi"}),
+    fail=(fail_in_tfx, {"text": "hi"}),
+    failure="exited with code 1",
+    linger=(linger_in_tfx, {"started": "{folder}/started"}),
+)
 IMPORTER = Kind(
     produce=(importing, {"uri": "{folder}/source.txt"}),
     fail=(importing, {"uri": ""}),
@@ -156,6 +230,7 @@ EXECUTORS = [
     pytest.param((InlineExecutor, PYTHON), id="inline"),
     pytest.param((ImporterExecutor, IMPORTER), id="importer"),
     pytest.param((ray_executor, PYTHON), id="ray"),
+    pytest.param((tfx_executor, TFX), id="tfx"),
 ]
 """(how to make the executor, the kind of tasks it runs)"""
 
@@ -165,9 +240,9 @@ def executors(*ids: str) -> list:
     return [param for param in EXECUTORS if param.id in ids]
 
 
-STOPPABLE = executors("python", "container", "inline", "ray")
+STOPPABLE = executors("python", "container", "inline", "ray", "tfx")
 """Their tasks can be stopped midway (an importer only records an artifact)."""
-THREADED = executors("python", "container", "ray")
+THREADED = executors("python", "container", "ray", "tfx")
 """Their tasks run on threads of their own, so some can still run when `close` is called."""
 
 
@@ -271,9 +346,11 @@ def ended(results: list[TaskResult]) -> list[tuple[str, bool, str | None]]:
 
 
 def test_it_accepts_the_tasks_of_its_kind_only(case):
-    for kind in (PYTHON, CONTAINER, IMPORTER):
+    for kind in (PYTHON, CONTAINER, IMPORTER, TFX):
         spec, _ = compiled(kind.produce[0])
-        assert case.executor.accepts(spec) == (kind is case.kind), kind.produce[0]
+        # Any container suits the container executor: a run offers TFX's tasks to TFX's first.
+        expected = kind is case.kind or (kind is TFX and case.kind is CONTAINER)
+        assert case.executor.accepts(spec) == expected, kind.produce[0]
 
 
 def test_a_task_that_succeeds_reports_its_output_parameters_and_artifacts(case):

@@ -123,6 +123,12 @@ class Executor(abc.ABC):
     def execute(self, request: TaskRequest, task: Task) -> TaskResult:
         """Run one task to its end. An exception fails the task with a one-line error."""
 
+    def pre_cache_check(self, spec: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
+        """What a task's cache key covers besides its inputs, computed before the cache is
+        consulted (Vertex AI's `lifecycle.preCacheCheck`): e.g. a fingerprint of the files a
+        TFX ExampleGen reads. Most executors add nothing."""
+        return {}
+
     def release(self) -> None:  # noqa: B027 (most executors keep nothing between tasks)
         """Free what is kept between tasks (idle workers); `close` calls it."""
 

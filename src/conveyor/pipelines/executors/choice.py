@@ -1,7 +1,8 @@
 """The executors of a run, by the name `conveyor run --executor` takes.
 
 - `local` (the default): Python components in warm worker processes, Google Cloud
-  Pipeline Components by Conveyor's implementations (`gcpc`), other container
+  Pipeline Components by Conveyor's implementations (`gcpc`), TFX's components in the
+  cached environment of their tfx release (`tfx_executor`), other container
   components in docker/podman or as local processes, importers at once.
 - `inline`: Python components in the calling process, on its thread, one at a
   time, for a debugger; container components and importers as with `local`.
@@ -17,7 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from conveyor.errors import UsageError
+from conveyor.errors import InvalidPipeline, UsageError
+from conveyor.pipelines.executors import tfx_executor
 from conveyor.pipelines.executors.base import Executor
 from conveyor.pipelines.executors.container import ContainerExecutor
 from conveyor.pipelines.executors.gcpc_executor import GcpcExecutor, GcsImporterExecutor
@@ -38,14 +40,27 @@ def check(name: str) -> None:
         raise UsageError(f"unknown executor {name!r}; choose one of: {', '.join(CHOICES)}")
 
 
-def prepare(name: str, spec: dict[str, Any], artifacts: ArtifactStore, ray_address: str) -> None:
+def prepare(
+    name: str,
+    spec: dict[str, Any],
+    artifacts: ArtifactStore,
+    ray_address: str,
+    envs_dir: Path | None = None,
+    log: Callable[[str], None] | None = None,
+) -> None:
     """Refuse, before a run is recorded, what executor `name` cannot run: for `ray`, joins
-    the cluster at `ray_address` and checks the pipeline and the artifact root against it."""
+    the cluster at `ray_address` and checks the pipeline and the artifact root against it;
+    with `envs_dir`, TFX components whose executor class their tfx environment (built
+    there if need be) cannot import."""
     check(name)
     if name == "ray":
         from conveyor.pipelines.executors import ray_executor
 
         ray_executor.check_cluster(spec, artifacts, ray_address)
+    if envs_dir is not None:
+        problems = tfx_executor.unimportable(spec, envs_dir, log)
+        if problems:
+            raise InvalidPipeline("\n".join(problems))
 
 
 def make(
@@ -68,4 +83,5 @@ def make(
         assert artifacts is not None
         return [RayExecutor(artifacts), gcpc, importer]
     python = InlineExecutor() if name == "inline" else PythonExecutor(envs_dir, log=log)
-    return [python, gcpc, ContainerExecutor(job=job), importer]
+    tfx = tfx_executor.TfxExecutor(job, envs_dir, log)
+    return [python, gcpc, tfx, ContainerExecutor(job=job), importer]

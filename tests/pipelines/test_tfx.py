@@ -1,0 +1,202 @@
+"""TFX pipelines compiled by `KubeflowV2DagRunner`, run by Conveyor: the penguin pipeline end
+to end in the tfx environment (lineage, properties, the cache, the pushed model registered
+and served), and what is refused before a run starts.
+
+One run of the penguin pipeline (`tfx_penguin.py`, compiled here inside the tfx
+environment) is shared by the module's tests: it takes minutes, as each TFX component
+starts TensorFlow and Beam in a process of its own.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from tfx_penguin import FEATURES, MODEL_NAME
+
+import conveyor
+from conveyor.client import Client
+from conveyor.config import Settings
+from conveyor.errors import InvalidPipeline
+from conveyor.home import open_home
+from conveyor.pipelines import legacy_ir, spec, validate
+from conveyor.pipelines.executors import tfx_env, tfx_executor
+from conveyor.store.metadata.records import Direction
+
+pytestmark = pytest.mark.timeout(1500)  # the shared run takes minutes (TensorFlow per task)
+
+PENGUIN = Path(__file__).with_name("tfx_penguin.py")
+IMAGE = "gcr.io/tfx-oss-public/tfx:1.16.0"
+TASKS = [
+    "CsvExampleGen",
+    "StatisticsGen",
+    "SchemaGen",
+    "ExampleValidator",
+    "Transform",
+    "Trainer",
+    "Evaluator",
+    "Pusher",
+]
+
+
+@pytest.fixture(scope="module")
+def penguin(tmp_path_factory):
+    """The penguin pipeline compiled, run once and run again (cached), in a home of its own:
+    (home, compiled JSON path, first run, second run)."""
+    folder = tmp_path_factory.mktemp("tfx")
+    home = open_home(settings=Settings.from_env(folder / "home", environ={}))
+    python = tfx_env.ensure(tfx_env.release_for(IMAGE), home.settings.envs_dir)
+    compiled = folder / "penguin.json"
+    subprocess.run(
+        [str(python), str(PENGUIN), str(folder / "data"), str(folder / "root"), str(compiled)]
+        + ["penguin"],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    first = conveyor.run(compiled, home=home)
+    second = conveyor.run(compiled, home=home)
+    yield home, compiled, first, second
+    home.close()
+
+
+def test_the_penguin_pipeline_runs_end_to_end(penguin):
+    _, _, first, _ = penguin
+    assert first.status == "SUCCEEDED", first.error
+    assert {t.name: t.status for t in first.tasks} == dict.fromkeys(TASKS, "SUCCEEDED")
+
+
+def test_tfx_properties_and_custom_properties_are_recorded(penguin):
+    home, _, first, _ = penguin
+    outputs = _outputs(home, first.run_id)
+    examples = outputs["CsvExampleGen"]["examples"][0]
+    assert json.loads(examples.metadata["split_names"]) == ["train", "eval"]
+    assert examples.metadata["input_fingerprint"].startswith("split:single_split,num_files:1")
+    assert examples.metadata["custom:span"] == 0
+    assert examples.type == "tfx.Examples"
+    assert (Path(examples.uri) / "Split-train").is_dir()
+    assert outputs["Evaluator"]["blessing"][0].metadata["blessed"] == 1
+    pushed = outputs["Pusher"]["pushed_model"][0]
+    assert pushed.metadata["pushed"] == 1
+    assert (Path(pushed.uri) / "saved_model.pb").is_file()
+
+
+def test_the_pushed_model_has_lineage_back_to_the_data(penguin):
+    home, _, first, _ = penguin
+    pushed = _outputs(home, first.run_id)["Pusher"]["pushed_model"][0]
+    with Client(home) as client:
+        lineage = client.lineage(pushed.id, depth=10)
+    upstream = {
+        lineage.executions[e.execution_id].name
+        for e in lineage.edges
+        if e.direction == Direction.UPSTREAM
+    }
+    assert set(TASKS) - {"ExampleValidator"} <= upstream
+
+
+def test_a_second_run_is_served_from_the_cache(penguin):
+    _, _, _, second = penguin
+    assert second.status == "SUCCEEDED", second.error
+    assert {t.name: t.status for t in second.tasks} == dict.fromkeys(TASKS, "CACHED")
+
+
+def test_the_pushed_savedmodel_is_registered_once_with_its_run(penguin):
+    home, _, first, _ = penguin
+    with Client(home) as client:
+        version = client.get_model_version(f"{MODEL_NAME}@default")
+        assert client.find_model_version(f"{MODEL_NAME}@2") is None  # the cached run pushed none
+    assert version.framework == "tensorflow"
+    assert version.run_id == first.run_id
+    assert (Path(version.artifact_uri) / "saved_model.pb").is_file()
+
+
+def test_the_registered_model_answers_vertex_instances(penguin):
+    home, _, _, _ = penguin
+    adelie = dict(zip(FEATURES, (39.0, 18.3, 190.0, 3700.0), strict=True))
+    gentoo = dict(zip(FEATURES, (47.5, 15.0, 217.0, 5080.0), strict=True))
+    with Client(home) as client:
+        client.create_endpoint("penguins")
+        client.deploy("penguins", MODEL_NAME)
+        answer = client.predict("penguins", [adelie, gentoo])
+    assert [p["classes"] for p in answer["predictions"]] == [0, 2]
+    assert answer["model"] == MODEL_NAME
+
+
+def test_a_changed_csv_changes_the_examplegen_cache_key(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "data.csv").write_text("species,x\n0,1.0\n")
+    executor = tfx_executor.TfxExecutor(None, tmp_path / "envs")
+    container = {"container": {"lifecycle": {"preCacheCheck": {"command": ["python"]}}}}
+    parameters = {"input_base": str(data), "input_config": '{"splits": [{"pattern": "*"}]}'}
+    before = executor.pre_cache_check(container, parameters)
+    (data / "data.csv").write_text("species,x\n0,1.0\n1,2.0\n")
+    after = executor.pre_cache_check(container, parameters)
+    assert before["input_fingerprint"] != after["input_fingerprint"]
+    assert executor.pre_cache_check({"container": {}}, parameters) == {}
+
+
+def test_the_legacy_ir_reads_as_current_ir(penguin):
+    _, compiled, _, _ = penguin
+    document = json.loads(compiled.read_text())
+    component = document["pipelineSpec"]["components"]["CsvExampleGen"]
+    assert component["inputDefinitions"]["parameters"]["output_data_format"] == {"type": "INT"}
+    loaded = spec.load(compiled)
+    upgraded = loaded["components"]["CsvExampleGen"]
+    assert upgraded["inputDefinitions"]["parameters"]["output_data_format"] == {
+        "parameterType": "NUMBER_INTEGER"
+    }
+    assert upgraded["outputDefinitions"]["artifacts"]["examples"]["artifactType"] == {
+        "schemaTitle": "tfx.Examples",
+        "schemaVersion": "0.0.1",
+    }
+    given = loaded["root"]["dag"]["tasks"]["CsvExampleGen"]["inputs"]["parameters"]
+    assert given["output_data_format"] == {"runtimeValue": {"constant": 6}}
+    current = copy.deepcopy(dict(loaded))
+    assert legacy_ir.upgrade(current) == dict(loaded)  # current IR is left as it is
+
+
+def test_a_cloud_beam_runner_is_refused_naming_the_component(penguin):
+    _, compiled, _, _ = penguin
+    document = json.loads(compiled.read_text())["pipelineSpec"]
+    executor = document["deploymentSpec"]["executors"]["StatisticsGen_executor"]
+    executor["container"]["args"] += ["--runner=DataflowRunner", "--project=p"]
+    with pytest.raises(InvalidPipeline, match=r"components\.StatisticsGen .*DataflowRunner"):
+        validate.check_spec(spec.load(document))
+
+
+def test_a_tfx_release_without_wheels_here_is_refused_before_the_run(penguin, home):
+    _, compiled, _, _ = penguin
+    document = json.loads(compiled.read_text())
+    for executor in document["pipelineSpec"]["deploymentSpec"]["executors"].values():
+        executor["container"]["image"] = "gcr.io/tfx-oss-public/tfx:1.21.0"
+    path = home.parent / "tfx-1.21.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(InvalidPipeline, match=r"components\.\w+ .*tfx 1\.21\.0") as refused:
+        conveyor.run(path)
+    if tfx_env.glibc() < tfx_env.GLIBC_OF_NEWER:
+        assert "manylinux_2_39" in str(refused.value)
+    assert not (home / "runs").exists()
+
+
+def test_an_executor_class_that_cannot_be_imported_is_refused_before_the_run(penguin):
+    run_home, compiled, _, _ = penguin
+    document = json.loads(compiled.read_text())
+    executor = document["pipelineSpec"]["deploymentSpec"]["executors"]["Trainer_executor"]
+    executor["container"]["args"][1] = "tfx.components.trainer.no_such_executor.Executor"
+    path = compiled.with_name("missing-class.json")
+    path.write_text(json.dumps(document))
+    runs = len(run_home.store.list_runs())
+    with pytest.raises(InvalidPipeline, match=r"components\.Trainer: executor class .*no_such"):
+        conveyor.run(path, home=run_home)
+    assert len(run_home.store.list_runs()) == runs
+
+
+def _outputs(home, run_id):
+    """The output artifacts of a run's executions, by task name and output name."""
+    detail = home.store.get_run(run_id)
+    return {e.name: e.outputs for e in detail.executions}
