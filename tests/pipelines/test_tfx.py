@@ -4,7 +4,9 @@ and served), and what is refused before a run starts.
 
 One run of the penguin pipeline (`tfx_penguin.py`, compiled here inside the tfx
 environment) is shared by the module's tests: it takes minutes, as each TFX component
-starts TensorFlow and Beam in a process of its own.
+starts TensorFlow and Beam in a process of its own. The tfx environment comes from PyPI
+(or uv's cache), so those tests are marked `network`; the others stand in for tfx with a
+few files (`fake_tfx`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import copy
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -64,12 +67,14 @@ def penguin(tmp_path_factory):
     home.close()
 
 
+@pytest.mark.network
 def test_the_penguin_pipeline_runs_end_to_end(penguin):
     _, _, first, _ = penguin
     assert first.status == "SUCCEEDED", first.error
     assert {t.name: t.status for t in first.tasks} == dict.fromkeys(TASKS, "SUCCEEDED")
 
 
+@pytest.mark.network
 def test_tfx_properties_and_custom_properties_are_recorded(penguin):
     home, _, first, _ = penguin
     outputs = _outputs(home, first.run_id)
@@ -85,6 +90,7 @@ def test_tfx_properties_and_custom_properties_are_recorded(penguin):
     assert (Path(pushed.uri) / "saved_model.pb").is_file()
 
 
+@pytest.mark.network
 def test_the_pushed_model_has_lineage_back_to_the_data(penguin):
     home, _, first, _ = penguin
     pushed = _outputs(home, first.run_id)["Pusher"]["pushed_model"][0]
@@ -98,12 +104,14 @@ def test_the_pushed_model_has_lineage_back_to_the_data(penguin):
     assert set(TASKS) - {"ExampleValidator"} <= upstream
 
 
+@pytest.mark.network
 def test_a_second_run_is_served_from_the_cache(penguin):
     _, _, _, second = penguin
     assert second.status == "SUCCEEDED", second.error
     assert {t.name: t.status for t in second.tasks} == dict.fromkeys(TASKS, "CACHED")
 
 
+@pytest.mark.network
 def test_the_pushed_savedmodel_is_registered_once_with_its_run(penguin):
     home, _, first, _ = penguin
     with Client(home) as client:
@@ -114,6 +122,7 @@ def test_the_pushed_savedmodel_is_registered_once_with_its_run(penguin):
     assert (Path(version.artifact_uri) / "saved_model.pb").is_file()
 
 
+@pytest.mark.network
 def test_the_registered_model_answers_vertex_instances(penguin):
     home, _, _, _ = penguin
     adelie = dict(zip(FEATURES, (39.0, 18.3, 190.0, 3700.0), strict=True))
@@ -140,6 +149,7 @@ def test_a_changed_csv_changes_the_examplegen_cache_key(tmp_path):
     assert executor.pre_cache_check({"container": {}}, parameters) == {}
 
 
+@pytest.mark.network
 def test_the_legacy_ir_reads_as_current_ir(penguin):
     _, compiled, _, _ = penguin
     document = json.loads(compiled.read_text())
@@ -160,6 +170,7 @@ def test_the_legacy_ir_reads_as_current_ir(penguin):
     assert legacy_ir.upgrade(current) == dict(loaded)  # current IR is left as it is
 
 
+@pytest.mark.network
 def test_a_cloud_beam_runner_is_refused_naming_the_component(penguin):
     _, compiled, _, _ = penguin
     document = json.loads(compiled.read_text())["pipelineSpec"]
@@ -169,6 +180,7 @@ def test_a_cloud_beam_runner_is_refused_naming_the_component(penguin):
         validate.check_spec(spec.load(document))
 
 
+@pytest.mark.network
 def test_a_tfx_release_without_wheels_here_is_refused_before_the_run(penguin, home):
     _, compiled, _, _ = penguin
     document = json.loads(compiled.read_text())
@@ -183,6 +195,7 @@ def test_a_tfx_release_without_wheels_here_is_refused_before_the_run(penguin, ho
     assert not (home / "runs").exists()
 
 
+@pytest.mark.network
 def test_an_executor_class_that_cannot_be_imported_is_refused_before_the_run(penguin):
     run_home, compiled, _, _ = penguin
     document = json.loads(compiled.read_text())
@@ -200,3 +213,131 @@ def _outputs(home, run_id):
     """The output artifacts of a run's executions, by task name and output name."""
     detail = home.store.get_run(run_id)
     return {e.name: e.outputs for e in detail.executions}
+
+
+FAKE_DRIVER = """
+import hashlib, json, sys
+given = json.loads(sys.argv[sys.argv.index("--json_serialized_invocation_args") + 1])
+base = given["inputs"]["parameters"]["input_base"]["stringValue"]
+fingerprint = hashlib.sha256(open(base + "/data.csv", "rb").read()).hexdigest()
+output = {
+    "parameterValues": {"span": 0, "input_fingerprint": fingerprint},
+    "artifacts": {"examples": {"artifacts": [{"metadata": {"span": 0.0}}]}},
+}
+open(given["outputs"]["outputFile"], "w").write(json.dumps(output))
+"""
+FAKE_EXECUTOR = """
+import json, os, sys
+given = json.loads(sys.argv[sys.argv.index("--json_serialized_invocation_args") + 1])
+examples = given["outputs"]["artifacts"]["examples"]["artifacts"][0]
+os.makedirs(examples["uri"])
+fingerprint = given["inputs"]["parameters"]["input_fingerprint"]["stringValue"]
+examples["metadata"]["input_fingerprint"] = fingerprint
+output = {"artifacts": {"examples": {"artifacts": [examples]}}}
+open(given["outputs"]["outputFile"], "w").write(json.dumps(output))
+"""
+
+
+def fake_tfx(envs: Path) -> None:
+    """A stand-in for the tfx environment under `envs`: this interpreter, with TFX's
+    ExampleGen driver, its executor entrypoint and the CsvExampleGen executor class."""
+    package = envs / "fake" / "tfx"
+    files = {
+        "orchestration/kubeflow/v2/file_based_example_gen/driver.py": FAKE_DRIVER,
+        "orchestration/kubeflow/v2/container/kubeflow_v2_run_executor.py": FAKE_EXECUTOR,
+        "components/example_gen/csv_example_gen/executor.py": "class Executor: ...\n",
+    }
+    for name, text in files.items():
+        (package / name).parent.mkdir(parents=True, exist_ok=True)
+        (package / name).write_text(text)
+    python = envs / "tfx-1.16.0" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text(f'#!/bin/sh\nPYTHONPATH={envs / "fake"} exec {sys.executable} "$@"\n')
+    python.chmod(0o755)
+    (envs / "tfx-1.16.0" / tfx_env.MANIFEST).write_text("{}")
+
+
+def example_gen_ir(input_base: Path) -> dict:
+    """A CsvExampleGen as tfx 1.16's KubeflowV2DagRunner writes it (older IR fields)."""
+    entrypoint = "tfx.orchestration.kubeflow.v2."
+    invocation = ["--json_serialized_invocation_args", "{{$}}"]
+    examples = {"artifactType": {"instanceSchema": "title: tfx.Examples\ntype: object\n"}}
+    return {
+        "pipelineInfo": {"name": "csv-only"},
+        "schemaVersion": "2.0.0",
+        "components": {
+            "CsvExampleGen": {
+                "executorLabel": "CsvExampleGen_executor",
+                "inputDefinitions": {"parameters": {"input_base": {"type": "STRING"}}},
+                "outputDefinitions": {"artifacts": {"examples": examples}},
+            }
+        },
+        "deploymentSpec": {
+            "executors": {
+                "CsvExampleGen_executor": {
+                    "container": {
+                        "image": IMAGE,
+                        "command": [
+                            "python",
+                            "-m",
+                            entrypoint + "container.kubeflow_v2_run_executor",
+                        ],
+                        "args": ["--executor_class_path"]
+                        + ["tfx.components.example_gen.csv_example_gen.executor.Executor"]
+                        + invocation,
+                        "lifecycle": {
+                            "preCacheCheck": {
+                                "command": [
+                                    "python",
+                                    "-m",
+                                    entrypoint + "file_based_example_gen.driver",
+                                ],
+                                "args": invocation,
+                            }
+                        },
+                    }
+                }
+            }
+        },
+        "root": {
+            "dag": {
+                "tasks": {
+                    "CsvExampleGen": {
+                        "componentRef": {"name": "CsvExampleGen"},
+                        "inputs": {
+                            "parameters": {
+                                "input_base": {
+                                    "runtimeValue": {
+                                        "constantValue": {"stringValue": str(input_base)}
+                                    }
+                                }
+                            }
+                        },
+                        "taskInfo": {"name": "CsvExampleGen"},
+                        "cachingOptions": {"enableCache": True},
+                    }
+                }
+            }
+        },
+    }
+
+
+def test_a_changed_csv_is_read_again_rather_than_served_from_the_cache(tmp_path, home):
+    fake_tfx(home / "envs")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "data.csv").write_text("species,x\n0,1.0\n")
+    compiled = tmp_path / "csv-only.json"
+    compiled.write_text(json.dumps({"pipelineSpec": example_gen_ir(data)}))
+
+    first, again = conveyor.run(compiled), conveyor.run(compiled)
+    (data / "data.csv").write_text("species,x\n0,1.0\n1,2.5\n")
+    changed = conveyor.run(compiled)
+
+    statuses = [run.tasks[0].status for run in (first, again, changed)]
+    assert statuses == ["SUCCEEDED", "CACHED", "SUCCEEDED"], first.error
+    with Client() as client:
+        runs = [client.get_run(run.run_id).executions[0] for run in (first, changed)]
+    fingerprints = [e.outputs["examples"][0].metadata["input_fingerprint"] for e in runs]
+    assert fingerprints[0] != fingerprints[1]  # the driver's, given to the executor
+    assert runs[0].outputs["examples"][0].metadata["span"] == 0
