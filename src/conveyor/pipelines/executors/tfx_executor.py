@@ -126,8 +126,11 @@ class TfxExecutor(ContainerExecutor):
     """Runs TFX's container tasks as local processes in the tfx environment of their image;
     environments are built under `envs_dir`, `log` says so; `job` names the run."""
 
-    def __init__(self, job: Job, envs_dir: Path, log: Callable[[str], None] | None = None):
+    def __init__(
+        self, job: Job | None, envs_dir: Path, log: Callable[[str], None] | None = None
+    ) -> None:
         super().__init__(job, runtimes=(), name_ignored_images=False)
+        self.run_job = job
         self.envs_dir = envs_dir
         self.log = log
 
@@ -196,8 +199,9 @@ class TfxExecutor(ContainerExecutor):
         model_name = model_name_of(values.get("custom_config"))
         if model_name == "":
             return
-        assert self._job is not None
-        argv = [sys.executable, "-m", "conveyor.components.tfx_push", "--run-id", self._job.name]
+        if self.run_job is None:
+            raise TfxTaskError("a Pusher's model is registered with its run: no run was given")
+        argv = [sys.executable, "-m", "conveyor.components.tfx_push", "--run-id", self.run_job.name]
         argv += ["--uri", str(metadata["pushed_destination"])]
         if model_name is not None:
             argv += ["--model", model_name]
