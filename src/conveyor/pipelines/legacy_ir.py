@@ -26,29 +26,35 @@ _TITLE = re.compile(r"^title:\s*(\S+)\s*$", re.MULTILINE)
 
 
 def upgrade(document: dict[str, Any]) -> dict[str, Any]:
-    """The spec with its older fields renamed (the same dict, changed in place)."""
-    components = list((document.get("components") or {}).values())
+    """The spec with its older fields renamed (the same dict, changed in place). Parts of
+    the wrong shape are left for the parse to refuse, naming them."""
+    components = list(_mapping(document.get("components")).values())
     root = document.get("root")
     for component in [*components, *([root] if isinstance(root, dict) else [])]:
         if not isinstance(component, dict):
             continue
         for side in ("inputDefinitions", "outputDefinitions"):
-            definitions = component.get(side) or {}
-            for parameter in (definitions.get("parameters") or {}).values():
+            definitions = _mapping(component.get(side))
+            for parameter in _mapping(definitions.get("parameters")).values():
                 _parameter_type(parameter)
-            for artifact in (definitions.get("artifacts") or {}).values():
+            for artifact in _mapping(definitions.get("artifacts")).values():
                 if isinstance(artifact, dict):
                     _schema_title(artifact.get("artifactType"))
-        for task in ((component.get("dag") or {}).get("tasks") or {}).values():
-            for given in ((task.get("inputs") or {}).get("parameters") or {}).values():
+        for task in _mapping(_mapping(component.get("dag")).get("tasks")).values():
+            inputs = _mapping(task.get("inputs")) if isinstance(task, dict) else {}
+            for given in _mapping(inputs.get("parameters")).values():
                 _runtime_value(given)
-    executors = (document.get("deploymentSpec") or {}).get("executors") or {}
+    executors = _mapping(_mapping(document.get("deploymentSpec")).get("executors"))
     for executor in executors.values():
         importer = executor.get("importer") if isinstance(executor, dict) else None
         if isinstance(importer, dict):
             _schema_title(importer.get("typeSchema"))
             _constant(importer.get("artifactUri"))
     return document
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _parameter_type(parameter: Any) -> None:
