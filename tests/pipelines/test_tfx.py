@@ -341,3 +341,45 @@ def test_a_changed_csv_is_read_again_rather_than_served_from_the_cache(tmp_path,
     fingerprints = [e.outputs["examples"][0].metadata["input_fingerprint"] for e in runs]
     assert fingerprints[0] != fingerprints[1]  # the driver's, given to the executor
     assert runs[0].outputs["examples"][0].metadata["span"] == 0
+
+
+def test_a_tfx_importer_imports_under_its_own_output_key(tmp_path):
+    schema = tmp_path / "schema"
+    schema.mkdir()
+    (schema / "schema.pbtxt").write_text('feature { name: "x" type: FLOAT }\n')
+    title = {"instanceSchema": "title: tfx.Schema\ntype: object\n"}
+    uri = {"constantValue": {"stringValue": str(schema)}}
+    document = {  # as tfx 1.16's KubeflowV2DagRunner compiles tfx.dsl.Importer
+        "pipelineInfo": {"name": "importing"},
+        "schemaVersion": "2.0.0",
+        "components": {
+            "schema_importer": {
+                "executorLabel": "schema_importer_executor",
+                "inputDefinitions": {"parameters": {"artifact_uri": {"type": "STRING"}}},
+                "outputDefinitions": {"artifacts": {"result": {"artifactType": title}}},
+            }
+        },
+        "deploymentSpec": {
+            "executors": {
+                "schema_importer_executor": {"importer": {"artifactUri": uri, "typeSchema": title}}
+            }
+        },
+        "root": {
+            "dag": {
+                "tasks": {
+                    "schema_importer": {
+                        "componentRef": {"name": "schema_importer"},
+                        "inputs": {"parameters": {"artifact_uri": {"runtimeValue": uri}}},
+                        "taskInfo": {"name": "schema_importer"},
+                    }
+                }
+            }
+        },
+    }
+
+    run = conveyor.run(spec.load(document))
+
+    assert run.status == "SUCCEEDED", run.error
+    with Client() as client:
+        (imported,) = client.get_run(run.run_id).executions[0].outputs["result"]
+    assert (imported.uri, imported.type) == (str(schema), "tfx.Schema")

@@ -48,7 +48,11 @@ class ImporterExecutor(Executor):
         artifact = import_artifact(request.executor_spec["importer"], parameters, self.roots)
         with open(request.log_path, "a") as log:
             log.write(f"imported {artifact.uri} as {artifact.schema_title}, by reference\n")
-        output = {"artifacts": {artifact.name: {"artifacts": [artifact.to_json()]}}}
+        # KFP names an importer's output `artifact`; TFX's Importer names it by its
+        # `output_key` (`result`): the task's one declared output is the imported artifact.
+        declared = list(request.executor_input.get("outputs", {}).get("artifacts", {}))
+        name = declared[0] if len(declared) == 1 else artifact.name
+        output = {"artifacts": {name: {"artifacts": [artifact.to_json()]}}}
         return TaskResult(request.key, True, executor_output=output)
 
 
