@@ -17,7 +17,7 @@ from sqlalchemy import select
 from conveyor.monitoring import JobState, MonitorNotFound, Monitors, MonitorUsageError, Objective
 from conveyor.monitoring.errors import JobNotFound
 from conveyor.registry import Registry
-from conveyor.serving.prediction_log import LOG_TYPE, prediction_logs
+from conveyor.serving.prediction_log import LOG_TYPE, prediction_logs, read_prediction_logs
 from conveyor.serving.prediction_log import SCHEMA as SCHEMA_V1
 from conveyor.store.artifacts import ArtifactStore
 from conveyor.store.metadata import MetadataStore
@@ -254,7 +254,7 @@ def test_layout_1_files_are_read_from_their_json(lineage, store, artifacts, tmp_
     moved = frame(600, seed=3, tenure_shift=15, plans=(0.1, 0.3, 0.6))
     written = log_traffic(store, artifacts, moved, start=NOW - DAY, span=DAY)
     record = next(r for r in prediction_logs(store) if r.uri == written[0])
-    table = pq.read_table(written[0].removeprefix("file://"))
+    table = read_prediction_logs([record])
     old = tmp_path / "old.parquet"  # as written before the typed columns
     pq.write_table(table.select(SCHEMA_V1.names), old)
     store.set_artifact_state(record.id, "DELETED")

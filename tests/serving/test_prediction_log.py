@@ -99,7 +99,7 @@ def logger(own_home):
 
 
 def read(record) -> pa.Table:
-    return pq.read_table(record.uri)
+    return read_prediction_logs([record])
 
 
 def test_features_and_predictions_get_typed_columns(logger, store):
@@ -221,6 +221,23 @@ def test_a_model_without_feature_names_has_json_only(logger, store):
     assert not any(n.startswith("feature.") for n in table.schema.names)
     assert table["instance"].to_pylist() == ["[1,2,3]"]
     assert table.schema.field("prediction.value").type == pa.float64()
+
+
+def test_a_file_keeps_each_value_once_and_the_reader_makes_the_instance(logger, store):
+    logger.add(entry([[1.0, 2.5], [3.0, 4.0]], [0, 1], runtime=NUMERIC))
+    logger.add(entry([[1.0]], None, runtime=NUMERIC, status=400, error="instance 0 has 1"))
+    logger.flush()
+    (record,) = prediction_logs(store)
+    assert record.metadata["layout"] == LAYOUT == 3
+    stored = pq.read_table(record.uri)
+    assert stored["instance"].to_pylist() == [None, None, "[1.0]"]  # the refused row as sent
+    assert stored["feature.b"].to_pylist() == [2.5, 4.0, None]
+    rows = read(record).to_pylist()
+    assert [json.loads(r["instance"]) for r in rows] == [
+        {"a": 1.0, "b": 2.5},
+        {"a": 3.0, "b": 4.0},
+        [1.0],
+    ]
 
 
 def test_nan_is_kept_typed_and_null_in_json(logger, store):

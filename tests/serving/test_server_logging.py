@@ -8,16 +8,15 @@ import random
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from serving_support import ROW, wait_for
 
-from conveyor.serving.prediction_log import LOG_TYPE, SCHEMA, prediction_logs
+from conveyor.serving.prediction_log import LOG_TYPE, SCHEMA, prediction_logs, read_prediction_logs
 
 
 def read(records) -> list[dict]:
     rows = []
     for record in records:
-        table = pq.read_table(record.uri)
+        table = read_prediction_logs([record])
         first = pa.schema(list(table.schema)[: len(SCHEMA)])
         assert first.equals(SCHEMA)  # then the typed columns (layout 2)
         rows += table.to_pylist()

@@ -7,7 +7,6 @@ import json
 import math
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 from serving_support import FEATURES, local_predictions
 from sklearn.linear_model import LogisticRegression
@@ -16,7 +15,13 @@ from sklearn.preprocessing import StandardScaler
 
 from conveyor.serving.http import ApiError
 from conveyor.serving.inference import decode
-from conveyor.serving.prediction_log import Entry, layout_of, prediction_logs, to_table
+from conveyor.serving.prediction_log import (
+    Entry,
+    layout_of,
+    prediction_logs,
+    read_prediction_logs,
+    to_table,
+)
 from conveyor.serving.runtimes import InvalidInput
 from conveyor.serving.runtimes.sklearn_runtime import SklearnRuntime
 
@@ -139,7 +144,7 @@ def test_a_served_float_tensor_is_answered_and_logged(registry, model_copy, trai
     assert refused.status_code == 400
     server.stop()
     (record,) = prediction_logs(store)
-    logged = pq.read_table(record.uri).to_pylist()
+    logged = read_prediction_logs([record]).to_pylist()
     assert [json.loads(r["instance"]) for r in logged[:3]] == rows
     assert [r["feature.charges"] for r in logged[:3]] == [80.5, 20.25, 45.0]
     assert (logged[3]["status"], json.loads(logged[3]["instance"])) == (400, [1.0, 2.0])

@@ -12,10 +12,11 @@ without a Python loop per row where requests were answered as asked:
   a time (`itemgetter`); float64 arrays (Open Inference Protocol tensors of floats, as
   `inference.instances_of` hands them over) are cut into columns by numpy alone, no
   Python object per value;
-- the `instance` JSON of rows whose features all have a column is left null here and
-  made when the file is written (`with_instances`): one DuckDB query over the feature
-  columns, in C++ and without the GIL, rather than a Python object per row; the other
-  rows' JSON comes from orjson; predictions' JSON from a pyarrow cast or orjson.
+- the `instance` JSON of rows whose features all have a column is left null: the file
+  keeps each value once, in its column, and a reader that wants the JSON has it made
+  (`with_instances`: one DuckDB query over the feature columns, in C++, rather than a
+  Python object per row); the other rows' JSON comes from orjson; predictions' JSON from
+  a pyarrow cast or orjson.
 
 A refused request, or one whose values do not fit the columns' types, is done a value
 at a time (`_row_by_row`), so that the common case does not pay for the odd one.
@@ -64,6 +65,26 @@ class Layout(NamedTuple):
 NO_FEATURES = Layout(None)
 _TYPES = {"float": "float", "double": "float", "integer": "integer", "string": "string",
           "boolean": "boolean"}  # fmt: skip
+
+
+def layout_in(schema: pa.Schema) -> Layout:
+    """The layout a file's typed feature columns hold, in their order (the model's)."""
+    import pyarrow as pa
+
+    fields = [f for f in schema if f.name.startswith(FEATURE_PREFIX)]
+    if not fields:
+        return NO_FEATURES
+    kinds = [
+        "float"
+        if pa.types.is_floating(f.type)
+        else "integer"
+        if pa.types.is_integer(f.type)
+        else "boolean"
+        if pa.types.is_boolean(f.type)
+        else "string"
+        for f in fields
+    ]
+    return Layout(tuple(f.name.removeprefix(FEATURE_PREFIX) for f in fields), tuple(kinds))
 
 
 def layout_of(runtime: Any) -> Layout:
@@ -253,8 +274,8 @@ _Built = tuple[list[Any], Any, list[Any]]
 
 
 def _derived(rows: int) -> pa.Array:
-    """`instance` for rows whose features are all in their columns: null until the file
-    is written, when `with_instances` makes their JSON from the columns in one go."""
+    """`instance` for rows whose features are all in their columns: null in the file,
+    made from the columns by `with_instances` when it is read."""
     import pyarrow as pa
 
     return pa.nulls(rows, pa.string())
@@ -542,7 +563,7 @@ def duckdb_connection() -> Any:
 
 def with_instances(table: pa.Table, layout: Layout, connection: Any) -> pa.Table:
     """`table` with the `instance` JSON of its rows whose features are all in their
-    columns (null until now) made from those columns, by DuckDB (`connection`): one
+    columns (null in the file) made from those columns, by DuckDB (`connection`): one
     query for the whole file, in C++, without the GIL, rather than a Python object per
     row. Feature names are the keys, in model order; NaN and infinities are null.
 

@@ -30,7 +30,7 @@ One row per instance, with these columns:
 | `model`, `model_version` | string, int64 | the registered model version that answered |
 | `protocol` | string | `vertex` or `oip` |
 | `instance_index` | int32 | position of the instance in its request |
-| `instance` | string | the instance as JSON; an object of feature name to value when the model knows its feature names |
+| `instance` | string | the instance as JSON; an object of feature name to value when the model knows its feature names; null in the file (layout 3) where every feature is in its `feature.<name>` column, which `read_prediction_logs` makes it from |
 | `prediction` | string | the prediction as JSON; null when the request was refused |
 | `parameters` | string | the request's parameters as JSON, or null |
 | `status` | int32 | the HTTP status of the answer (200, or 400 for input the model refused) |
@@ -71,6 +71,7 @@ from conveyor.serving._log_columns import (
     conformed,
     duckdb_connection,
     joined_schema,
+    layout_in,
     layout_of,
     scalar_kind,
     scalars_of,
@@ -110,8 +111,9 @@ __all__ = [
 
 MODELS_FOLDER = "_models"
 """The folder of OIP requests' logs (no endpoint name can start with `_`)."""
-LAYOUT = 2
-"""The file layout written now: 2 adds the typed columns to the twelve of layout 1."""
+LAYOUT = 3
+"""The file layout written now: 2 adds the typed columns to the twelve of layout 1; 3
+leaves `instance` null where every feature is in its typed column."""
 SCHEMA = schema()
 """The columns every file has, first (layout 1)."""
 CONVERT_ROWS = 4096
@@ -211,7 +213,6 @@ class PredictionLogger:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._layouts: weakref.WeakKeyDictionary[Any, Layout] = weakref.WeakKeyDictionary()
-        self._duckdb: Any = None
         self.random = random.random
 
     def sampled(self, rate: float) -> bool:
@@ -239,8 +240,7 @@ class PredictionLogger:
         """Start the thread, once the libraries it uses are loaded (so that the first
         flush does not pay for their import while requests wait)."""
         warm = [Entry(0.0, "", "", "", "", 0, "", [[0.0]], [0], None, 200, None)]
-        self._duckdb = duckdb_connection()
-        to_table(warm, Layout(("x",), ("float",)), self._duckdb)
+        to_batch(warm, Layout(("x",), ("float",)))
         self._thread = threading.Thread(
             target=self._run, name="conveyor-prediction-log", daemon=True
         )
@@ -254,9 +254,6 @@ class PredictionLogger:
             self._thread.join()
             self._thread = None
         self.flush()
-        if self._duckdb is not None:
-            self._duckdb.close()
-            self._duckdb = None
 
     def flush(self) -> list[str]:
         """Write every buffered row now; the URIs of the files written."""
@@ -345,9 +342,6 @@ class PredictionLogger:
         uri = artifacts.uri_for("predictions", *folder, f"{first:%Y-%m-%d}", name)
         joined = joined_schema(b.schema for b in pending.batches)
         table = pa.Table.from_batches([conformed(b, joined) for b in pending.batches], joined)
-        if self._duckdb is None:
-            self._duckdb = duckdb_connection()
-        table = with_instances(table, layout, self._duckdb)
         staging = artifacts.staging_path(uri)
         pq.write_table(
             table,
@@ -398,7 +392,7 @@ def to_table(
     entries: list[Entry], layout: Layout = NO_FEATURES, connection: Any = None
 ) -> pa.Table:
     """The rows of `entries` (one per instance, all of one `layout`) as a pyarrow Table,
-    as a file has them (`connection`: a DuckDB connection to use)."""
+    as `read_prediction_logs` gives them (`connection`: a DuckDB connection to use)."""
     import pyarrow as pa
 
     batches = [to_batch(chunk, layout) for chunk in _chunks(entries)]
@@ -423,7 +417,8 @@ def _chunks(entries: list[Entry]) -> Iterable[list[Entry]]:
 def read_prediction_logs(files: Iterable[str | ArtifactRecord]) -> pa.Table:
     """The rows of prediction log files (URIs or `prediction_logs` records) as one table,
     whichever layout each was written in: the columns of `SCHEMA`, then every typed
-    column any of them has. The typed columns of layout 1 files are derived from their
+    column any of them has. The `instance` JSON that layout 3 files leave to their typed
+    columns is made from them (`with_instances`: one DuckDB query a file). The typed columns of layout 1 files are derived from their
     `instance` objects and `prediction` JSON; a column a file lacks is null there, and a
     column typed differently in two files (a feature whose type changed between
     versions) is double when both are numbers, else string."""
@@ -434,6 +429,12 @@ def read_prediction_logs(files: Iterable[str | ArtifactRecord]) -> pa.Table:
     if not tables:
         return SCHEMA.empty_table()
     tables = [t if len(t.schema) > len(SCHEMA) else _upgraded(t) for t in tables]
+    if any(t["instance"].null_count for t in tables):
+        connection = duckdb_connection()
+        try:
+            tables = [with_instances(t, layout_in(t.schema), connection) for t in tables]
+        finally:
+            connection.close()
     joined = joined_schema([SCHEMA, *(t.schema for t in tables)])
     return pa.concat_tables([conformed(t, joined) for t in tables])
 

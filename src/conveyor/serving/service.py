@@ -6,7 +6,8 @@ store, recorded in its metadata store. The home belongs to whoever built the app
 closes it after the service stops.
 
 The routes (`vertex.py`, `oip.py`) are thin: they parse a request, pick a `Serving`, and
-hand it to `predict`, which runs the runtime (on the event loop for small requests, on a
+hand it to `predict`, which runs the runtime (on the event loop for small requests, with
+the float arrays of requests that arrive together in one call (`batching.py`), on a
 worker thread for large ones and custom predictors), and to `record`, which counts the
 request in the metrics and the statistics and, for a sample, queues it for the
 prediction log.
@@ -25,6 +26,7 @@ import numpy as np
 from starlette.concurrency import run_in_threadpool
 
 from conveyor.errors import ConveyorError
+from conveyor.serving.batching import Batches
 from conveyor.serving.http import ApiError
 from conveyor.serving.live import LiveState, Serving
 from conveyor.serving.metrics import Metrics
@@ -60,6 +62,7 @@ class PredictionService:
         self.statistics = Statistics()
         self.live: LiveState | None = None
         self.log: PredictionLogger | None = None
+        self.batches = Batches()
         self._gc_threshold: tuple[int, ...] | None = None
 
     # Lifecycle
@@ -124,11 +127,13 @@ class PredictionService:
             raise ApiError(400, f'"parameters" must be an object, not {type(parameters).__name__}')
         runtime = serving.runtime
         try:
-            if (
+            inline = (
                 isinstance(instances, list | np.ndarray)
                 and len(instances) <= self.settings.inline_rows
-                and not isinstance(runtime, CustomRuntime)
-            ):
+            )
+            if inline and parameters is None and runtime.given_array(instances):
+                return await self.batches.predict(runtime, instances)
+            if inline and not isinstance(runtime, CustomRuntime):
                 return runtime.predict(instances, parameters)
             return await run_in_threadpool(runtime.predict, instances, parameters)
         except Exception as exc:
