@@ -396,11 +396,12 @@ class Client:
         aliases: Sequence[str] = (),
         trusted: bool = False,
         run_id: str | None = None,
+        execution_id: int | None = None,
         comment: str | None = None,
     ) -> ModelVersion:
         """Register the model folder at `artifact_uri` as the next version of `name`
-        (`Registry.upload`: docs/registry.md). Without `run_id`, the version links to the
-        run that wrote the artifact."""
+        (`Registry.upload`: docs/registry.md). Without `run_id` (or `execution_id`, of that
+        run), the version links to the run and execution that wrote the artifact."""
         return self.home.registry.upload(
             name,
             artifact_uri,
@@ -412,6 +413,7 @@ class Client:
             aliases=aliases,
             trusted=trusted,
             run_id=run_id,
+            execution_id=execution_id,
             comment=comment,
         )
 

@@ -117,8 +117,9 @@ def test_the_pushed_savedmodel_is_registered_once_with_its_run(penguin):
     with Client(home) as client:
         version = client.get_model_version(f"{MODEL_NAME}@default")
         assert client.find_model_version(f"{MODEL_NAME}@2") is None  # the cached run pushed none
+    pusher = [e for e in home.store.get_run(first.run_id).executions if e.name == "Pusher"]
     assert version.framework == "tensorflow"
-    assert version.run_id == first.run_id
+    assert (version.run_id, version.execution_id) == (first.run_id, pusher[0].id)
     assert (Path(version.artifact_uri) / "saved_model.pb").is_file()
 
 

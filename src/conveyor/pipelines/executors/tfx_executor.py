@@ -202,7 +202,7 @@ class TfxExecutor(ContainerExecutor):
         if self.run_job is None:
             raise TfxTaskError("a Pusher's model is registered with its run: no run was given")
         argv = [sys.executable, "-m", "conveyor.components.tfx_push", "--run-id", self.run_job.name]
-        argv += ["--uri", str(metadata["pushed_destination"])]
+        argv += ["--task", request.key, "--uri", str(metadata["pushed_destination"])]
         if model_name is not None:
             argv += ["--model", model_name]
         with open(request.log_path, "ab") as log:
