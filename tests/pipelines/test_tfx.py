@@ -384,3 +384,25 @@ def test_a_tfx_importer_imports_under_its_own_output_key(tmp_path):
     with Client() as client:
         (imported,) = client.get_run(run.run_id).executions[0].outputs["result"]
     assert (imported.uri, imported.type) == (str(schema), "tfx.Schema")
+
+
+@pytest.mark.parametrize(
+    ("image", "version"),
+    [
+        ("gcr.io/tfx-oss-public/tfx:1.16.0", (1, 16, 0)),
+        ("tfx:1.16.1", (1, 16, 1)),
+        ("us-docker.pkg.dev/p/r/tfx-custom:v1.21.0", (1, 21, 0)),
+        ("gcr.io/tfx-oss-public/tfx:latest", None),
+        ("python:3.10", None),
+    ],
+)
+def test_the_tfx_version_is_read_from_the_image_tag(image, version):
+    assert tfx_env.version_of(image) == version
+
+
+def test_a_release_that_does_not_run_here_says_which_does():
+    with pytest.raises(tfx_env.TfxUnsupported, match=r"tfx 1\.14\.0 .*compile the pipeline"):
+        tfx_env.release_for("gcr.io/tfx-oss-public/tfx:1.14.0")
+    with pytest.raises(tfx_env.TfxUnsupported, match="does not name a tfx version"):
+        tfx_env.release_for("gcr.io/tfx-oss-public/tfx:latest")
+    assert tfx_env.release_for("tfx:1.16.0").python == "3.10"

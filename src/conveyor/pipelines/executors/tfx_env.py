@@ -35,7 +35,7 @@ from conveyor.errors import ConveyorError
 
 MANIFEST = "conveyor-env.json"
 IMPORTABLE = "importable.json"
-_IMAGE_VERSION = re.compile(r"/tfx[^/:]*:v?(\d+)\.(\d+)\.(\d+)\b")
+_IMAGE_VERSION = re.compile(r"(?:^|/)tfx[^/:]*:v?(\d+)\.(\d+)\.(\d+)\b")
 _LOG_TAIL_LINES = 25
 
 Log = Callable[[str], None]
