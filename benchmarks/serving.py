@@ -45,16 +45,18 @@ Targets, printed with the figures:
 
 It exits 0 either way: it is a report, not a test.
 
-Last measured (2 shared CPUs with other work running, `--duration 2 --rounds 3 --skip
-mlflow`; figures this noisy move by 20% between runs, the ratios less), after the
-request path's fast paths (prediction routes past the control API's routing, tensor
-checks in C loops, the long-integer scan of bodies in one `bytes.translate`, the
-collector's young threshold at 50,000): log on / off (OIP) 1.15x, 0.86x, 0.85x, 0.79x
-at 1 row c1, 1 row c16, 64 rows c1, 64 rows c16; Conveyor / MLServer 1.33x, 1.05x,
-1.06x, 1.24x (before: 1.36x, 0.93x, 1.35x, 0.84x); Conveyor / Starlette 0.74x, 0.75x,
-0.62x, 0.48x (before: 0.77x, 0.54x, 0.65x, 0.29x). What the log costs is its thread's
-work, about 1.1 us a row (Arrow columns 0.45, DuckDB's `instance` JSON 0.4, Parquet
-0.25: each measured near its floor), so about 70-110 us of a 64-row request's CPU.
+Last measured (2 CPUs, a quiet machine, `--duration 2 --rounds 3 --skip mlflow`; at
+concurrency 1 figures move by 10 to 20% between runs, the ratios less), after requests
+that arrive together were predicted together (`conveyor.serving.batching`) and the log's
+files left `instance` to their typed columns (layout 3), at 1 row c1, 1 row c16, 64 rows
+c1, 64 rows c16: log on / off (OIP) 0.99x, 1.08x, 0.87x, 0.72x; Conveyor / MLServer
+1.46x, 4.24x, 1.29x, 2.72x (before: 1.33x, 1.05x, 1.06x, 1.24x); Conveyor / Starlette
+0.89x, 2.50x, 0.84x, 1.65x. At concurrency 1 the bare Starlette app itself is only about
+1.5x MLServer (the model's own checks, some 250 us a call, uvicorn and the client are
+shared), so 1.5x there asks for a server as light as the bare app. The log's thread does
+about 1.2 to 1.5 us of work a row on a server pinned to one CPU (Arrow columns 0.23,
+Parquet 0.21 and the file's checksum measured alone; the rest is the two threads taking
+turns), which batching makes a larger share of a cheaper request.
 
     python benchmarks/serving.py [--duration 3] [--requests 50000] [--rounds 3]
                                  [--rows 1,64] [--concurrency 1,16] [--no-pin]
