@@ -27,7 +27,7 @@ from conveyor.config import Settings
 from conveyor.errors import InvalidPipeline
 from conveyor.home import open_home
 from conveyor.pipelines import legacy_ir, spec, validate
-from conveyor.pipelines.executors import tfx_env, tfx_executor
+from conveyor.pipelines.executors import tfx_env, tfx_executor, venvs
 from conveyor.store.metadata.records import Direction
 
 pytestmark = pytest.mark.timeout(1500)  # the shared run takes minutes (TensorFlow per task)
@@ -255,7 +255,7 @@ def fake_tfx(envs: Path) -> None:
     python.parent.mkdir(parents=True)
     python.write_text(f'#!/bin/sh\nPYTHONPATH={envs / "fake"} exec {sys.executable} "$@"\n')
     python.chmod(0o755)
-    (envs / "tfx-1.16.0" / tfx_env.MANIFEST).write_text("{}")
+    (envs / "tfx-1.16.0" / venvs.MANIFEST).write_text("{}")
 
 
 def example_gen_ir(input_base: Path) -> dict:

@@ -20,23 +20,18 @@ import json
 import os
 import platform
 import re
-import shutil
 import subprocess
-import tempfile
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import uv
 
 from conveyor.errors import ConveyorError
+from conveyor.pipelines.executors import venvs
 
-MANIFEST = "conveyor-env.json"
 IMPORTABLE = "importable.json"
 _IMAGE_VERSION = re.compile(r"(?:^|/)tfx[^/:]*:v?(\d+)\.(\d+)\.(\d+)\b")
-_LOG_TAIL_LINES = 25
 
 Log = Callable[[str], None]
 
@@ -46,7 +41,7 @@ class TfxUnsupported(ConveyorError):
 
 
 class TfxEnvError(ConveyorError):
-    """uv could not build the tfx environment, or a component's class is not in it."""
+    """A component's executor class could not be checked in its tfx environment."""
 
 
 @dataclass(frozen=True)
@@ -119,29 +114,23 @@ def release_for(image: str) -> Release:
 
 
 def ensure(release: Release, root: Path, log: Log | None = None) -> Path:
-    """The Python interpreter of `release`'s environment under `root`, built on first use.
-
-    Concurrent callers, in threads or processes, wait for one build and share it.
-    """
-    root = Path(root)
-    final = root / release.name
-    if (final / MANIFEST).is_file():
-        return _python(final)
-    import filelock
-
-    root.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(root / f"{release.name}.lock")
-    try:
-        lock.acquire(timeout=0)
-    except filelock.Timeout:
-        _say(log, f"waiting for another build of the {release.name} environment")
-        lock.acquire()
-    try:
-        if not (final / MANIFEST).is_file():
-            _build(release, final, log)
-    finally:
-        lock.release()
-    return _python(final)
+    """The Python interpreter of `release`'s environment under `root`, built on first use
+    (`venvs.build_once`: concurrent callers wait for one build and share it)."""
+    final = Path(root) / release.name
+    if (final / venvs.MANIFEST).is_file():
+        return venvs.interpreter(final)
+    python = find_python(release.python)
+    return venvs.build_once(
+        final,
+        {"packages": release.packages, "python": str(python)},
+        python=str(python),
+        packages=release.packages,
+        # --seed: TFX installs the user module's wheel with pip.
+        venv_options=["--seed"],
+        what=f"{release.name} environment",
+        failure=f"the {release.name} environment ({', '.join(release.packages)})",
+        log=log,
+    )
 
 
 def unimportable(python: Path, class_paths: Iterable[str]) -> dict[str, str]:
@@ -205,62 +194,9 @@ def find_python(version: str) -> Path:
     )
 
 
-def _build(release: Release, final: Path, log: Log | None) -> None:
-    """Build in a hidden folder beside `final`, then rename it into place (under the lock)."""
-    root = final.parent
-    for leftover in root.glob(f".{final.name}-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
-    python = find_python(release.python)
-    _say(log, f"building the {release.name} environment (first use; cached afterwards)")
-    started = time.monotonic()
-    building = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=root))
-    building.chmod(0o755)
-    # --seed: TFX installs the user module's wheel with pip; relocatable: built elsewhere.
-    create = ["venv", "--seed", "--relocatable", "--python", str(python), str(building)]
-    install = ["pip", "install", "--python", str(_python(building)), *release.packages]
-    build_log = root / f"{final.name}.build.log"
-    try:
-        with build_log.open("w") as output:
-            for args in (create, install):
-                output.write(f"$ uv {' '.join(args)}\n")
-                output.flush()
-                subprocess.run(
-                    [uv.find_uv_bin(), *args],
-                    stdout=output,
-                    stderr=subprocess.STDOUT,
-                    check=True,
-                    env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
-                )
-        manifest = {
-            "packages": release.packages,
-            "python": str(python),
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        (building / MANIFEST).write_text(json.dumps(manifest, indent=2))
-        building.rename(final)
-    except subprocess.CalledProcessError as error:
-        tail = "\n".join(build_log.read_text(errors="replace").splitlines()[-_LOG_TAIL_LINES:])
-        raise TfxEnvError(
-            f"could not build the {release.name} environment ({', '.join(release.packages)}): "
-            f"uv exited with code {error.returncode}. Full log: {build_log}\n{tail}"
-        ) from None
-    finally:
-        shutil.rmtree(building, ignore_errors=True)
-    _say(log, f"{release.name} environment ready in {time.monotonic() - started:.1f}s: {final}")
-
-
 def glibc() -> tuple[int, ...]:
     """This machine's glibc version ((0,) when it has none, e.g. macOS)."""
     name, version = platform.libc_ver()
     if name != "glibc" or not version:
         return (0,)
     return tuple(int(p) for p in version.split(".") if p.isdigit())
-
-
-def _python(env: Path) -> Path:
-    return env / "bin" / "python"
-
-
-def _say(log: Log | None, line: str) -> None:
-    if log is not None:
-        log(line)

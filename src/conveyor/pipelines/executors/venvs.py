@@ -10,7 +10,8 @@ task and run that asks for the same set. Each lives under `envs/` as::
     envs/<hash>.lock              held while one process builds it
 
 An environment is built in a hidden folder beside its final place and renamed
-into place when complete, so a folder named by its hash is always ready.
+into place when complete, so a folder named by its hash is always ready. `build_once`
+is that mechanism for any environment (the tfx environments of `tfx_env` too).
 """
 
 from __future__ import annotations
@@ -68,28 +69,65 @@ def ensure_env(
     The first caller for a set builds it; concurrent callers, in threads or
     processes, wait for that build and share it.
     """
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
     manifest = _manifest(packages, index_urls)
-    name = _env_name(manifest)
-    final = root / name
+    described = _describe(manifest["packages"])
+    return build_once(
+        Path(root) / _env_name(manifest),
+        manifest,
+        python=sys.executable,
+        packages=[*manifest["packages"], f"kfp=={manifest['kfp']}"],
+        venv_options=["--no-project"],
+        install_options=_index_options(manifest["index_urls"]),
+        what=f"environment for {described}",
+        failure=f"the environment for {described} (with kfp=={manifest['kfp']})",
+        advice="Check the package names, versions and pip_index_urls of the component. ",
+        log=log,
+    )
+
+
+def build_once(
+    final: Path,
+    manifest: dict,
+    *,
+    python: str,
+    packages: Sequence[str],
+    venv_options: Sequence[str] = (),
+    install_options: Sequence[str] = (),
+    what: str,
+    failure: str,
+    advice: str = "",
+    log: Log | None = None,
+) -> Path:
+    """The interpreter of the environment at `final`: a uv virtualenv of `python` holding
+    `packages`, built on first use, then reused; `manifest` is written into it.
+
+    Concurrent callers, in threads or processes, wait for one build and share it (a lock
+    beside it); `what` names it in progress lines, `failure` in the error.
+    """
     if (final / MANIFEST).is_file():
-        return _python(final)
+        return interpreter(final)
     import filelock  # lazily: a run whose components install nothing goes without it
 
-    lock = filelock.FileLock(root / f"{name}.lock")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(final.parent / f"{final.name}.lock")
     try:
         lock.acquire(timeout=0)
     except filelock.Timeout:
-        described = _describe(manifest["packages"])
-        _say(log, f"waiting for another build of the environment for {described}")
+        _say(log, f"waiting for another build of the {what}")
         lock.acquire()
     try:
         if not (final / MANIFEST).is_file():
-            _build(final, manifest, log)
+            create = [*venv_options, "--relocatable", "--python", python]
+            _build(final, manifest, create, [*install_options, *packages], what, log)
+    except subprocess.CalledProcessError as error:
+        build_log = final.parent / f"{final.name}.build.log"
+        raise EnvBuildError(
+            f"could not build {failure}: uv exited with code {error.returncode}. {advice}"
+            f"Full log: {build_log}\n{_tail(build_log)}"
+        ) from None
     finally:
         lock.release()
-    return _python(final)
+    return interpreter(final)
 
 
 def _satisfied(package: str, seen: set[tuple[str, str]]) -> bool:
@@ -151,47 +189,44 @@ def _env_name(manifest: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _build(final: Path, manifest: dict, log: Log | None) -> None:
+def _build(
+    final: Path, manifest: dict, create: list[str], install: list[str], what: str, log: Log | None
+) -> None:
     """Build the environment in a hidden folder beside `final`, then rename it into place.
 
     Runs under the environment's lock, so leftovers of crashed builds are removed first.
     """
-    root, packages = final.parent, manifest["packages"]
+    root = final.parent
     for leftover in root.glob(f".{final.name}-*"):
         shutil.rmtree(leftover, ignore_errors=True)
-    _say(log, f"building environment for {_describe(packages)} (first use; cached afterwards)")
+    _say(log, f"building {what} (first use; cached afterwards)")
     started = time.monotonic()
     building = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=root))
     building.chmod(0o755)  # mkdtemp's 0700 would hide the env from other users
     # Relocatable: it is built under a temporary name, so its scripts must not embed it.
-    create = ["venv", "--no-project", "--relocatable", "--python", sys.executable, str(building)]
-    install = ["pip", "install", "--python", str(_python(building))]
-    install += [*_index_options(manifest["index_urls"]), *packages, f"kfp=={manifest['kfp']}"]
-    build_log = root / f"{final.name}.build.log"
     try:
-        with build_log.open("w") as output:
-            _uv(create, output)
-            _uv(install, output)
+        with (root / f"{final.name}.build.log").open("w") as output:
+            _uv(["venv", *create, str(building)], output)
+            _uv(["pip", "install", "--python", str(interpreter(building)), *install], output)
         created = datetime.now(UTC).isoformat(timespec="seconds")
         (building / MANIFEST).write_text(json.dumps({**manifest, "created": created}, indent=2))
         building.rename(final)
-    except subprocess.CalledProcessError as error:
-        raise EnvBuildError(
-            f"could not build the environment for {_describe(packages)} "
-            f"(with kfp=={manifest['kfp']}): uv exited with code {error.returncode}. "
-            "Check the package names, versions and pip_index_urls of the component. "
-            f"Full log: {build_log}\n{_tail(build_log)}"
-        ) from None
     finally:
         shutil.rmtree(building, ignore_errors=True)  # already gone when the build succeeded
-    _say(log, f"environment ready in {time.monotonic() - started:.1f}s: {final}")
+    _say(log, f"{what} ready in {time.monotonic() - started:.1f}s: {final}")
 
 
 def _uv(args: list[str], output: IO[str]) -> None:
     """Run uv with its output appended to the build log; CalledProcessError if it fails."""
     output.write(f"$ uv {shlex.join(args)}\n")
     output.flush()
-    subprocess.run([uv.find_uv_bin(), *args], stdout=output, stderr=subprocess.STDOUT, check=True)
+    subprocess.run(
+        [uv.find_uv_bin(), *args],
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        check=True,
+        env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},  # the Python asked for, or none
+    )
 
 
 def _index_options(index_urls: Sequence[str]) -> list[str]:
@@ -204,7 +239,7 @@ def _index_options(index_urls: Sequence[str]) -> list[str]:
     return options
 
 
-def _python(env: Path) -> Path:
+def interpreter(env: Path) -> Path:
     """The interpreter of a virtualenv."""
     return env / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
