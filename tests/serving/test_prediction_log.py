@@ -240,6 +240,27 @@ def test_a_file_keeps_each_value_once_and_the_reader_makes_the_instance(logger, 
     ]
 
 
+def test_text_is_stored_as_text_and_columns_without_nulls_as_required(logger):
+    logger.add(entry([[1.0, 2.5], [3.0, 4.0]], [0, 1], runtime=NUMERIC))
+    logger.add(entry([[5.0, 6.0]], [1], runtime=NUMERIC, request_id="r-2"))
+    (answered,) = logger.flush()
+    logger.add(entry([[1.0, 2.5]], [1], runtime=NUMERIC))
+    logger.add(entry([[1.0]], None, runtime=NUMERIC, status=400, error="instance 0 has 1"))
+    (refused,) = logger.flush()
+    schema = pq.read_schema(answered)
+    assert schema.field("request_id").type == pa.string()  # written as a dictionary
+    assert schema.field("prediction").type == pa.string()
+    assert not any(schema.field(n).nullable for n in ("request_id", "feature.a", "prediction"))
+    assert schema.field("error").nullable  # null in every row
+    table = pq.read_table(answered)
+    assert table["request_id"].to_pylist() == ["r-1", "r-1", "r-2"]
+    assert table["prediction"].to_pylist() == ["0", "1", "1"]
+    assert table["feature.a"].to_pylist() == [1.0, 3.0, 5.0]
+    schema = pq.read_schema(refused)
+    assert schema.field("feature.a").nullable and schema.field("prediction").nullable
+    assert pq.read_table(refused)["error"].to_pylist() == [None, "instance 0 has 1"]
+
+
 def test_nan_is_kept_typed_and_null_in_json(logger, store):
     logger.add(entry([[1.0, float("nan")], [2.0, float("inf")]], [0, 1], runtime=NUMERIC))
     logger.flush()

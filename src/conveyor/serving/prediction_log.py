@@ -5,8 +5,10 @@ it, as it was decoded (the instances and predictions the runtime saw and gave), 
 in-memory buffer: no conversion, no JSON. A background thread takes the buffer every
 `CONVERT_ROWS` (4096) instances or so and turns it into Arrow record batches, a column
 at a time (`conveyor.serving._log_columns`), so that requests' Python objects are let go
-soon and the thread's work is a few large calls into pyarrow, numpy and DuckDB; it writes the batches as one Parquet file every `flush_rows` instances or
-`flush_seconds`, whichever comes first, and at shutdown. Each file is published
+soon and the thread's work is a few large calls into pyarrow and numpy; it writes the
+batches as one Parquet file every `flush_rows` instances or `flush_seconds`, whichever
+comes first, and at shutdown (a column without nulls in the file as required: Parquet
+then writes no definition levels for it). Each file is published
 atomically through the artifact store, at
 
     <artifact root>/predictions/<endpoint>/<YYYY-MM-DD>/<time>-<pid>-<n>.parquet
@@ -14,7 +16,7 @@ atomically through the artifact store, at
 (`predictions/_models/<model>/...` for Open Inference Protocol requests, which name a
 model rather than an endpoint), and recorded in the metadata store as a LIVE artifact of
 type `conveyor.PredictionLog` whose metadata says the endpoint, the deployed models and
-versions, the number of rows and requests, the time span and the file `layout` (2). A
+versions, the number of rows and requests, the time span and the file `layout` (3). A
 file holds the requests of one feature layout: versions with other features go to files
 of their own. `prediction_logs(store)` finds the files; `read_prediction_logs(files)`
 reads files of either layout as one table.
@@ -69,10 +71,12 @@ from conveyor.serving._log_columns import (
     NO_FEATURES,
     Layout,
     conformed,
+    decoded,
     duckdb_connection,
     joined_schema,
     layout_in,
     layout_of,
+    required,
     scalar_kind,
     scalars_of,
     schema,
@@ -123,6 +127,9 @@ _DICTIONARY = ["request_id", "endpoint", "deployed_model_id", "model", "protocol
 """The columns worth dictionary encoding in Parquet (few distinct values)."""
 _STATISTICS = ["timestamp", "model_version", "status"]
 """The columns whose Parquet statistics help a reader skip (time windows, versions)."""
+WRITE_BATCH_ROWS = 65_536
+"""Rows Parquet encodes at a time: its default (1024) spent a tenth of a float column's
+writing time going from one small batch to the next."""
 _UNCOMPRESSED = frozenset({"instance"})
 """Columns written without compression: compressing the instances' JSON took the server
 half of a file's writing time, for a file a third smaller. Float feature columns are
@@ -344,11 +351,13 @@ class PredictionLogger:
         table = pa.Table.from_batches([conformed(b, joined) for b in pending.batches], joined)
         staging = artifacts.staging_path(uri)
         pq.write_table(
-            table,
+            required(table),
             staging,
             compression=_compression(table.schema),
             use_dictionary=_DICTIONARY,
             write_statistics=_STATISTICS,
+            write_batch_size=WRITE_BATCH_ROWS,
+            store_schema=False,  # text columns read back as text, not as dictionaries
         )
         published = artifacts.publish(staging, uri)
         models = sorted(pending.models, key=str)
@@ -398,7 +407,7 @@ def to_table(
     batches = [to_batch(chunk, layout) for chunk in _chunks(entries)]
     joined = joined_schema(b.schema for b in batches)
     table = pa.Table.from_batches([conformed(b, joined) for b in batches], joined)
-    return with_instances(table, layout, connection or duckdb_connection())
+    return decoded(with_instances(table, layout, connection or duckdb_connection()))
 
 
 def _chunks(entries: list[Entry]) -> Iterable[list[Entry]]:
