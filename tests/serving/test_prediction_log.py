@@ -10,6 +10,7 @@ import math
 import time
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -319,6 +320,27 @@ def test_the_thread_writes_every_n_rows_and_close_writes_the_rest(own_home, stor
     finally:
         logger.close()
     assert [r.metadata["rows"] for r in prediction_logs(store)] == [4, 1]
+
+
+def test_arrays_wait_for_a_file_and_never_for_a_full_buffer(own_home, store):
+    metrics = Counted()
+    logger = PredictionLogger(own_home.store, own_home.artifacts, flush_rows=10_000,
+                              flush_seconds=3600, max_buffered_rows=256,
+                              metrics=metrics)  # fmt: skip
+    logger.start()
+    rows = np.arange(64 * 2, dtype=np.float64).reshape(64, 2)
+    try:
+        for i in range(8):  # half the buffer wakes the thread, whatever the arrays hold
+            logger.add(entry(rows + i, [0] * 64, runtime=NUMERIC, request_id=f"r-{i}"))
+            if i % 2:
+                wait_for(lambda: not logger._buffer, "the buffer taken by the thread")
+    finally:
+        logger.close()
+    assert metrics.rows == {"written": 8 * 64}
+    (record,) = prediction_logs(store)
+    table = read(record)
+    assert table["feature.a"].to_pylist()[64:66] == [1.0, 3.0]
+    assert table["request_id"].to_pylist()[::64] == [f"r-{i}" for i in range(8)]
 
 
 def test_layout_of_types_features_from_the_schema():

@@ -2,14 +2,16 @@
 
 The request path only decides whether to keep a request (`random() < rate`) and appends
 it, as it was decoded (the instances and predictions the runtime saw and gave), to an
-in-memory buffer: no conversion, no JSON. A background thread takes the buffer every
-`CONVERT_ROWS` (4096) instances or so and turns it into Arrow record batches, a column
-at a time (`conveyor.serving._log_columns`), so that requests' Python objects are let go
-soon and the thread's work is a few large calls into pyarrow and numpy; it writes the
-batches as one Parquet file every `flush_rows` instances or `flush_seconds`, whichever
-comes first, and at shutdown (a column without nulls in the file as required: Parquet
-then writes no definition levels for it). Each file is published
-atomically through the artifact store, at
+in-memory buffer: no conversion, no JSON. A background thread takes the buffer once it
+holds `CONVERT_OBJECTS` (4096) Python objects or so (a list instance is one; a float array
+of rows, one block of memory, is one for all its rows) and turns it into Arrow record
+batches, a column at a time (`conveyor.serving._log_columns`), so that requests' Python
+objects are let go soon and the thread's work is a few large calls into pyarrow and
+numpy (many-row float arrays wait for a file's worth, converted in one piece). It writes
+the batches as one Parquet file every `flush_rows` instances or `flush_seconds`,
+whichever comes first, and at shutdown (a column without nulls in the file as required:
+Parquet then writes no definition levels for it). Each file is published atomically
+through the artifact store, at
 
     <artifact root>/predictions/<endpoint>/<YYYY-MM-DD>/<time>-<pid>-<n>.parquet
 
@@ -120,8 +122,12 @@ LAYOUT = 3
 leaves `instance` null where every feature is in its typed column."""
 SCHEMA = schema()
 """The columns every file has, first (layout 1)."""
-CONVERT_ROWS = 4096
-"""How many buffered instances wake the thread to convert them (at most `flush_rows`)."""
+CONVERT_OBJECTS = 4096
+"""How many Python objects held in the buffer (`_objects`) wake the thread to convert
+them. Requests of float arrays, which hold one each whatever their rows, wait for a
+file's worth (`flush_rows`, or half the buffer): one conversion and one Parquet write of
+whole columns cost the thread less than a dozen pieces of each (measured with 64-row
+requests under load: 6% more of them answered than at 4096 rows a conversion)."""
 _DICTIONARY = ["request_id", "endpoint", "deployed_model_id", "model", "protocol",
                "prediction", "parameters", "error"]  # fmt: skip
 """The columns worth dictionary encoding in Parquet (few distinct values)."""
@@ -210,7 +216,10 @@ class PredictionLogger:
         self.metrics = metrics
         self._buffer: deque[Entry] = deque()
         self._rows = 0
-        self._convert_rows = max(1, min(CONVERT_ROWS, flush_rows))
+        self._objects = 0
+        # Rows that wake the thread whatever they hold: a file's worth, well before the
+        # buffer is full and drops the oldest.
+        self._convert_rows = max(1, min(flush_rows, max_buffered_rows // 2))
         self._lock = threading.Lock()  # the buffer
         self._write_lock = threading.Lock()  # the converted rows, and writing them
         self._files: dict[tuple[tuple[str, ...], Layout], _File] = {}
@@ -232,12 +241,14 @@ class PredictionLogger:
         with self._lock:
             self._buffer.append(entry)
             self._rows += rows
+            self._objects += _objects(entry)
             dropped = 0
             while self._rows > self.max_buffered_rows and len(self._buffer) > 1:
                 old = self._buffer.popleft()
                 self._rows -= len(old.instances) or 1
+                self._objects -= _objects(old)
                 dropped += len(old.instances) or 1
-            ready = self._rows >= self._convert_rows
+            ready = self._objects >= CONVERT_OBJECTS or self._rows >= self._convert_rows
         if dropped:
             self._count("dropped", dropped)
         if ready and not self._wake.is_set():
@@ -299,7 +310,7 @@ class PredictionLogger:
         with self._lock:
             entries = list(self._buffer)
             self._buffer.clear()
-            self._rows = 0
+            self._rows = self._objects = 0
         groups: dict[tuple[tuple[str, ...], Layout], list[Entry]] = {}
         runtime, layout = None, NO_FEATURES
         for entry in entries:
@@ -410,15 +421,22 @@ def to_table(
     return decoded(with_instances(table, layout, connection or duckdb_connection()))
 
 
+def _objects(entry: Entry) -> int:
+    """The Python objects `entry`'s instances hold: one for a float array of rows."""
+    instances = entry.instances
+    return len(instances) or 1 if type(instances) is list else 1
+
+
 def _chunks(entries: list[Entry]) -> Iterable[list[Entry]]:
+    """`entries` in pieces of `CONVERT_OBJECTS` objects, converted one at a time."""
     chunk: list[Entry] = []
-    rows = 0
+    held = 0
     for entry in entries:
         chunk.append(entry)
-        rows += len(entry.instances) or 1
-        if rows >= CONVERT_ROWS:
+        held += _objects(entry)
+        if held >= CONVERT_OBJECTS:
             yield chunk
-            chunk, rows = [], 0
+            chunk, held = [], 0
     if chunk:
         yield chunk
 
