@@ -10,7 +10,12 @@ and of 64 rows per request, at concurrency 1 and 16:
   `POST /v2/models/bench/infer` with one FP64 tensor of shape [rows, 8], and through the
   Vertex AI route, `POST /v1/endpoints/bench:predict {"instances": [{...}, ...]}`.
 - Conveyor without its log: a second `conveyor serve --log-sample-rate 0` on the same
-  home, asked the same way: what the prediction log costs is the difference.
+  home, asked the same way: what the prediction log costs is the difference. After the
+  servers' turns in each round, the two are also asked at the same time ("paired"), each
+  by a load generator of its own, sharing the servers' CPU: the kernel gives each half of
+  it, so the ratio of their throughputs is that of their CPU costs a request, measured
+  under the same conditions. On a machine whose speed drifts (a shared VM), this figure
+  moves far less between runs than the one of separate turns.
 - MLServer 1.7 (Seldon) with mlserver-sklearn, the strongest peer for the Open Inference
   Protocol (what KServe runs for scikit-learn): `mlserver start` with `parallel_workers`
   0 (inference in the server process), the model saved with joblib, the same OIP body.
@@ -37,7 +42,7 @@ it is steadier than throughput.
 Targets, printed with the figures:
 
 - the prediction log costs at most 10% of throughput (Conveyor with it on at least 0.9x
-  Conveyor with it off) at 1 and 64 rows per request;
+  Conveyor with it off) at 1 and 64 rows per request, in turns and paired;
 - Conveyor (log on) at least 1.5x MLServer's throughput at 1 and 64 rows and
   concurrency 1 and 16, and at least 0.7x the bare Starlette app's;
 - Conveyor's Vertex route at least 2x MLflow's throughput at concurrency 16;
@@ -45,18 +50,21 @@ Targets, printed with the figures:
 
 It exits 0 either way: it is a report, not a test.
 
-Last measured (2 CPUs, a quiet machine, `--duration 2 --rounds 3 --skip mlflow`; at
-concurrency 1 figures move by 10 to 20% between runs, the ratios less), after requests
-that arrive together were predicted together (`conveyor.serving.batching`) and the log's
-files left `instance` to their typed columns (layout 3), at 1 row c1, 1 row c16, 64 rows
-c1, 64 rows c16: log on / off (OIP) 0.99x, 1.08x, 0.87x, 0.72x; Conveyor / MLServer
-1.46x, 4.24x, 1.29x, 2.72x (before: 1.33x, 1.05x, 1.06x, 1.24x); Conveyor / Starlette
-0.89x, 2.50x, 0.84x, 1.65x. At concurrency 1 the bare Starlette app itself is only about
-1.5x MLServer (the model's own checks, some 250 us a call, uvicorn and the client are
-shared), so 1.5x there asks for a server as light as the bare app. The log's thread does
-about 1.2 to 1.5 us of work a row on a server pinned to one CPU (Arrow columns 0.23,
-Parquet 0.21 and the file's checksum measured alone; the rest is the two threads taking
-turns), which batching makes a larger share of a cheaper request.
+Last measured (2 CPUs, `--duration 2 --rounds 3 --skip mlflow`; at concurrency 1
+figures move by 10 to 20% between runs, the ratios less), after the log's columns went to
+Parquet as dictionaries and as required columns, and 64-row tensors were converted once a
+file, at 1 row c1, 1 row c16, 64 rows c1, 64 rows c16: log on / off (OIP) 1.05x, 1.04x,
+0.92x, 0.64x in turns and 0.96x, 0.89x, 0.93x, 0.82x paired (a run of the 64-row cases
+alone: 0.99x and 0.91x in turns; before these changes 0.99x, 1.08x, 0.87x, 0.72x in
+turns); Conveyor / MLServer 1.78x, 4.56x, 1.52x, 2.12x (the run before: 1.46x, 4.24x,
+1.29x, 2.72x); Conveyor / Starlette 1.03x, 2.29x, 0.79x, 1.30x. That run's machine was
+slow and uneven: the same bare Starlette app answered 1158 1-row requests a second at
+concurrency 1, against 1461 to 1574 in other runs. At concurrency 1 the bare Starlette
+app itself is only about 1.5x MLServer (the model's own checks, some 250 us a call,
+uvicorn and the client are shared), so 1.5x there asks for a server as light as the bare
+app. The log's thread does about 0.3 us of work a 64-row tensor's row measured alone
+(Arrow columns 0.16, Parquet 0.13, the file's checksum), and the request path holds
+each request until then.
 
     python benchmarks/serving.py [--duration 3] [--requests 50000] [--rounds 3]
                                  [--rows 1,64] [--concurrency 1,16] [--no-pin]
@@ -87,6 +95,8 @@ MLSERVER_TARGET = 1.5  # Conveyor at least this many times MLServer's requests p
 LIMIT_TARGET = 0.7  # Conveyor at least this share of the bare Starlette app's
 MLFLOW_TARGET = 2.0  # Conveyor's Vertex route at least this many times MLflow's, at 16
 P99_TARGET_MS = 10.0  # Conveyor's p99 at concurrency 1 under this
+PAIRED = ("Conveyor, paired", "Conveyor no log, paired")
+"""Conveyor with and without its log, asked at the same time, sharing the servers' CPU."""
 MLSERVER = ("mlserver==1.7.1", "mlserver-sklearn==1.7.1", "uvloop<0.22", "httptools")
 BIN = Path(sys.executable).parent
 UV = BIN / "uv"
@@ -486,27 +496,41 @@ def start_mlflow(root: Path, env: dict, args, cpus):
 
 
 def measure(target: Target, rows: int, concurrency: int, args, cpus) -> dict:
+    return measure_together([target], rows, concurrency, args, cpus)[0]
+
+
+def measure_together(targets: list[Target], rows: int, concurrency: int, args, cpus) -> list[dict]:
+    """Each target asked by a load generator of its own, all at the same time."""
+    drivers = [start_driver(t, rows, concurrency, args, cpus) for t in targets]
+    started = [d.stdout.readline() for d in drivers]  # "measuring", once warmed up
+    cpu_before = [t.server.cpu_seconds() for t in targets]
+    outputs = [d.communicate() for d in drivers]
+    found = []
+    for target, driver, line, before, (out, err) in zip(
+        targets, drivers, started, cpu_before, outputs, strict=True
+    ):
+        cpu_after = target.server.cpu_seconds()
+        if driver.returncode != 0 or line.strip() != "measuring":
+            raise RuntimeError(f"the load generator failed:\n{err}")
+        run = json.loads(out)
+        run["cpu_us"] = (cpu_after - before) / max(run["requests"], 1) * 1e6
+        found.append(run)
+    return found
+
+
+def start_driver(target: Target, rows: int, concurrency: int, args, cpus) -> subprocess.Popen:
     command = [sys.executable, __file__, "drive", "--port", str(target.port)]
     command += ["--path", target.path, "--body", str(target.bodies[rows])]
     command += ["--concurrency", str(concurrency)]
     command += ["--requests", str(args.requests), "--duration", str(args.duration)]
     command += ["--warmup", str(args.warmup)]
-    driver = subprocess.Popen(
+    return subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
     )
-    started = driver.stdout.readline()  # "measuring", once warmed up
-    cpu_before = target.server.cpu_seconds()
-    out, err = driver.communicate()
-    cpu_after = target.server.cpu_seconds()
-    if driver.returncode != 0 or started.strip() != "measuring":
-        raise RuntimeError(f"the load generator failed:\n{err}")
-    found = json.loads(out)
-    found["cpu_us"] = (cpu_after - cpu_before) / max(found["requests"], 1) * 1e6
-    return found
 
 
 def cpu_plan(pin: bool) -> tuple[set | None, set | None, str]:
@@ -626,12 +650,18 @@ def main() -> None:
                         missing[name] = str(exc)
                         continue
                     targets.append(Target(name, server, port, path, sized, answered))
+            named = {t.name: t for t in targets}
+            pair = [named[n] for n in ("Conveyor", "Conveyor no log") if n in named]
             for _ in range(args.rounds):
                 for size in args.sizes:
                     for concurrency in args.levels:
                         for target in targets:
                             run = measure(target, size, concurrency, args, client_cpus)
                             results.setdefault((target.name, size, concurrency), []).append(run)
+                        if len(pair) == 2:  # the log's cost, both sharing the CPU at once
+                            runs = measure_together(pair, size, concurrency, args, client_cpus)
+                            for name, run in zip(PAIRED, runs, strict=True):
+                                results.setdefault((name, size, concurrency), []).append(run)
         finally:
             for server in servers:
                 server.stop()
@@ -694,6 +724,7 @@ def report(results: dict, missing: dict, args, pinning: str) -> None:
     checks = [
         ("Conveyor", "Conveyor no log", LOG_TARGET, "log on / off (OIP)"),
         ("Conveyor Vertex", "Conveyor Vertex no log", LOG_TARGET, "log on / off (Vertex)"),
+        (*PAIRED, LOG_TARGET, "log on / off, paired (OIP)"),
         ("Conveyor", "MLServer", MLSERVER_TARGET, "Conveyor / MLServer"),
         ("Conveyor", "Starlette", LIMIT_TARGET, "Conveyor / bare Starlette"),
         ("Conveyor Vertex", "MLflow", None, "Conveyor Vertex / MLflow"),
