@@ -316,6 +316,7 @@ class Engine:
         if node.is_dag:
             self._running(node)
             self.recorder.started(node)
+            self.listener(node)
         if node.is_loop:
             self._start_loop(node)
         elif node.is_dag:
@@ -397,7 +398,6 @@ class Engine:
             return  # a retry: the task has been running since its first attempt
         node.status = RUNNING
         node.started = datetime.now(UTC)
-        self.listener(node)
 
     def _open_iteration(self, node: Node) -> None:
         child = node.waiting_iterations.popleft()
@@ -454,6 +454,7 @@ class Engine:
     def _submit(self, node: Node) -> None:
         assert node.executor is not None
         node.attempts += 1
+        first = node.status != RUNNING
         self._running(node)
         try:
             request = self.files.request(
@@ -466,6 +467,8 @@ class Engine:
         node.log_start = _resumed_log(request.log_path, node.attempts)
         if node.execution_id is None:
             self.recorder.started(node, str(request.log_path))
+        if first:  # once recorded: a listener that reads the store finds the execution
+            self.listener(node)
         self.running[node.key] = node
         node.executor.submit(request, self.results.put)
 
