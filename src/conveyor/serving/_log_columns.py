@@ -360,9 +360,16 @@ def _array_rows(run: list[Entry], layout: Layout) -> tuple[list[pa.Array], int] 
     arrays = [e.instances for e in run]
     if not all(type(a) is np.ndarray and a.ndim == 2 and a.shape[1] == width for a in arrays):
         return None
-    matrix = np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
-    columns = np.ascontiguousarray(matrix.T, np.float64)
-    return [pa.array(columns[i]) for i, _, _ in typed], len(matrix)
+    # Each request's rows go to their place in the columns: its few kilobytes stay in
+    # cache, which transposing all the rows at once does not (measured: five times as long).
+    rows = sum(map(len, arrays))
+    columns = np.empty((width, rows), np.float64)
+    start = 0
+    for array in arrays:
+        end = start + len(array)
+        columns[:, start:end] = array.T
+        start = end
+    return [pa.array(columns[i]) for i, _, _ in typed], rows
 
 
 def _listed(instances: Any) -> Any:
