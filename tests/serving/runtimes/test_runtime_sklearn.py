@@ -281,3 +281,24 @@ def test_text_that_is_not_unicode_is_refused_naming_the_feature(tmp_path, mixed)
     with pytest.raises(InvalidInput, match="'city' of instance 1 is not valid Unicode") as err:
         runtime.predict([[3, 1.0, "nice"], [3, 1.0, "\ud800"]])
     assert (err.value.feature, err.value.instance) == ("city", 1)
+
+
+def test_finite_arrays_skip_sklearn_s_check_and_nan_still_reaches_the_model(tmp_path, tabular):
+    """Finite float arrays are predicted with `assume_finite` (checked once by the
+    runtime); an array with NaN is checked by scikit-learn as usual: a model that takes
+    NaN predicts it, one that does not refuses it."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    x, y = tabular
+    holes = x.copy()
+    holes[::7, 1] = np.nan
+    model = Pipeline(
+        [("scale", StandardScaler()), ("boost", HistGradientBoostingClassifier(max_iter=5))]
+    )
+    skops.io.dump(model.fit(holes, y), tmp_path / "model.skops")
+    runtime = load_model(tmp_path, trusted=True)
+    assert runtime.predict_array(x).tolist() == model.predict(x).tolist()
+    assert runtime.predict_array(holes).tolist() == model.predict(holes).tolist()
+    skops.io.dump(LogisticRegression().fit(x, y), tmp_path / "model.skops")
+    with pytest.raises(InvalidInput, match="NaN"):
+        load_model(tmp_path).predict(holes[:3])

@@ -14,7 +14,11 @@ DataFrame then costs scikit-learn about 0.5 ms more per call than from an array,
 runtime passes a numpy array (columns ordered by those names) unless the model reads
 columns by name (a ColumnTransformer selecting by name, a FunctionTransformer, or an
 estimator from outside scikit-learn), in which case it builds a DataFrame. The warning
-scikit-learn gives for an array without names is silenced for that reason.
+scikit-learn gives for an array without names is silenced for that reason. A float array
+without NaN or infinities (checked once, by numpy) is predicted with scikit-learn's
+`assume_finite`, so that each step of a pipeline does not check it again (a 1-row
+prediction of a scaler and a logistic regression: 5% less time); any other input is
+checked by scikit-learn as usual, so a model that accepts NaN still gets it.
 """
 
 from __future__ import annotations
@@ -131,8 +135,14 @@ class SklearnRuntime(Runtime):
                 f"parameters.method {method!r} is not available for this "
                 f"{type(self.model).__name__}; use one of {', '.join(offered)}"
             )
+        call = getattr(self.model, method)
         try:
-            return getattr(self.model, method)(inputs)
+            if _all_finite(inputs):
+                from sklearn import config_context
+
+                with config_context(assume_finite=True):  # checked once, here
+                    return call(inputs)
+            return call(inputs)
         except ValueError as exc:
             if not self.by_name and self.feature_names is not None and _wants_frame(exc):
                 self.by_name = True  # a model that reads columns by name after all
@@ -157,6 +167,14 @@ class SklearnRuntime(Runtime):
             return super().outputs()
         datatype = datatype_of(np.asarray(classes).tolist()) or "BYTES"
         return [{"name": "predictions", "datatype": datatype, "shape": [-1]}]
+
+
+def _all_finite(inputs: Any) -> bool:
+    """Whether `inputs` is a float array without NaN or infinities, which scikit-learn
+    then need not check at each step of a pipeline (its answer would be the same)."""
+    return (
+        type(inputs) is np.ndarray and inputs.dtype.kind == "f" and bool(np.isfinite(inputs).all())
+    )
 
 
 def load_pickle(path: Path) -> Any:
