@@ -329,11 +329,12 @@ def _columnar_rows(run: list[Entry], layout: Layout) -> _Built | None:
     if kinds == {dict}:
         if set(map(len, rows)) != {len(names)}:
             return None  # a missing or unknown feature
-        try:
-            columns = [list(map(itemgetter(n), rows)) for n in names]
+        try:  # the values row after row, then as the rows of lists are
+            values = map(itemgetter(*names), rows) if len(names) > 1 else map(_one(names), rows)
+            flat = list(itertools.chain.from_iterable(values))
         except KeyError:
             return None
-        typed = _typed_of_columns(columns, layout)
+        typed = _typed_columns(flat, len(rows), layout)
         if typed is None:
             return None
         if len(typed) == len(names):
@@ -360,16 +361,25 @@ def _array_rows(run: list[Entry], layout: Layout) -> tuple[list[pa.Array], int] 
     arrays = [e.instances for e in run]
     if not all(type(a) is np.ndarray and a.ndim == 2 and a.shape[1] == width for a in arrays):
         return None
-    # Each request's rows go to their place in the columns: its few kilobytes stay in
-    # cache, which transposing all the rows at once does not (measured: five times as long).
-    rows = sum(map(len, arrays))
-    columns = np.empty((width, rows), np.float64)
+    columns = _transposed(arrays, width)
+    return [pa.array(columns[i]) for i, _, _ in typed], columns.shape[1]
+
+
+def _transposed(pieces: Sequence[Any], width: int) -> Any:
+    """Row-major float pieces (rows by `width` each), one after the other, as one
+    column-major array (`width` by rows), copied a piece at a time: a piece of a few
+    kilobytes stays in cache as it is transposed, where all the rows at once do not
+    (50,000 rows of 8: a third of the time of transposing them whole, a fifth of that of
+    concatenating the requests' arrays, then transposing)."""
+    import numpy as np
+
+    columns = np.empty((width, sum(map(len, pieces))), np.float64)
     start = 0
-    for array in arrays:
-        end = start + len(array)
-        columns[:, start:end] = array.T
+    for piece in pieces:
+        end = start + len(piece)
+        columns[:, start:end] = piece.T
         start = end
-    return [pa.array(columns[i]) for i, _, _ in typed], rows
+    return columns
 
 
 def _listed(instances: Any) -> Any:
@@ -377,6 +387,16 @@ def _listed(instances: Any) -> Any:
     import numpy as np
 
     return instances.tolist() if isinstance(instances, np.ndarray) else instances
+
+
+_BLOCK = 512
+"""Rows transposed at a time (`_transposed`)."""
+
+
+def _one(names: Sequence[str]) -> Any:
+    """A row's value of the one feature, as a 1-tuple (as `itemgetter` gives several)."""
+    name = names[0]
+    return lambda row: (row[name],)
 
 
 def _typed_columns(flat: list[Any], rows: int, layout: Layout) -> list[pa.Array] | None:
@@ -394,8 +414,10 @@ def _typed_columns(flat: list[Any], rows: int, layout: Layout) -> list[pa.Array]
         if all(kind == "float" for _, _, kind in typed):
             values = pa.array(flat, pa.float64())
             if values.null_count == 0:  # one read, then numpy cuts the columns apart
-                matrix = np.ascontiguousarray(values.to_numpy().reshape(rows, width).T)
-                return [pa.array(matrix[i]) for i, _, _ in typed]
+                matrix = values.to_numpy().reshape(rows, width)
+                blocks = [matrix[i : i + _BLOCK] for i in range(0, rows, _BLOCK)]
+                columns = _transposed(blocks, width)
+                return [pa.array(columns[i]) for i, _, _ in typed]
             steps = np.arange(rows, dtype=np.int64) * width
             return [values.take(pa.array(steps + i)) for i, _, _ in typed]
     except (pa.ArrowException, OverflowError, TypeError, ValueError):
