@@ -120,6 +120,19 @@ class PredictionService:
 
     # The predict path
 
+    def rows_of(self, serving: Serving, instances: Any, parameters: Any) -> Any:
+        """Instances as the runtime will predict them: a list as the float64 array that
+        the runtime would make of it and take as it is (`Runtime.array_of`), so that it
+        is batched with other requests' and logged as an OIP tensor of floats is; other
+        instances as they are. ApiError 400 for rows the runtime refuses."""
+        if parameters is not None or not isinstance(instances, list) or not instances:
+            return instances
+        try:
+            array = serving.runtime.array_of(instances)
+        except Exception as exc:
+            raise api_error(exc) from exc
+        return instances if array is None else array
+
     async def predict(self, serving: Serving, instances: Any, parameters: Any) -> list[Any]:
         """The runtime's predictions; ApiError for what the client must fix (400) or what
         failed in the model (500)."""

@@ -174,7 +174,8 @@ class _Handlers:
         the endpoint's prediction log."""
         rate = live.log_sample_rate
         try:
-            predictions = await self.service.predict(serving, instances, parameters)
+            rows = self.service.rows_of(serving, instances, parameters)
+            predictions = await self.service.predict(serving, rows, parameters)
         except ApiError as error:
             self.service.record(
                 serving, serving.labels, start, error.status, instances, None, parameters,
@@ -182,7 +183,7 @@ class _Handlers:
             )  # fmt: skip
             return error_response(request.url.path, error)
         self.service.record(
-            serving, serving.labels, start, 200, instances, predictions, parameters, None, rate,
+            serving, serving.labels, start, 200, rows, predictions, parameters, None, rate,
             request_id,
         )  # fmt: skip
         return predictions

@@ -161,6 +161,20 @@ class Runtime(ABC):
         lists."""
         return type(self).predict is Runtime.predict and self._floats_fit(width)
 
+    def array_of(self, instances: list) -> np.ndarray | None:
+        """The float64 array `predict` would make of `instances` (a list) and then
+        predict, checked as `predict` checks them (InvalidInput), for a runtime that
+        takes such arrays as they are (`takes_array`) and knows its width; None for any
+        other runtime, whose `predict` takes the instances."""
+        schema = self.schema
+        width = self.rows.n_features or (len(schema.names) if schema is not None else 0)
+        if not width or not self.takes_array(width):
+            return None
+        if schema is not None:
+            schema.validate(instances)
+        array = self.rows.array(instances)
+        return array if self.given_array(array) else None
+
     def given_array(self, instances: Any) -> bool:
         """Whether `instances` are an array `predict` takes as it is (`takes_array`); any
         other array is read as before, as instances (and refused: not a list)."""
