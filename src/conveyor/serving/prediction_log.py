@@ -160,7 +160,8 @@ class Entry(NamedTuple):
     model_version: int
     protocol: str
     instances: Any
-    """A list of instances, or a float64 array of rows (an OIP tensor of floats)."""
+    """A list of instances, or a float64 array of rows (an OIP tensor of floats, or
+    Vertex AI instances the runtime makes into one: `PredictionService.rows_of`)."""
     predictions: list[Any] | None
     parameters: Any
     status: int
