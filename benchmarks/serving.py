@@ -52,16 +52,18 @@ It exits 0 either way: it is a report, not a test.
 
 Last measured (2 CPUs, `--duration 2 --rounds 3 --skip mlflow`; at concurrency 1
 figures move by 10 to 20% between runs, the ratios less), after the log's float rows
-were transposed a request at a time and the scikit-learn runtime let scikit-learn assume
-checked arrays finite, at 1 row c1, 1 row c16, 64 rows c1, 64 rows c16: log on / off
-(OIP) 0.95x, 1.00x, 0.96x, 0.81x in turns and 0.99x, 0.97x, 0.93x, 0.83x paired (the
-run before these changes: 0.96x, 0.89x, 0.93x, 0.82x paired); log on / off (Vertex)
-0.99x, 0.94x, 0.85x, 0.85x; Conveyor / MLServer 1.50x, 4.49x, 1.46x, 3.21x (the runs
-before: 1.78x, 4.56x, 1.52x, 2.12x and 1.46x, 4.24x, 1.29x, 2.72x); Conveyor /
-Starlette 0.81x, 2.46x, 0.83x, 1.86x. Two servers asked at once on one CPU, 64-row
-OIP requests at 16 clients, log on: these changes' code against the one before, 1.00x
-(8 rounds, 0.93x to 1.16x); on the Vertex route, 1.04x (6 rounds, all above 1). At
-concurrency 1 the bare Starlette app itself is only about 1.5x MLServer (the model's
+were transposed a request at a time, the scikit-learn runtime let scikit-learn assume
+checked arrays finite, and Vertex AI instances went to the runtime as the float array it
+takes, at 1 row c1, 1 row c16, 64 rows c1, 64 rows c16, on a slow run (the bare
+Starlette app at 1585 1-row requests a second at c1, against 1889 an hour before):
+log on / off (OIP) 0.97x, 0.88x, 0.89x, 0.93x in turns and 0.99x, 0.90x, 0.93x, 0.75x
+paired (the run an hour before, without the Vertex change: 0.99x, 0.97x, 0.93x, 0.83x
+paired; 6 paired rounds of 64 rows at c16 right after: median 0.92x, 0.84x to 1.01x);
+log on / off (Vertex) 1.00x, 0.96x, 0.93x, 0.88x (0.99x, 0.94x, 0.85x, 0.85x before
+the Vertex change); Conveyor / MLServer 1.52x, 4.14x, 1.28x, 3.58x (the run before:
+1.50x, 4.49x, 1.46x, 3.21x); Conveyor / Starlette 0.86x, 2.26x, 0.75x, 1.95x; the
+Vertex route at 64 rows c16: 3698 requests a second, against 1727 before the change.
+At concurrency 1 the bare Starlette app itself is only about 1.5x MLServer (the model's
 own checks, some 250 us a call, uvicorn and the client are shared), so 1.5x there asks
 for a server as light as the bare app. The log's thread does about 0.3 us of work a
 64-row tensor's row measured alone (Arrow columns 0.14, Parquet 0.1, the file's
