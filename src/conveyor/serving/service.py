@@ -124,8 +124,13 @@ class PredictionService:
         """Instances as the runtime will predict them: a list as the float64 array that
         the runtime would make of it and take as it is (`Runtime.array_of`), so that it
         is batched with other requests' and logged as an OIP tensor of floats is; other
-        instances as they are. ApiError 400 for rows the runtime refuses."""
-        if parameters is not None or not isinstance(instances, list) or not instances:
+        instances, and requests too large to convert on the event loop, as they are.
+        ApiError 400 for rows the runtime refuses."""
+        if (
+            parameters is not None
+            or not isinstance(instances, list)
+            or not 0 < len(instances) <= self.settings.inline_rows
+        ):
             return instances
         try:
             array = serving.runtime.array_of(instances)
