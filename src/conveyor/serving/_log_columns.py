@@ -329,9 +329,9 @@ def _columnar_rows(run: list[Entry], layout: Layout) -> _Built | None:
     if kinds == {dict}:
         if set(map(len, rows)) != {len(names)}:
             return None  # a missing or unknown feature
+        values = map(itemgetter(*names), rows)  # tuples of values; one feature: values
         try:  # the values row after row, then as the rows of lists are
-            values = map(itemgetter(*names), rows) if len(names) > 1 else map(_one(names), rows)
-            flat = list(itertools.chain.from_iterable(values))
+            flat = list(itertools.chain.from_iterable(values) if len(names) > 1 else values)
         except KeyError:
             return None
         typed = _typed_columns(flat, len(rows), layout)
@@ -365,6 +365,10 @@ def _array_rows(run: list[Entry], layout: Layout) -> tuple[list[pa.Array], int] 
     return [pa.array(columns[i]) for i, _, _ in typed], columns.shape[1]
 
 
+_BLOCK = 512
+"""Rows of one array transposed at a time (`_transposed`)."""
+
+
 def _transposed(pieces: Sequence[Any], width: int) -> Any:
     """Row-major float pieces (rows by `width` each), one after the other, as one
     column-major array (`width` by rows), copied a piece at a time: a piece of a few
@@ -387,16 +391,6 @@ def _listed(instances: Any) -> Any:
     import numpy as np
 
     return instances.tolist() if isinstance(instances, np.ndarray) else instances
-
-
-_BLOCK = 512
-"""Rows transposed at a time (`_transposed`)."""
-
-
-def _one(names: Sequence[str]) -> Any:
-    """A row's value of the one feature, as a 1-tuple (as `itemgetter` gives several)."""
-    name = names[0]
-    return lambda row: (row[name],)
 
 
 def _typed_columns(flat: list[Any], rows: int, layout: Layout) -> list[pa.Array] | None:

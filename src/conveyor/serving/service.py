@@ -126,11 +126,9 @@ class PredictionService:
         is batched with other requests' and logged as an OIP tensor of floats is; other
         instances, and requests too large to convert on the event loop, as they are.
         ApiError 400 for rows the runtime refuses."""
-        if (
-            parameters is not None
-            or not isinstance(instances, list)
-            or not 0 < len(instances) <= self.settings.inline_rows
-        ):
+        if parameters is not None or not isinstance(instances, list) or not instances:
+            return instances
+        if not self._inline(instances):  # converted on a worker thread, by `predict`
             return instances
         try:
             array = serving.runtime.array_of(instances)
@@ -145,10 +143,7 @@ class PredictionService:
             raise ApiError(400, f'"parameters" must be an object, not {type(parameters).__name__}')
         runtime = serving.runtime
         try:
-            inline = (
-                isinstance(instances, list | np.ndarray)
-                and len(instances) <= self.settings.inline_rows
-            )
+            inline = self._inline(instances)
             if inline and parameters is None and runtime.given_array(instances):
                 return await self.batches.predict(runtime, instances)
             if inline and not isinstance(runtime, CustomRuntime):
@@ -156,6 +151,12 @@ class PredictionService:
             return await run_in_threadpool(runtime.predict, instances, parameters)
         except Exception as exc:
             raise api_error(exc) from exc
+
+    def _inline(self, instances: Any) -> bool:
+        """Whether a request is small enough to predict on the event loop."""
+        return (
+            isinstance(instances, list | np.ndarray) and len(instances) <= self.settings.inline_rows
+        )
 
     def record(
         self,

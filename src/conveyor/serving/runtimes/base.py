@@ -145,13 +145,17 @@ class Runtime(ABC):
     def predict(self, instances: list | np.ndarray, parameters: dict | None = None) -> list:
         """One JSON-ready prediction per instance (Vertex AI `instances` semantics); or per
         row of a float64 array, where `takes_array` said so."""
-        if self.given_array(instances):
-            array = instances.copy()  # the model's own, as `rows.array` makes it of lists
-        else:
-            if self.schema is not None:
-                self.schema.validate(instances)
-            array = self.rows.array(instances)
+        # A given array is copied: the model's own, as `rows.array` makes it of lists.
+        given = self.given_array(instances)
+        array = instances.copy() if given else self.checked_array(instances)
         return to_plain(self.guarded(self.predict_request, array, parameters))
+
+    def checked_array(self, instances: list) -> np.ndarray:
+        """`instances` checked against the schema, as the array of rows `predict` makes
+        of them; InvalidInput naming what is wrong."""
+        if self.schema is not None:
+            self.schema.validate(instances)
+        return self.rows.array(instances)
 
     def takes_array(self, width: int) -> bool:
         """Whether `predict` may be given, instead of lists of floats `width` long, the
@@ -170,9 +174,7 @@ class Runtime(ABC):
         width = self.rows.n_features or (len(schema.names) if schema is not None else 0)
         if not width or not self.takes_array(width):
             return None
-        if schema is not None:
-            schema.validate(instances)
-        array = self.rows.array(instances)
+        array = self.checked_array(instances)
         return array if self.given_array(array) else None
 
     def given_array(self, instances: Any) -> bool:

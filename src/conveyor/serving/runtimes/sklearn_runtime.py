@@ -86,10 +86,12 @@ class SklearnRuntime(Runtime):
     def predict(self, instances: list | np.ndarray, parameters: dict | None = None) -> list:
         if self.given_array(instances):
             inputs = instances.copy()
-        else:
+        elif self.by_name:
             if self.schema is not None:
                 self.schema.validate(instances)
-            inputs = self._frame_of(instances) if self.by_name else self.rows.array(instances)
+            inputs = self._frame_of(instances)
+        else:
+            inputs = self.checked_array(instances)
         return to_plain(self.guarded(self._call, inputs, parameters))
 
     def takes_array(self, width: int) -> bool:
