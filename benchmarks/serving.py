@@ -14,7 +14,9 @@ and of 64 rows per request, at concurrency 1 and 16:
   servers' turns in each round, the two are also asked at the same time ("paired"), each
   by a load generator of its own, sharing the servers' CPU: the kernel gives each half of
   it, so the ratio of their throughputs is that of their CPU costs a request, measured
-  under the same conditions. On a machine whose speed drifts (a shared VM), this figure
+  under the same conditions. The load generators measure over the same seconds (each
+  warms up until a moment the script names), so that neither has the CPU to itself
+  while the other starts or ends. On a machine whose speed drifts (a shared VM), this figure
   moves far less between runs than the one of separate turns.
 - MLServer 1.7 (Seldon) with mlserver-sklearn, the strongest peer for the Open Inference
   Protocol (what KServe runs for scikit-learn): `mlserver start` with `parallel_workers`
@@ -98,6 +100,7 @@ MLSERVER_TARGET = 1.5  # Conveyor at least this many times MLServer's requests p
 LIMIT_TARGET = 0.7  # Conveyor at least this share of the bare Starlette app's
 MLFLOW_TARGET = 2.0  # Conveyor's Vertex route at least this many times MLflow's, at 16
 P99_TARGET_MS = 10.0  # Conveyor's p99 at concurrency 1 under this
+DRIVER_STARTUP = 0.5  # seconds a load generator takes to start, before its warm-up
 PAIRED = ("Conveyor, paired", "Conveyor no log, paired")
 """Conveyor with and without its log, asked at the same time, sharing the servers' CPU."""
 MLSERVER = ("mlserver==1.7.1", "mlserver-sklearn==1.7.1", "uvloop<0.22", "httptools")
@@ -160,7 +163,10 @@ async def _drive(args: argparse.Namespace) -> dict:
         finally:
             writer.close()
 
-    warm_until = time.perf_counter() + args.warmup
+    # Warm up until the moment the parent named, so that load generators asked at once
+    # measure over the same seconds (one started later would have the CPU to itself at
+    # the end of its run, while the other's had ended).
+    warm_until = time.perf_counter() + max(0.0, args.start_at - time.time())
     await asyncio.gather(*(client(warm_until) for _ in range(args.concurrency)))
     state["measuring"] = True
     print("measuring", flush=True)  # the parent reads the servers' CPU time from here
@@ -194,7 +200,7 @@ def drive_main(argv: list[str]) -> None:
     parser.add_argument("--concurrency", type=int, required=True)
     parser.add_argument("--requests", type=int, required=True)
     parser.add_argument("--duration", type=float, required=True)
-    parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--start-at", type=float, required=True, help="time.time() to measure from")
     args = parser.parse_args(argv)
     print(json.dumps(asyncio.run(_drive(args))))
 
@@ -504,7 +510,8 @@ def measure(target: Target, rows: int, concurrency: int, args, cpus) -> dict:
 
 def measure_together(targets: list[Target], rows: int, concurrency: int, args, cpus) -> list[dict]:
     """Each target asked by a load generator of its own, all at the same time."""
-    drivers = [start_driver(t, rows, concurrency, args, cpus) for t in targets]
+    start_at = time.time() + DRIVER_STARTUP + args.warmup
+    drivers = [start_driver(t, rows, concurrency, args, cpus, start_at) for t in targets]
     started = [d.stdout.readline() for d in drivers]  # "measuring", once warmed up
     cpu_before = [t.server.cpu_seconds() for t in targets]
     outputs = [d.communicate() for d in drivers]
@@ -521,12 +528,14 @@ def measure_together(targets: list[Target], rows: int, concurrency: int, args, c
     return found
 
 
-def start_driver(target: Target, rows: int, concurrency: int, args, cpus) -> subprocess.Popen:
+def start_driver(
+    target: Target, rows: int, concurrency: int, args, cpus, start_at: float
+) -> subprocess.Popen:
     command = [sys.executable, __file__, "drive", "--port", str(target.port)]
     command += ["--path", target.path, "--body", str(target.bodies[rows])]
     command += ["--concurrency", str(concurrency)]
     command += ["--requests", str(args.requests), "--duration", str(args.duration)]
-    command += ["--warmup", str(args.warmup)]
+    command += ["--start-at", repr(start_at)]
     return subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
