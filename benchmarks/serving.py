@@ -70,6 +70,13 @@ own checks, some 250 us a call, uvicorn and the client are shared), so 1.5x ther
 for a server as light as the bare app. The log's thread does about 0.3 us of work a
 64-row tensor's row measured alone (Arrow columns 0.14, Parquet 0.1, the file's
 checksum and record 0.08), and the request path holds each request until then.
+Under load it costs more: about 40 us a 64-row request from /proc's per-thread CPU
+(25 us alone), some 12% of the core at 16 clients.
+
+Measured again with the paired runs' windows aligned (the same code otherwise):
+log on / off (OIP) 0.91x, 0.91x, 0.94x, 0.87x in turns and 0.98x, 0.94x, 0.90x, 0.87x
+paired; log on / off (Vertex) 0.95x, 0.91x, 1.02x, 0.87x; Conveyor / MLServer 1.45x,
+4.35x, 1.52x, 3.22x; Conveyor / Starlette 0.78x, 2.25x, 0.84x, 1.85x.
 
     python benchmarks/serving.py [--duration 3] [--requests 50000] [--rounds 3]
                                  [--rows 1,64] [--concurrency 1,16] [--no-pin]
