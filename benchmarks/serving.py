@@ -70,8 +70,8 @@ own checks, some 250 us a call, uvicorn and the client are shared), so 1.5x ther
 for a server as light as the bare app. The log's thread does about 0.3 us of work a
 64-row tensor's row measured alone (Arrow columns 0.14, Parquet 0.1, the file's
 checksum and record 0.08), and the request path holds each request until then.
-Under load it costs more: about 40 us a 64-row request from /proc's per-thread CPU
-(25 us alone), some 12% of the core at 16 clients.
+Beside a busy event loop on the same core it costs the same CPU (about 30 us a 64-row
+request), some 11% of the server's CPU a request at 16 clients.
 
 Measured again with the paired runs' windows aligned (the same code otherwise):
 log on / off (OIP) 0.91x, 0.91x, 0.94x, 0.87x in turns and 0.98x, 0.94x, 0.90x, 0.87x
