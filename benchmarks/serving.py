@@ -16,7 +16,8 @@ and of 64 rows per request, at concurrency 1 and 16:
   it, so the ratio of their throughputs is that of their CPU costs a request, measured
   under the same conditions. The load generators measure over the same seconds (each
   warms up until a moment the script names), so that neither has the CPU to itself
-  while the other starts or ends. On a machine whose speed drifts (a shared VM), this figure
+  while the other starts or ends, and which of them starts first alternates between
+  rounds (two identical servers asked so differed by up to 4% by their order). On a machine whose speed drifts (a shared VM), this figure
   moves far less between runs than the one of separate turns.
 - MLServer 1.7 (Seldon) with mlserver-sklearn, the strongest peer for the Open Inference
   Protocol (what KServe runs for scikit-learn): `mlserver start` with `parallel_workers`
@@ -671,16 +672,21 @@ def main() -> None:
                     targets.append(Target(name, server, port, path, sized, answered))
             named = {t.name: t for t in targets}
             pair = [named[n] for n in ("Conveyor", "Conveyor no log") if n in named]
-            for _ in range(args.rounds):
+            paired = {t.name: name for t, name in zip(pair, PAIRED, strict=True)}
+            for number in range(args.rounds):
+                # The pair's first load generator alternates: whatever going first does
+                # to a server evens out over the rounds.
+                order = pair if number % 2 == 0 else pair[::-1]
                 for size in args.sizes:
                     for concurrency in args.levels:
                         for target in targets:
                             run = measure(target, size, concurrency, args, client_cpus)
                             results.setdefault((target.name, size, concurrency), []).append(run)
                         if len(pair) == 2:  # the log's cost, both sharing the CPU at once
-                            runs = measure_together(pair, size, concurrency, args, client_cpus)
-                            for name, run in zip(PAIRED, runs, strict=True):
-                                results.setdefault((name, size, concurrency), []).append(run)
+                            runs = measure_together(order, size, concurrency, args, client_cpus)
+                            for target, run in zip(order, runs, strict=True):
+                                key = (paired[target.name], size, concurrency)
+                                results.setdefault(key, []).append(run)
         finally:
             for server in servers:
                 server.stop()
