@@ -16,13 +16,7 @@ import moto.settings
 import pytest
 from s3_server import running_s3
 
-from conveyor.store.artifacts import (
-    ArtifactRootError,
-    ArtifactStore,
-    ArtifactStoreError,
-    Published,
-    manifest,
-)
+from conveyor.store.artifacts import ArtifactRootError, ArtifactStore, ArtifactStoreError, manifest
 
 FOLDER = {"b.txt": b"bee", "a/one.bin": b"\x00\x01" * 1000, "a/z/deep.txt": b"", "c": b"see"}
 
@@ -131,26 +125,6 @@ def test_publish_a_file(store):
     assert not store.verify(uri, hashlib.sha256(b"other").hexdigest())
     assert not staging.exists() and not staging.parent.exists()
     assert store.local_path(uri).read_bytes() == data
-
-
-def test_publish_bytes_made_in_memory(store):
-    import pyarrow as pa
-
-    data = bytes(range(256)) * 9000  # over two of the 1 MiB writes it is made of
-    uri = store.uri_for("p", "r", "log", "predictions.parquet")
-
-    published = store.publish_bytes(pa.py_buffer(data), uri)  # any buffer: pyarrow's too
-
-    assert published == Published(uri, hashlib.sha256(data).hexdigest(), len(data))
-    assert store.is_complete(uri)
-    assert store.verify(uri, published.sha256)
-    assert store.local_path(uri).read_bytes() == data
-    assert store.publish_bytes(b"", store.uri_for("p", "empty")).size == 0
-    with pytest.raises(ArtifactStoreError, match="not below the artifact root"):
-        store.publish_bytes(b"x", "/elsewhere/x")
-    with pytest.raises(TypeError):  # text is not bytes: refused once its folder is made
-        store.publish_bytes("text", store.uri_for("p", "text"))
-    assert list(store.staging_area.iterdir()) == []  # and nothing staged is left behind
 
 
 def test_publish_a_folder(store):

@@ -361,17 +361,17 @@ class PredictionLogger:
         uri = artifacts.uri_for("predictions", *folder, f"{first:%Y-%m-%d}", name)
         joined = joined_schema(b.schema for b in pending.batches)
         table = pa.Table.from_batches([conformed(b, joined) for b in pending.batches], joined)
-        sink = pa.BufferOutputStream()  # published from memory: hashed without a re-read
+        staging = artifacts.staging_path(uri)
         pq.write_table(
             required(table),
-            sink,
+            staging,
             compression=_compression(table.schema),
             use_dictionary=_DICTIONARY,
             write_statistics=_STATISTICS,
             write_batch_size=WRITE_BATCH_ROWS,
             store_schema=False,  # text columns read back as text, not as dictionaries
         )
-        published = artifacts.publish_bytes(sink.getvalue(), uri)
+        published = artifacts.publish(staging, uri)
         models = sorted(pending.models, key=str)
         metadata = {
             "endpoint": pending.endpoint,

@@ -2,8 +2,7 @@
 
 The engine asks `uri_for` for an output's final URI and `staging_path` for the local path the
 task writes to; once the task succeeded it calls `publish`, after which the artifact is
-complete at its URI with the returned sha256 and size (`publish_bytes` publishes a file made
-in memory, such as a prediction log's Parquet, in one step). `local_path` turns an input URI into
+complete at its URI with the returned sha256 and size. `local_path` turns an input URI into
 a path a task can read. `ArtifactStore.open` picks the backend from the root.
 """
 
@@ -16,15 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conveyor.config import Settings
-from conveyor.store.artifacts import digest as digests
 from conveyor.store.artifacts import naming
 from conveyor.store.artifacts.cache import InputCache
 from conveyor.store.artifacts.errors import ArtifactStoreError
-from conveyor.store.artifacts.staging import release
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem  # fsspec is imported for a remote URI only
-    from typing_extensions import Buffer
 
 
 @dataclass(frozen=True)
@@ -41,8 +37,6 @@ class ArtifactStore(ABC):
 
     root: str
     """The root as a URI: an absolute path for a local root, else an fsspec URL."""
-    staging_area: Path
-    """The local folder where outputs are staged before they are published."""
 
     def __init__(self, local_dir: Path) -> None:
         self.local_dir = local_dir
@@ -93,26 +87,10 @@ class ArtifactStore(ABC):
         """A fresh local path, not yet existing in an existing folder, where a task writes the
         output that will be published at `uri`: one file or one folder."""
 
+    @abstractmethod
     def publish(self, staging: Path, uri: str) -> Published:
         """Make what was written at `staging` the complete artifact at `uri`, all at once.
         Raises `ArtifactStoreError` when nothing was written there."""
-        return self._publish(staging, uri, None)
-
-    def publish_bytes(self, data: Buffer, uri: str) -> Published:
-        """Publish `data` (bytes, or any buffer such as a pyarrow Buffer) as the one file of
-        the artifact at `uri`, as `publish` does a staged file: its digest is taken from
-        the bytes in memory as they are staged, not read back from the disk."""
-        staging = self.staging_path(uri)
-        try:
-            return self._publish(staging, uri, digests.written(staging, data))
-        except BaseException:  # the caller still has the bytes: keep no partial copy
-            release(staging, self.staging_area)
-            raise
-
-    @abstractmethod
-    def _publish(self, staging: Path, uri: str, digest: digests.Digest | None) -> Published:
-        """`publish`, where `digest` is that of `staging` when the caller took it as it
-        wrote it (flushed to disk), None when the store must take it."""
 
     @abstractmethod
     def is_complete(self, uri: str) -> bool:

@@ -13,10 +13,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
-
-if TYPE_CHECKING:
-    from typing_extensions import Buffer
+from typing import BinaryIO
 
 FILE = "file"
 FOLDER = "folder"
@@ -52,22 +49,6 @@ def combine(kind: str, files: Iterable[FileDigest]) -> Digest:
     for f in files:
         listing.update(f"{f.sha256} {f.size} {f.path}\0".encode())
     return Digest(FOLDER, listing.hexdigest(), size, files)
-
-
-def written(path: Path, data: Buffer) -> Digest:
-    """Write `data` as a new file at `path`, flushed to disk, and return its digest, taken
-    from the bytes in memory rather than read back. The bytes go out a chunk at a time:
-    one write of megabytes cost the kernel five times as much CPU here as the same bytes
-    in 1 MiB writes."""
-    view = memoryview(data).cast("B")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        for start in range(0, len(view), _CHUNK):
-            os.write(fd, view[start : start + _CHUNK])
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return combine(FILE, [FileDigest("", len(view), hashlib.sha256(view).hexdigest())])
 
 
 def of_path(path: Path, *, durable: bool = False) -> Digest:

@@ -27,12 +27,11 @@ class LocalArtifactStore(ArtifactStore):
     def staging_path(self, uri: str) -> Path:
         return fresh_path(self.staging_area, self._final(uri).name)
 
-    def _publish(self, staging: Path, uri: str, digest: digests.Digest | None) -> Published:
+    def publish(self, staging: Path, uri: str) -> Published:
         final = self._final(uri)
         if not os.path.lexists(staging):
             raise nothing_written(uri, staging)
-        if digest is None:
-            digest = digests.of_path(staging, durable=True)
+        digest = digests.of_path(staging, durable=True)
         final.parent.mkdir(parents=True, exist_ok=True)
         if os.path.lexists(final) and (final.is_dir() or staging.is_dir()):
             discard(final, self.staging_area)  # a rename cannot replace a folder

@@ -55,12 +55,11 @@ class RemoteArtifactStore(ArtifactStore):
     def staging_path(self, uri: str) -> Path:
         return fresh_path(self.staging_area, posixpath.basename(self._data(uri)))
 
-    def _publish(self, staging: Path, uri: str, digest: digests.Digest | None) -> Published:
+    def publish(self, staging: Path, uri: str) -> Published:
         data = self._data(uri)
         if not os.path.lexists(staging):
             raise nothing_written(uri, staging)
-        if digest is None:
-            digest = digests.of_path(staging)
+        digest = digests.of_path(staging)
         sources = [str(staging / f.path) if f.path else str(staging) for f in digest.files]
         try:
             manifest.remove(self.fs, data)  # an older version stops being complete first
