@@ -133,13 +133,16 @@ def test_an_erroring_canary_is_rolled_back_before_100_percent(
     assert all(a["verdict"] == "failed" for a in done.analyses)
     after = endpoints.get("churn-prod")
     assert after.traffic_split == {started.stable_deployed_model_id: 100}
-    # Every failure clients saw came from the candidate, and the analysis counted them
-    # (but those of the moments between a window's end and the next one's start).
+    # Every failure clients saw came from the candidate, and the analysis counted failures
+    # they saw (not those between a window's end and the next one's start, nor those
+    # before the server's next poll of the endpoint: how many is a matter of timing).
     judged = sum(a["candidate"]["errors"] for a in done.analyses)
-    assert 0 < load.failures() <= judged + 10
+    assert 0 < judged <= load.failures()
     failed_ids = {d for status, d in load.answers if status >= 500}
     assert failed_ids <= {None, started.candidate_deployed_model_id}
-    assert all(status == 200 for status, _ in load.answers[before + 20 :])
+    # Once the server has polled the endpoint again, the stable model answers everything.
+    stable = (200, started.stable_deployed_model_id)
+    assert load.answers[before + 50 : before + 100] == [stable] * 50
 
 
 def test_a_slow_canary_is_rolled_back_on_its_p99(server, own_home, registry, endpoints, tmp_path):
