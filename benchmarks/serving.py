@@ -77,7 +77,11 @@ request), some 11% of the server's CPU a request at 16 clients.
 Measured again with the paired runs' windows aligned (the same code otherwise):
 log on / off (OIP) 0.91x, 0.91x, 0.94x, 0.87x in turns and 0.98x, 0.94x, 0.90x, 0.87x
 paired; log on / off (Vertex) 0.95x, 0.91x, 1.02x, 0.87x; Conveyor / MLServer 1.45x,
-4.35x, 1.52x, 3.22x; Conveyor / Starlette 0.78x, 2.25x, 0.84x, 1.85x.
+4.35x, 1.52x, 3.22x; Conveyor / Starlette 0.78x, 2.25x, 0.84x, 1.85x. Then with the
+paired order alternating, `--rounds 4`, on a faster moment of the machine: log on / off
+(OIP) 0.98x, 0.98x, 0.97x, 0.88x in turns and 0.96x, 0.96x, 0.93x, 0.85x paired; log on
+/ off (Vertex) 0.97x, 0.89x, 0.95x, 0.85x; Conveyor / MLServer 1.56x, 4.53x, 1.51x,
+3.52x; Conveyor / Starlette 0.84x, 2.55x, 0.84x, 1.83x.
 
     python benchmarks/serving.py [--duration 3] [--requests 50000] [--rounds 3]
                                  [--rows 1,64] [--concurrency 1,16] [--no-pin]
