@@ -17,8 +17,9 @@ and of 64 rows per request, at concurrency 1 and 16:
   under the same conditions. The load generators measure over the same seconds (each
   warms up until a moment the script names), so that neither has the CPU to itself
   while the other starts or ends, and which of them starts first alternates between
-  rounds (two identical servers asked so differed by up to 4% by their order). On a machine whose speed drifts (a shared VM), this figure
-  moves far less between runs than the one of separate turns.
+  rounds (measured once: rounds of one order and of the other differed by about 4%).
+  On a machine whose speed drifts (a shared VM), this figure moves far less between
+  runs than the one of separate turns.
 - MLServer 1.7 (Seldon) with mlserver-sklearn, the strongest peer for the Open Inference
   Protocol (what KServe runs for scikit-learn): `mlserver start` with `parallel_workers`
   0 (inference in the server process), the model saved with joblib, the same OIP body.
