@@ -352,7 +352,6 @@ def _array_rows(run: list[Entry], layout: Layout) -> tuple[list[pa.Array], int] 
     features are all float columns, cut from the arrays by numpy, and their number of
     rows; None for any other requests."""
     import numpy as np
-    import pyarrow as pa
 
     width = len(layout.names or ())
     typed = layout.typed
@@ -361,21 +360,24 @@ def _array_rows(run: list[Entry], layout: Layout) -> tuple[list[pa.Array], int] 
     arrays = [e.instances for e in run]
     if not all(type(a) is np.ndarray and a.ndim == 2 and a.shape[1] == width for a in arrays):
         return None
-    columns = _transposed(arrays, width)
-    return [pa.array(columns[i]) for i, _, _ in typed], columns.shape[1]
+    columns = _float_columns(arrays, width, typed)
+    return columns, len(columns[0])
 
 
 _BLOCK = 512
-"""Rows of one array transposed at a time (`_transposed`)."""
+"""Rows of one array transposed at a time (`_float_columns`)."""
 
 
-def _transposed(pieces: Sequence[Any], width: int) -> Any:
-    """Row-major float pieces (rows by `width` each), one after the other, as one
-    column-major array (`width` by rows), copied a piece at a time: a piece of a few
-    kilobytes stays in cache as it is transposed, where all the rows at once do not
-    (50,000 rows of 8: a third of the time of transposing them whole, a fifth of that of
-    concatenating the requests' arrays, then transposing)."""
+def _float_columns(
+    pieces: Sequence[Any], width: int, typed: list[tuple[int, str, str]]
+) -> list[pa.Array]:
+    """The `typed` columns of row-major float pieces (rows by `width` each), one after the
+    other, copied into place a piece at a time: a piece of a few kilobytes stays in cache
+    as it is transposed, where all the rows at once do not (50,000 rows of 8: a third of
+    the time of transposing them whole, a fifth of that of concatenating the requests'
+    arrays, then transposing)."""
     import numpy as np
+    import pyarrow as pa
 
     columns = np.empty((width, sum(map(len, pieces))), np.float64)
     start = 0
@@ -383,7 +385,7 @@ def _transposed(pieces: Sequence[Any], width: int) -> Any:
         end = start + len(piece)
         columns[:, start:end] = piece.T
         start = end
-    return columns
+    return [pa.array(columns[i]) for i, _, _ in typed]
 
 
 def _listed(instances: Any) -> Any:
@@ -410,8 +412,7 @@ def _typed_columns(flat: list[Any], rows: int, layout: Layout) -> list[pa.Array]
             if values.null_count == 0:  # one read, then numpy cuts the columns apart
                 matrix = values.to_numpy().reshape(rows, width)
                 blocks = [matrix[i : i + _BLOCK] for i in range(0, rows, _BLOCK)]
-                columns = _transposed(blocks, width)
-                return [pa.array(columns[i]) for i, _, _ in typed]
+                return _float_columns(blocks, width, typed)
             steps = np.arange(rows, dtype=np.int64) * width
             return [values.take(pa.array(steps + i)) for i, _, _ in typed]
     except (pa.ArrowException, OverflowError, TypeError, ValueError):
