@@ -677,21 +677,21 @@ def main() -> None:
                     targets.append(Target(name, server, port, path, sized, answered))
             named = {t.name: t for t in targets}
             pair = [named[n] for n in ("Conveyor", "Conveyor no log") if n in named]
-            paired = {t.name: name for t, name in zip(pair, PAIRED, strict=True)}
             for number in range(args.rounds):
                 # The pair's first load generator alternates: whatever going first does
                 # to a server evens out over the rounds.
-                order = pair if number % 2 == 0 else pair[::-1]
+                turn = slice(None, None, 1 if number % 2 == 0 else -1)
                 for size in args.sizes:
                     for concurrency in args.levels:
                         for target in targets:
                             run = measure(target, size, concurrency, args, client_cpus)
                             results.setdefault((target.name, size, concurrency), []).append(run)
                         if len(pair) == 2:  # the log's cost, both sharing the CPU at once
-                            runs = measure_together(order, size, concurrency, args, client_cpus)
-                            for target, run in zip(order, runs, strict=True):
-                                key = (paired[target.name], size, concurrency)
-                                results.setdefault(key, []).append(run)
+                            runs = measure_together(
+                                pair[turn], size, concurrency, args, client_cpus
+                            )
+                            for name, run in zip(PAIRED[turn], runs, strict=True):
+                                results.setdefault((name, size, concurrency), []).append(run)
         finally:
             for server in servers:
                 server.stop()
