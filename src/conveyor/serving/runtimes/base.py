@@ -174,8 +174,8 @@ class Runtime(ABC):
         width = self.rows.n_features or (len(schema.names) if schema is not None else 0)
         if not width or not self.takes_array(width):
             return None
-        array = self.checked_array(instances)
-        return array if self.given_array(array) else None
+        array = self.checked_array(instances)  # float64 rows: `takes_array` checked the dtype
+        return array if array.ndim == 2 and array.shape[1] == width else None
 
     def given_array(self, instances: Any) -> bool:
         """Whether `instances` are an array `predict` takes as it is (`takes_array`); any
